@@ -1,0 +1,119 @@
+//! Rich output from cells: HTML, SVG, Markdown, PNG, updatable displays and
+//! `clear_output`.
+//!
+//! Each call writes one marker line to stdout; the kernel's output relay turns
+//! it into the matching Jupyter message, in order with the cell's text output.
+
+use std::io::Write;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use base64::Engine as _;
+use serde_json::{json, Map, Value};
+
+/// Prefix of the lines that carry display messages to the kernel.
+pub const MARKER: &str = "\u{1}asyncbook-display ";
+
+fn emit(message: Value) {
+    let mut out = std::io::stdout().lock();
+    let _ = writeln!(out, "{MARKER}{message}");
+    let _ = out.flush();
+}
+
+/// A bundle of representations of one value, keyed by MIME type.
+#[derive(Clone, Debug, Default)]
+pub struct Bundle(Map<String, Value>);
+
+impl Bundle {
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Adds a representation; text types are stored as strings.
+    pub fn with(mut self, mime: &str, content: impl Into<String>) -> Self {
+        self.0
+            .insert(mime.to_owned(), Value::String(content.into()));
+        self
+    }
+    fn into_data(self, fallback: &str) -> Value {
+        let mut data = self.0;
+        data.entry("text/plain")
+            .or_insert_with(|| Value::String(fallback.to_owned()));
+        Value::Object(data)
+    }
+}
+
+/// A display that later cells or tasks can replace in place.
+#[derive(Clone, Debug)]
+pub struct DisplayHandle {
+    id: String,
+}
+
+impl DisplayHandle {
+    /// Replaces what this display shows.
+    pub fn update(&self, bundle: Bundle) {
+        emit(json!({"update": {"data": bundle.into_data(""), "display_id": self.id}}));
+    }
+    pub fn update_html(&self, html: impl Into<String>) {
+        self.update(Bundle::new().with("text/html", html));
+    }
+    pub fn update_text(&self, text: impl Into<String>) {
+        self.update(Bundle::new().with("text/plain", text));
+    }
+    pub fn id(&self) -> &str {
+        &self.id
+    }
+}
+
+/// Shows a bundle; returns a handle to update it later.
+pub fn show(bundle: Bundle) -> DisplayHandle {
+    static NEXT: AtomicU64 = AtomicU64::new(1);
+    let id = format!(
+        "asyncbook-{}-{}",
+        std::process::id(),
+        NEXT.fetch_add(1, Ordering::Relaxed)
+    );
+    emit(json!({"display": {"data": bundle.into_data(""), "display_id": id}}));
+    DisplayHandle { id }
+}
+
+pub fn html(html: impl Into<String>) -> DisplayHandle {
+    show(
+        Bundle::new()
+            .with("text/html", html)
+            .with("text/plain", "[HTML]"),
+    )
+}
+
+pub fn svg(svg: impl Into<String>) -> DisplayHandle {
+    show(
+        Bundle::new()
+            .with("image/svg+xml", svg)
+            .with("text/plain", "[SVG]"),
+    )
+}
+
+pub fn markdown(markdown: impl Into<String>) -> DisplayHandle {
+    let text: String = markdown.into();
+    show(
+        Bundle::new()
+            .with("text/markdown", text.clone())
+            .with("text/plain", text),
+    )
+}
+
+pub fn png(bytes: &[u8]) -> DisplayHandle {
+    let encoded = base64::engine::general_purpose::STANDARD.encode(bytes);
+    show(
+        Bundle::new()
+            .with("image/png", encoded)
+            .with("text/plain", "[PNG]"),
+    )
+}
+
+pub fn text(text: impl Into<String>) -> DisplayHandle {
+    show(Bundle::new().with("text/plain", text))
+}
+
+/// Clears the cell's output; with `wait`, only when new output arrives.
+pub fn clear_output(wait: bool) {
+    emit(json!({"clear": {"wait": wait}}));
+}

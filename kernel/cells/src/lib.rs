@@ -1,0 +1,15 @@
+//! The library linked by every Asyncbook cell.
+//!
+//! The kernel builds this crate once as a Rust `dylib` and links each cell
+//! against it, so the whole session holds exactly one copy of tokio, of
+//! futures and of their statics: a `JoinHandle`, a channel or a timer made in
+//! one cell works in every later cell, on the one shared runtime.
+
+pub use futures;
+pub use tokio;
+
+pub mod display;
+pub mod runtime;
+
+#[doc(hidden)]
+pub use runtime::run_cell as __run_cell;

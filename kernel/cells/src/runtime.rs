@@ -1,0 +1,94 @@
+//! The session's shared runtime and the per-cell entry point.
+
+use std::future::Future;
+use std::io::Write;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::OnceLock;
+use std::time::Duration;
+
+use tokio::sync::watch;
+
+/// Raised (as an unwinding payload) inside a cell that was interrupted while
+/// it awaited; the kernel reports it as an interruption, not as a panic.
+#[derive(Debug)]
+pub struct Interrupted;
+
+static INTERRUPTS: OnceLock<watch::Sender<u64>> = OnceLock::new();
+static CELLS: AtomicU64 = AtomicU64::new(0);
+
+/// Builds the one multi-thread runtime a session uses. Called once per
+/// session by the code the kernel generates around the first async cell.
+pub fn build() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .thread_name("asyncbook-worker")
+        .build()
+        .expect("the tokio runtime could not be built")
+}
+
+/// Runs one cell's body on the shared runtime: the body is raced against the
+/// kernel's interrupt signal, and the cell's output is flushed when it ends.
+pub async fn run_cell<F: Future>(body: F) -> F::Output {
+    CELLS.fetch_add(1, Ordering::Relaxed);
+    let mut interrupted = interrupt_receiver();
+    interrupted.mark_unchanged();
+    let outcome = tokio::select! {
+        biased;
+        value = body => Some(value),
+        _ = interrupted.changed() => None,
+    };
+    let _ = std::io::stdout().flush();
+    match outcome {
+        Some(value) => value,
+        None => std::panic::resume_unwind(Box::new(Interrupted)),
+    }
+}
+
+/// SIGINT reaches the cell process when the user interrupts the kernel. The
+/// first cell starts one listener task that turns each signal into a tick on
+/// a watch channel, and a thread that flushes `print!` output without newline.
+fn interrupt_receiver() -> watch::Receiver<u64> {
+    INTERRUPTS
+        .get_or_init(|| {
+            let (sender, _) = watch::channel(0u64);
+            if let Ok(mut signals) =
+                tokio::signal::unix::signal(tokio::signal::unix::SignalKind::interrupt())
+            {
+                let ticks = sender.clone();
+                tokio::spawn(async move {
+                    while signals.recv().await.is_some() {
+                        ticks.send_modify(|n| *n += 1);
+                    }
+                });
+            }
+            std::thread::Builder::new()
+                .name("asyncbook-flush".into())
+                .spawn(|| loop {
+                    std::thread::sleep(Duration::from_millis(50));
+                    let _ = std::io::stdout().flush();
+                })
+                .ok();
+            sender
+        })
+        .subscribe()
+}
+
+/// Tasks the kernel itself keeps on the runtime (the interrupt listener).
+const KERNEL_TASKS: usize = 1;
+
+/// What `:runtime` shows: flavour, workers and the tasks alive right now.
+pub fn report() -> String {
+    let handle = tokio::runtime::Handle::current();
+    let metrics = handle.metrics();
+    let flavour = match handle.runtime_flavor() {
+        tokio::runtime::RuntimeFlavor::CurrentThread => "current-thread",
+        tokio::runtime::RuntimeFlavor::MultiThread => "multi-thread",
+        _ => "other",
+    };
+    let alive = metrics.num_alive_tasks().saturating_sub(KERNEL_TASKS);
+    format!(
+        "runtime: {flavour}, {} worker threads, {alive} live tasks, {} cells run on it",
+        metrics.num_workers(),
+        CELLS.load(Ordering::Relaxed)
+    )
+}

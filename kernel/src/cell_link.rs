@@ -1,0 +1,311 @@
+//! Links every cell, and every crate a cell depends on, against the one
+//! prebuilt cell library.
+//!
+//! evcxr compiles each cell as a `cdylib` through cargo. The kernel makes
+//! itself cargo's `RUSTC_WRAPPER`:
+//! - a crate that the prebuilt library already holds (same package, version
+//!   and features: tokio, futures and their dependencies) is not compiled
+//!   again: its prebuilt artifacts are linked into place, so cells and `:dep`
+//!   crates all refer to the copy inside `libasyncbook.so`;
+//! - the cell crate (`ctx`) gets `libasyncbook.so` as a dependency, and its
+//!   source is adjusted so the shared runtime comes from `asyncbook::runtime`.
+//! Everything else is compiled unchanged.
+
+use std::collections::BTreeSet;
+use std::ffi::OsString;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use anyhow::{bail, Context, Result};
+use serde_json::Value;
+
+/// Set (to the cell library folder) when the kernel binary runs as rustc wrapper.
+pub const WRAPPER_ENV: &str = "ASYNCBOOK_RUSTC_WRAPPER";
+
+/// The crate name evcxr gives to every cell.
+const CELL_CRATE: &str = "ctx";
+
+/// Cargo's JSON messages from building the cell library (`make install`).
+pub const ARTIFACTS_FILE: &str = "asyncbook-artifacts.jsonl";
+
+/// Versions of the crates every cell can use without `:dep`.
+pub const TOKIO_VERSION: &str = env!("ASYNCBOOK_TOKIO_VERSION");
+pub const FUTURES_VERSION: &str = env!("ASYNCBOOK_FUTURES_VERSION");
+
+/// The prebuilt cell library: `libasyncbook.so` and its dependencies.
+#[derive(Clone, Debug)]
+pub struct CellLibrary {
+    pub dir: PathBuf,
+}
+
+/// One prebuilt compilation unit, from cargo's `compiler-artifact` message.
+struct Artifact {
+    package: String,
+    version: String,
+    crate_name: String,
+    features: BTreeSet<String>,
+    files: Vec<PathBuf>,
+}
+
+impl CellLibrary {
+    /// Finds the library next to the kernel binary (`target/cells/release`
+    /// beside `target/release`) unless `ASYNCBOOK_CELLS_DIR` names one.
+    pub fn locate() -> Result<Self> {
+        let dir = match std::env::var_os("ASYNCBOOK_CELLS_DIR") {
+            Some(dir) => PathBuf::from(dir),
+            None => {
+                let exe = std::env::current_exe()?.canonicalize()?;
+                let bin_dir = exe.parent().context("kernel binary has no folder")?;
+                bin_dir.join("../cells/release")
+            }
+        };
+        let library = Self {
+            dir: dir.canonicalize().unwrap_or(dir),
+        };
+        for needed in [library.dylib(), library.dir.join(ARTIFACTS_FILE)] {
+            if !needed.is_file() {
+                bail!(
+                    "the prebuilt cell library is incomplete: {} is missing (run `make install`)",
+                    needed.display()
+                );
+            }
+        }
+        Ok(library)
+    }
+
+    fn dylib(&self) -> PathBuf {
+        self.dir.join("libasyncbook.so")
+    }
+
+    fn deps(&self) -> PathBuf {
+        self.dir.join("deps")
+    }
+
+    fn artifacts(&self) -> Result<Vec<Artifact>> {
+        let text = std::fs::read_to_string(self.dir.join(ARTIFACTS_FILE))?;
+        let mut artifacts = Vec::new();
+        for line in text.lines() {
+            let Ok(message) = serde_json::from_str::<Value>(line) else {
+                continue;
+            };
+            if message["reason"] != "compiler-artifact" {
+                continue;
+            }
+            let id = message["package_id"].as_str().unwrap_or_default();
+            let Some((package, version)) = id.rsplit('#').next().and_then(|p| p.split_once('@'))
+            else {
+                continue;
+            };
+            let kind = message["target"]["kind"][0].as_str().unwrap_or_default();
+            let crate_name = if kind == "custom-build" {
+                "build_script_build".to_owned()
+            } else {
+                message["target"]["name"]
+                    .as_str()
+                    .unwrap_or_default()
+                    .replace('-', "_")
+            };
+            let strings = |v: &Value| -> Vec<String> {
+                v.as_array()
+                    .map(|a| {
+                        a.iter()
+                            .filter_map(|s| s.as_str().map(str::to_owned))
+                            .collect()
+                    })
+                    .unwrap_or_default()
+            };
+            artifacts.push(Artifact {
+                package: package.to_owned(),
+                version: version.to_owned(),
+                crate_name,
+                features: strings(&message["features"]).into_iter().collect(),
+                files: strings(&message["filenames"])
+                    .into_iter()
+                    .map(PathBuf::from)
+                    .collect(),
+            });
+        }
+        Ok(artifacts)
+    }
+
+    /// The folders a cell process needs on `LD_LIBRARY_PATH`: this library,
+    /// and the standard library it was built against.
+    pub fn load_path(&self) -> Result<OsString> {
+        let output = Command::new("rustc")
+            .args(["--print", "target-libdir"])
+            .output()?;
+        let std_dir = PathBuf::from(String::from_utf8(output.stdout)?.trim());
+        let mut dirs = vec![self.dir.clone(), self.deps(), std_dir];
+        if let Some(old) = std::env::var_os("LD_LIBRARY_PATH") {
+            dirs.extend(std::env::split_paths(&old));
+        }
+        Ok(std::env::join_paths(dirs)?)
+    }
+}
+
+/// Runs as `RUSTC_WRAPPER`: `args` are `rustc` and its arguments.
+pub fn wrap_rustc(library: &CellLibrary, args: Vec<OsString>) -> Result<i32> {
+    let (rustc, args) = args.split_first().context("rustc wrapper without rustc")?;
+    let crate_name = arg_value(args, "--crate-name").unwrap_or_default();
+    if crate_name == CELL_CRATE {
+        let status = Command::new(rustc)
+            .args(cell_args(library, args)?)
+            .status()
+            .context("running rustc")?;
+        return Ok(status.code().unwrap_or(1));
+    }
+    if let Some(artifact) = prebuilt(library, &crate_name, args)? {
+        link_prebuilt(&artifact, &crate_name, args)?;
+        return Ok(0);
+    }
+    let status = Command::new(rustc)
+        .args(args)
+        .status()
+        .context("running rustc")?;
+    Ok(status.code().unwrap_or(1))
+}
+
+fn arg_value(args: &[OsString], flag: &str) -> Option<String> {
+    args.windows(2)
+        .find(|pair| pair[0] == flag)
+        .map(|pair| pair[1].to_string_lossy().into_owned())
+}
+
+/// The prebuilt artifact that can stand in for this compilation: same
+/// registry package and version, same target, and every requested feature.
+fn prebuilt(
+    library: &CellLibrary,
+    crate_name: &str,
+    args: &[OsString],
+) -> Result<Option<Artifact>> {
+    let from_registry = std::env::var("CARGO_MANIFEST_DIR")
+        .map(|dir| dir.contains("/registry/src/"))
+        .unwrap_or(false);
+    let (Ok(package), Ok(version)) = (
+        std::env::var("CARGO_PKG_NAME"),
+        std::env::var("CARGO_PKG_VERSION"),
+    ) else {
+        return Ok(None);
+    };
+    if !from_registry {
+        return Ok(None);
+    }
+    let wanted: BTreeSet<String> = args
+        .windows(2)
+        .filter(|pair| pair[0] == "--cfg")
+        .filter_map(|pair| {
+            let cfg = pair[1].to_string_lossy();
+            cfg.strip_prefix("feature=\"")
+                .and_then(|f| f.strip_suffix('"'))
+                .map(str::to_owned)
+        })
+        .collect();
+    Ok(library.artifacts()?.into_iter().find(|a| {
+        a.package == package
+            && a.version == version
+            && a.crate_name == crate_name
+            && wanted.is_subset(&a.features)
+    }))
+}
+
+/// Puts copies of the prebuilt files where cargo expects this compilation's output.
+fn link_prebuilt(artifact: &Artifact, crate_name: &str, args: &[OsString]) -> Result<()> {
+    let out_dir = PathBuf::from(arg_value(args, "--out-dir").context("no --out-dir")?);
+    let extra = args
+        .windows(2)
+        .filter(|pair| pair[0] == "-C")
+        .find_map(|pair| {
+            pair[1]
+                .to_string_lossy()
+                .strip_prefix("extra-filename=")
+                .map(str::to_owned)
+        })
+        .unwrap_or_default();
+    let stem = format!("{crate_name}{extra}");
+    let mut outputs = Vec::new();
+    for file in &artifact.files {
+        let name = file.file_name().unwrap_or_default().to_string_lossy();
+        let target = match file.extension().and_then(|e| e.to_str()) {
+            Some(ext @ ("rlib" | "rmeta" | "so")) => out_dir.join(format!("lib{stem}.{ext}")),
+            _ if name.starts_with("build") => out_dir.join(&stem),
+            _ => continue,
+        };
+        // A fresh copy (not a link) carries a fresh mtime, which cargo's
+        // freshness check compares with the outputs of build scripts.
+        let _ = std::fs::remove_file(&target);
+        std::fs::copy(file, &target)
+            .with_context(|| format!("copying {} to {}", file.display(), target.display()))?;
+        outputs.push(target);
+    }
+    // cargo reads the dep-info file to decide when to rebuild.
+    let dep_info = out_dir.join(format!("{stem}.d"));
+    let listed: Vec<String> = outputs
+        .iter()
+        .map(|p| format!("{}:\n", p.display()))
+        .collect();
+    std::fs::write(dep_info, listed.concat())?;
+    Ok(())
+}
+
+fn cell_args(library: &CellLibrary, args: &[OsString]) -> Result<Vec<OsString>> {
+    let mut out: Vec<OsString> = Vec::with_capacity(args.len() + 4);
+    for arg in args {
+        if Path::new(arg).ends_with("src/lib.rs") {
+            out.push(rewrite_source(Path::new(arg))?.into_os_string());
+        } else {
+            out.push(arg.clone());
+        }
+    }
+    out.push("-L".into());
+    out.push(format!("dependency={}", library.deps().display()).into());
+    out.push("--extern".into());
+    out.push(format!("asyncbook={}", library.dylib().display()).into());
+    Ok(out)
+}
+
+/// Writes a copy of evcxr's generated cell source in which the shared runtime
+/// comes from `asyncbook::runtime` and each async cell body runs through
+/// `asyncbook::__run_cell` (interruptible). Lines keep their numbers, so
+/// diagnostics still point into the user's code.
+fn rewrite_source(path: &Path) -> Result<PathBuf> {
+    let source = std::fs::read_to_string(path)?;
+    let rewritten = rewrite_cell_source(&source);
+    let target = path.with_file_name("asyncbook_lib.rs");
+    std::fs::write(&target, rewritten)?;
+    Ok(target)
+}
+
+pub fn rewrite_cell_source(source: &str) -> String {
+    let mut lines: Vec<String> = source
+        .lines()
+        .map(|line| {
+            line.replace(
+                "tokio :: runtime :: Runtime :: new().unwrap()",
+                "asyncbook :: runtime :: build()",
+            )
+        })
+        .collect();
+    // evcxr wraps an async cell as `.block_on(async {` .. `});` followed by
+    // its panic guard `})) {`; the user's own code may contain `});` lines,
+    // so the body's end is the last `});` before that guard.
+    if let Some(open) = lines.iter().position(|l| l.trim() == ".block_on(async {") {
+        let guard = lines[open..].iter().position(|l| l.trim() == "})) {");
+        let close = guard.and_then(|guard| {
+            lines[open..open + guard]
+                .iter()
+                .rposition(|l| l.trim() == "});")
+                .map(|i| open + i)
+        });
+        if let Some(close) = close {
+            lines[open] = lines[open].replace(
+                ".block_on(async {",
+                ".block_on(asyncbook::__run_cell(async {",
+            );
+            lines[close] = lines[close].replace("});", "}));");
+        }
+    }
+    // Loading the cell library in every cell, async or not, keeps rustc from
+    // linking a second, static copy of tokio into the cell.
+    lines.push("extern crate asyncbook as _;".to_owned());
+    lines.join("\n") + "\n"
+}

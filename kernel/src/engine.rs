@@ -1,0 +1,625 @@
+//! The evcxr engine on its own thread, driven by a request enum with oneshot
+//! replies, so the message loop, control and heartbeat never block on a cell.
+
+use std::os::unix::net::UnixListener;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, AtomicI32, AtomicU64, Ordering};
+use std::sync::{mpsc as std_mpsc, Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, Result};
+use evcxr::{CommandContext, EvalCallbacks, EvalContext};
+use serde_json::{Map, Value};
+use tokio::sync::{mpsc, oneshot};
+
+use crate::cell_link::{self, CellLibrary};
+use crate::frames::{read_frame, Frame};
+use crate::relay;
+
+/// Output of cells, in the order it was produced.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Output {
+    Stdout(String),
+    Stderr(String),
+    Display {
+        data: Map<String, Value>,
+        display_id: Option<String>,
+    },
+    Update {
+        data: Map<String, Value>,
+        display_id: String,
+    },
+    Clear {
+        wait: bool,
+    },
+}
+
+/// What became of one executed cell.
+#[derive(Debug, Clone, Default)]
+pub struct Outcome {
+    /// The value of the cell's trailing expression, by MIME type.
+    pub result: Map<String, Value>,
+    pub error: Option<CellError>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct CellError {
+    pub ename: String,
+    pub evalue: String,
+    pub traceback: Vec<String>,
+}
+
+impl CellError {
+    fn new(ename: &str, evalue: impl Into<String>, traceback: Vec<String>) -> Self {
+        Self {
+            ename: ename.to_owned(),
+            evalue: evalue.into(),
+            traceback,
+        }
+    }
+}
+
+/// A request for input from a running cell; the answer goes back on `reply`.
+#[derive(Debug)]
+pub struct InputAsk {
+    pub prompt: String,
+    pub password: bool,
+    pub reply: std_mpsc::Sender<String>,
+}
+
+pub struct Completion {
+    pub matches: Vec<String>,
+    /// Byte offsets into the code.
+    pub start: usize,
+    pub end: usize,
+}
+
+enum Request {
+    Execute {
+        code: String,
+        reply: oneshot::Sender<Outcome>,
+    },
+    Complete {
+        code: String,
+        cursor: usize,
+        reply: oneshot::Sender<Completion>,
+    },
+    Inspect {
+        code: String,
+        cursor: usize,
+        reply: oneshot::Sender<Option<String>>,
+    },
+}
+
+/// Cheap handle to the engine thread.
+#[derive(Clone)]
+pub struct Engine {
+    requests: std_mpsc::Sender<Request>,
+    shared: Arc<Shared>,
+}
+
+/// State the engine thread shares with the output readers and the interrupter.
+struct Shared {
+    /// Process id of the current cell process (it changes after a crash).
+    child_pid: AtomicI32,
+    panicked: AtomicBool,
+    interrupted: AtomicBool,
+    fences: AtomicU64,
+    fence_signal: (Mutex<()>, std::sync::Condvar),
+    running: AtomicBool,
+}
+
+pub struct EngineChannels {
+    pub outputs: mpsc::UnboundedReceiver<Output>,
+    pub inputs: mpsc::UnboundedReceiver<InputAsk>,
+}
+
+/// Folder for one kernel's build files and output socket, removed on drop.
+pub struct SessionDir(pub PathBuf);
+
+impl Drop for SessionDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+impl Engine {
+    /// Starts the engine thread; evcxr itself is set up on that thread (a few
+    /// hundred ms) while the caller already answers requests.
+    pub fn start(session_dir: &Path) -> Result<(Engine, EngineChannels)> {
+        let library = CellLibrary::locate()?;
+        let (out_tx, out_rx) = mpsc::unbounded_channel();
+        let (in_tx, in_rx) = mpsc::unbounded_channel();
+        let (req_tx, req_rx) = std_mpsc::channel();
+        let shared = Arc::new(Shared {
+            child_pid: AtomicI32::new(0),
+            panicked: AtomicBool::new(false),
+            interrupted: AtomicBool::new(false),
+            fences: AtomicU64::new(0),
+            fence_signal: (Mutex::new(()), std::sync::Condvar::new()),
+            running: AtomicBool::new(false),
+        });
+        let socket_path = session_dir.join("output.sock");
+        let listener = UnixListener::bind(&socket_path).context("binding the output socket")?;
+        spawn_output_listener(listener, out_tx.clone(), shared.clone());
+
+        // The cell process inherits these; evcxr starts it with our binary.
+        std::env::set_var(relay::SOCKET_ENV, &socket_path);
+        std::env::set_var("EVCXR_TMPDIR", session_dir.join("build"));
+        std::env::set_var("EVCXR_CONFIG_DIR", session_dir.join("config"));
+        std::env::set_var("LD_LIBRARY_PATH", library.load_path()?);
+
+        let thread_shared = shared.clone();
+        std::thread::Builder::new()
+            .name("asyncbook-engine".into())
+            .spawn(move || {
+                let worker = match Worker::new(&library, thread_shared, out_tx, in_tx) {
+                    Ok(worker) => worker,
+                    Err(error) => {
+                        tracing::error!("the Rust engine could not start: {error:#}");
+                        return fail_all(req_rx, &format!("{error:#}"));
+                    }
+                };
+                worker.serve(req_rx);
+            })?;
+        Ok((
+            Engine {
+                requests: req_tx,
+                shared,
+            },
+            EngineChannels {
+                outputs: out_rx,
+                inputs: in_rx,
+            },
+        ))
+    }
+
+    pub async fn execute(&self, code: String) -> Outcome {
+        let (reply, answer) = oneshot::channel();
+        if self
+            .requests
+            .send(Request::Execute { code, reply })
+            .is_err()
+        {
+            return engine_gone();
+        }
+        answer.await.unwrap_or_else(|_| engine_gone())
+    }
+
+    pub async fn complete(&self, code: String, cursor: usize) -> Option<Completion> {
+        let (reply, answer) = oneshot::channel();
+        self.requests
+            .send(Request::Complete {
+                code,
+                cursor,
+                reply,
+            })
+            .ok()?;
+        answer.await.ok()
+    }
+
+    pub async fn inspect(&self, code: String, cursor: usize) -> Option<String> {
+        let (reply, answer) = oneshot::channel();
+        self.requests
+            .send(Request::Inspect {
+                code,
+                cursor,
+                reply,
+            })
+            .ok()?;
+        answer.await.ok().flatten()
+    }
+
+    /// Interrupts the running cell: SIGINT cancels an awaiting cell at its
+    /// next await; a cell stuck in synchronous code is stopped by killing the
+    /// cell process after a grace period (the caller is told by the outcome).
+    pub fn interrupt(&self) {
+        if !self.shared.running.load(Ordering::SeqCst) {
+            return;
+        }
+        self.shared.interrupted.store(true, Ordering::SeqCst);
+        let pid = self.shared.child_pid.load(Ordering::SeqCst);
+        if pid <= 0 {
+            return;
+        }
+        // SAFETY: signalling our own child process.
+        unsafe { libc::kill(pid, libc::SIGINT) };
+        let shared = self.shared.clone();
+        let cells_before = shared.fences.load(Ordering::SeqCst);
+        std::thread::spawn(move || {
+            std::thread::sleep(INTERRUPT_GRACE);
+            let still_same_cell = shared.running.load(Ordering::SeqCst)
+                && shared.fences.load(Ordering::SeqCst) == cells_before
+                && shared.child_pid.load(Ordering::SeqCst) == pid;
+            if still_same_cell {
+                // SAFETY: as above; the cell ignored SIGINT (synchronous code).
+                unsafe { libc::kill(pid, libc::SIGKILL) };
+            }
+        });
+    }
+
+    /// Ends the cell process now (kernel shutdown).
+    pub fn kill_cell_process(&self) {
+        let pid = self.shared.child_pid.load(Ordering::SeqCst);
+        if pid > 0 {
+            // SAFETY: signalling our own child process.
+            unsafe { libc::kill(pid, libc::SIGKILL) };
+        }
+    }
+}
+
+/// How long an interrupted cell may take to reach an `.await` before its
+/// process is killed.
+const INTERRUPT_GRACE: Duration = Duration::from_millis(1500);
+
+fn engine_gone() -> Outcome {
+    Outcome {
+        result: Map::new(),
+        error: Some(CellError::new(
+            "EngineError",
+            "the Rust engine is not running; restart the kernel",
+            vec!["the Rust engine is not running; restart the kernel".into()],
+        )),
+    }
+}
+
+fn fail_all(requests: std_mpsc::Receiver<Request>, why: &str) {
+    for request in requests {
+        if let Request::Execute { reply, .. } = request {
+            let _ = reply.send(Outcome {
+                result: Map::new(),
+                error: Some(CellError::new("EngineError", why, vec![why.to_owned()])),
+            });
+        }
+    }
+}
+
+fn spawn_output_listener(
+    listener: UnixListener,
+    outputs: mpsc::UnboundedSender<Output>,
+    shared: Arc<Shared>,
+) {
+    std::thread::Builder::new()
+        .name("asyncbook-output".into())
+        .spawn(move || {
+            for stream in listener.incoming().flatten() {
+                let outputs = outputs.clone();
+                let shared = shared.clone();
+                std::thread::spawn(move || read_cell_output(stream, outputs, shared));
+            }
+        })
+        .expect("spawning the output listener");
+}
+
+/// Turns frames from one cell process (or rustc wrapper) into outputs.
+fn read_cell_output(
+    mut stream: std::os::unix::net::UnixStream,
+    outputs: mpsc::UnboundedSender<Output>,
+    shared: Arc<Shared>,
+) {
+    let mut stdout = Utf8Carry::default();
+    let mut stderr = Utf8Carry::default();
+    while let Ok(Some(frame)) = read_frame(&mut stream) {
+        match frame {
+            Frame::Stdout(bytes) => {
+                let text = stdout.push(&bytes);
+                if !text.is_empty() {
+                    let _ = outputs.send(Output::Stdout(text));
+                }
+            }
+            Frame::Stderr(bytes) => {
+                let text = stderr.push(&bytes);
+                if !text.is_empty() {
+                    let _ = outputs.send(Output::Stderr(text));
+                }
+            }
+            Frame::Display(json) => {
+                if let Some(output) = display_output(&json) {
+                    let _ = outputs.send(output);
+                }
+            }
+            Frame::Panicked => shared.panicked.store(true, Ordering::SeqCst),
+            Frame::Fence => {
+                let _guard = shared.fence_signal.0.lock();
+                shared.fences.fetch_add(1, Ordering::SeqCst);
+                shared.fence_signal.1.notify_all();
+            }
+        }
+    }
+}
+
+/// Decodes UTF-8 that may be split across frames.
+#[derive(Default)]
+struct Utf8Carry(Vec<u8>);
+
+impl Utf8Carry {
+    fn push(&mut self, bytes: &[u8]) -> String {
+        self.0.extend_from_slice(bytes);
+        let valid = match std::str::from_utf8(&self.0) {
+            Ok(_) => self.0.len(),
+            Err(e) if e.error_len().is_none() => e.valid_up_to(),
+            Err(_) => self.0.len(),
+        };
+        let rest = self.0.split_off(valid);
+        let text = String::from_utf8_lossy(&self.0).into_owned();
+        self.0 = rest;
+        text
+    }
+}
+
+fn display_output(json: &[u8]) -> Option<Output> {
+    let message: Value = serde_json::from_slice(json).ok()?;
+    let data_of = |body: &Value| body["data"].as_object().cloned().unwrap_or_default();
+    if let Some(body) = message.get("display") {
+        Some(Output::Display {
+            data: data_of(body),
+            display_id: body["display_id"].as_str().map(str::to_owned),
+        })
+    } else if let Some(body) = message.get("update") {
+        Some(Output::Update {
+            data: data_of(body),
+            display_id: body["display_id"].as_str()?.to_owned(),
+        })
+    } else {
+        message.get("clear").map(|body| Output::Clear {
+            wait: body["wait"].as_bool().unwrap_or(false),
+        })
+    }
+}
+
+/// Owns the evcxr context; lives on the engine thread.
+struct Worker {
+    context: CommandContext,
+    shared: Arc<Shared>,
+    outputs: mpsc::UnboundedSender<Output>,
+    inputs: mpsc::UnboundedSender<InputAsk>,
+}
+
+impl Worker {
+    fn new(
+        library: &CellLibrary,
+        shared: Arc<Shared>,
+        outputs: mpsc::UnboundedSender<Output>,
+        inputs: mpsc::UnboundedSender<InputAsk>,
+    ) -> Result<Self> {
+        let (context, channels) = EvalContext::new().map_err(|e| anyhow::anyhow!("{e}"))?;
+        // Whatever evcxr reads from the cell process outside our relay.
+        for receiver in [channels.stdout, channels.stderr] {
+            let outputs = outputs.clone();
+            std::thread::spawn(move || {
+                for line in receiver {
+                    let _ = outputs.send(Output::Stderr(line + "\n"));
+                }
+            });
+        }
+        let context = CommandContext::with_eval_context(context);
+        let exe = std::env::current_exe()?;
+        let mut worker = Worker {
+            context,
+            shared,
+            outputs,
+            inputs,
+        };
+        worker.record_child_pid();
+        worker.set_build_env("RUSTC_WRAPPER", &exe.display().to_string());
+        worker.set_build_env(cell_link::WRAPPER_ENV, &library.dir.display().to_string());
+        // The exact versions the cell library holds: the wrapper links them
+        // in instead of compiling them, and rust-analyzer reads their source
+        // to infer the types of variables such as a `JoinHandle`.
+        let setup = format!(
+            ":opt 0\n:offline true\n:dep tokio = {{ version = \"={}\", features = [\"full\", \"test-util\"] }}\n:dep futures = \"={}\"\n:offline false",
+            cell_link::TOKIO_VERSION,
+            cell_link::FUTURES_VERSION
+        );
+        worker
+            .context
+            .execute(&setup)
+            .map_err(|e| anyhow::anyhow!("{e}"))?;
+        // One await switches evcxr to async mode now rather than in the user's
+        // first cell, so every cell runs on the shared runtime and the first
+        // real cell is already warm.
+        worker
+            .context
+            .execute("async {}.await;")
+            .map_err(|e| anyhow::anyhow!("warming up the engine: {e}"))?;
+        worker.wait_for_fence(1, Duration::from_secs(5));
+        worker.record_child_pid();
+        Ok(worker)
+    }
+
+    fn set_build_env(&mut self, key: &str, value: &str) {
+        let _ = self.context.execute(&format!(":build_env {key}={value}"));
+    }
+
+    fn record_child_pid(&self) {
+        let pid = self
+            .context
+            .process_handle()
+            .lock()
+            .map(|c| c.id() as i32)
+            .unwrap_or(0);
+        self.shared.child_pid.store(pid, Ordering::SeqCst);
+    }
+
+    fn serve(mut self, requests: std_mpsc::Receiver<Request>) {
+        for request in requests {
+            match request {
+                Request::Execute { code, reply } => {
+                    let outcome = self.execute(&code);
+                    let _ = reply.send(outcome);
+                }
+                Request::Complete {
+                    code,
+                    cursor,
+                    reply,
+                } => {
+                    let completion = match self.context.completions(&code, cursor) {
+                        Ok(c) => Completion {
+                            matches: c.completions.into_iter().map(|c| c.code).collect(),
+                            start: c.start_offset,
+                            end: c.end_offset,
+                        },
+                        Err(_) => Completion {
+                            matches: vec![],
+                            start: cursor,
+                            end: cursor,
+                        },
+                    };
+                    let _ = reply.send(completion);
+                }
+                Request::Inspect {
+                    code,
+                    cursor,
+                    reply,
+                } => {
+                    let found = self
+                        .context
+                        .hover_at(&code, cursor)
+                        .ok()
+                        .map(|(text, _)| text)
+                        .filter(|text| !text.trim().is_empty());
+                    let _ = reply.send(found);
+                }
+            }
+        }
+    }
+
+    fn execute(&mut self, code: &str) -> Outcome {
+        let code = crate::commands::expand(code);
+        self.shared.panicked.store(false, Ordering::SeqCst);
+        self.shared.interrupted.store(false, Ordering::SeqCst);
+        self.shared.running.store(true, Ordering::SeqCst);
+        let fences_before = self.shared.fences.load(Ordering::SeqCst);
+        let inputs = self.inputs.clone();
+        let mut callbacks = EvalCallbacks {
+            input_reader: &|request| ask(&inputs, request.prompt, request.is_password),
+        };
+        let result = self.context.execute_with_callbacks(&code, &mut callbacks);
+        let ran = matches!(&result, Ok(out) if out.phases.iter().any(|p| p.name == "Execution"));
+        if ran {
+            self.wait_for_fence(fences_before + 1, Duration::from_secs(2));
+        }
+        self.shared.running.store(false, Ordering::SeqCst);
+        let interrupted = self.shared.interrupted.swap(false, Ordering::SeqCst);
+        let outcome = self.outcome(&code, result, interrupted);
+        self.record_child_pid();
+        outcome
+    }
+
+    fn wait_for_fence(&self, target: u64, limit: Duration) {
+        let deadline = Instant::now() + limit;
+        let (lock, signal) = &self.shared.fence_signal;
+        let mut guard = lock.lock().unwrap_or_else(|p| p.into_inner());
+        while self.shared.fences.load(Ordering::SeqCst) < target {
+            let left = deadline.saturating_duration_since(Instant::now());
+            if left.is_zero() {
+                return;
+            }
+            guard = signal
+                .wait_timeout(guard, left)
+                .unwrap_or_else(|p| p.into_inner())
+                .0;
+        }
+    }
+
+    fn outcome(
+        &mut self,
+        code: &str,
+        result: Result<evcxr::EvalOutputs, evcxr::Error>,
+        interrupted: bool,
+    ) -> Outcome {
+        match result {
+            Ok(outputs) => {
+                if self.shared.panicked.load(Ordering::SeqCst) {
+                    let error = if interrupted {
+                        CellError::new(
+                            "Interrupted",
+                            "the cell was interrupted; variables and background tasks are kept",
+                            vec!["Interrupted: the cell was cancelled at an .await; every variable and background task is kept.".into()],
+                        )
+                    } else {
+                        CellError::new(
+                            "Panic",
+                            "the cell panicked; variables it defined were dropped, earlier ones are kept",
+                            vec!["The cell panicked (message above). Variables defined by this cell were dropped; earlier variables are kept.".into()],
+                        )
+                    };
+                    return Outcome {
+                        result: Map::new(),
+                        error: Some(error),
+                    };
+                }
+                let unit = outputs.content_by_mime_type.len() == 1
+                    && outputs
+                        .content_by_mime_type
+                        .get("text/plain")
+                        .map(String::as_str)
+                        == Some("()");
+                if unit {
+                    return Outcome::default();
+                }
+                let result = outputs
+                    .content_by_mime_type
+                    .into_iter()
+                    .map(|(mime, content)| (mime, Value::String(content)))
+                    .collect();
+                Outcome {
+                    result,
+                    error: None,
+                }
+            }
+            Err(evcxr::Error::CompilationErrors(errors)) => {
+                let rendered: Vec<String> = errors
+                    .iter()
+                    .map(|e| crate::diagnostics::render(e, code))
+                    .collect();
+                let first = errors.first().map(|e| e.message()).unwrap_or_default();
+                Outcome {
+                    result: Map::new(),
+                    error: Some(CellError::new(
+                        "CompileError",
+                        first,
+                        vec![rendered.join("\n")],
+                    )),
+                }
+            }
+            Err(evcxr::Error::SubprocessTerminated(why)) => {
+                let lost = "The cell process ended, so all variables and background tasks were lost; items (fn, struct, use) are kept.";
+                let message = if interrupted {
+                    format!("The cell was stuck in synchronous code and did not reach an .await, so its process was stopped. {lost}")
+                } else {
+                    format!("{}\n{lost}", why.trim())
+                };
+                let ename = if interrupted {
+                    "Interrupted"
+                } else {
+                    "CellProcessDied"
+                };
+                Outcome {
+                    result: Map::new(),
+                    error: Some(CellError::new(ename, message.clone(), vec![message])),
+                }
+            }
+            Err(other) => {
+                let message = other.to_string();
+                Outcome {
+                    result: Map::new(),
+                    error: Some(CellError::new("Error", message.clone(), vec![message])),
+                }
+            }
+        }
+    }
+}
+
+fn ask(inputs: &mpsc::UnboundedSender<InputAsk>, prompt: String, password: bool) -> String {
+    let (reply, answer) = std_mpsc::channel();
+    let ask = InputAsk {
+        prompt,
+        password,
+        reply,
+    };
+    if inputs.send(ask).is_err() {
+        return String::new();
+    }
+    answer.recv().unwrap_or_default()
+}

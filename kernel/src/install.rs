@@ -1,0 +1,91 @@
+//! `asyncbook install`: writes the kernelspec Jupyter uses to start us.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result};
+use clap::Args;
+use serde_json::json;
+
+#[derive(Args)]
+#[group(multiple = false)]
+pub struct InstallArgs {
+    /// Into the user's Jupyter data dir (`$JUPYTER_DATA_DIR` or `jupyter --data-dir`); the default.
+    #[arg(long)]
+    user: bool,
+    /// Into the active Python environment (`sys.prefix/share/jupyter`).
+    #[arg(long)]
+    sys_prefix: bool,
+    /// Into `PREFIX/share/jupyter`.
+    #[arg(long, value_name = "PREFIX")]
+    prefix: Option<PathBuf>,
+}
+
+const LOGO_32: &[u8] = include_bytes!("../kernelspec/logo-32x32.png");
+const LOGO_64: &[u8] = include_bytes!("../kernelspec/logo-64x64.png");
+const LOGO_SVG: &str = include_str!("../kernelspec/logo-svg.svg");
+
+pub fn run(args: InstallArgs) -> Result<()> {
+    let data_dir = if let Some(prefix) = args.prefix {
+        prefix.join("share/jupyter")
+    } else if args.sys_prefix {
+        python_prefix()?.join("share/jupyter")
+    } else {
+        user_data_dir()?
+    };
+    let dir = data_dir.join("kernels/asyncbook");
+    write_kernelspec(&dir)?;
+    println!("Installed the asyncbook kernelspec in {}", dir.display());
+    Ok(())
+}
+
+fn write_kernelspec(dir: &Path) -> Result<()> {
+    std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+    let exe = std::env::current_exe()?.canonicalize()?;
+    let spec = json!({
+        "argv": [exe, "kernel", "--connection-file", "{connection_file}"],
+        "display_name": "Rust (async)",
+        "language": "rust",
+        "interrupt_mode": "message",
+        "metadata": {"debugger": false},
+    });
+    std::fs::write(
+        dir.join("kernel.json"),
+        serde_json::to_string_pretty(&spec)? + "\n",
+    )?;
+    std::fs::write(dir.join("logo-32x32.png"), LOGO_32)?;
+    std::fs::write(dir.join("logo-64x64.png"), LOGO_64)?;
+    std::fs::write(dir.join("logo-svg.svg"), LOGO_SVG)?;
+    Ok(())
+}
+
+/// `$JUPYTER_DATA_DIR`, else what `jupyter --data-dir` says, else the XDG default.
+fn user_data_dir() -> Result<PathBuf> {
+    if let Some(dir) = std::env::var_os("JUPYTER_DATA_DIR") {
+        return Ok(dir.into());
+    }
+    if let Ok(output) = std::process::Command::new("jupyter")
+        .arg("--data-dir")
+        .output()
+    {
+        if output.status.success() {
+            let dir = String::from_utf8(output.stdout)?.trim().to_owned();
+            if !dir.is_empty() {
+                return Ok(dir.into());
+            }
+        }
+    }
+    let home = std::env::var_os("HOME").context("HOME is not set")?;
+    Ok(PathBuf::from(home).join(".local/share/jupyter"))
+}
+
+fn python_prefix() -> Result<PathBuf> {
+    let output = std::process::Command::new("python3")
+        .args(["-c", "import sys; print(sys.prefix)"])
+        .output()
+        .context("running python3 to find sys.prefix")?;
+    anyhow::ensure!(
+        output.status.success(),
+        "python3 could not report sys.prefix"
+    );
+    Ok(String::from_utf8(output.stdout)?.trim().into())
+}

@@ -1,0 +1,720 @@
+//! The message loop and session state: dispatches typed requests from shell
+//! and control, keeps execution count and history, and publishes outputs on
+//! iopub in order (busy, execute_input, outputs, reply, idle).
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use anyhow::Result;
+use jupyter_protocol::{
+    ClearOutput, CodeMirrorMode, CommInfoReply, CompleteReply, DisplayData, ErrorOutput,
+    ExecuteInput, ExecuteReply, ExecuteRequest, ExecuteResult, ExecutionCount, ExecutionState,
+    HelpLink, HistoryEntry, HistoryReply, HistoryRequest, InputRequest, InspectReply,
+    InterruptReply, IsCompleteReply, IsCompleteReplyStatus, JupyterMessage, JupyterMessageContent,
+    KernelInfoReply, LanguageInfo, Media, ReplyError, ReplyStatus, ShutdownReply, Status, Stdio,
+    StreamContent, Transient, UnknownMessage, UpdateDisplayData,
+};
+use jupyter_zmq_client::{KernelIoPubXPubConnection, RouterRecvConnection, RouterSendConnection};
+use serde_json::{Map, Value};
+use tokio::sync::{mpsc, oneshot, Mutex};
+
+use crate::completeness::{self, Completeness};
+use crate::engine::{CellError, Engine, EngineChannels, InputAsk, Outcome, Output, SessionDir};
+use crate::transport::{self, Rejected, Sockets};
+
+/// What the iopub publisher task is asked to do, in order.
+enum Publish {
+    Message(JupyterMessage),
+    /// Later cell output belongs to this request (the most recent cell).
+    Parent(Box<JupyterMessage>),
+    /// Answers once every output produced so far has been published.
+    Flush(oneshot::Sender<()>),
+}
+
+/// Stream output one cell may publish before the rest is dropped.
+const STREAM_LIMIT: usize = 8 * 1024 * 1024;
+
+pub struct Session {
+    engine: Engine,
+    publish: mpsc::UnboundedSender<Publish>,
+    shell_send: Arc<Mutex<RouterSendConnection>>,
+    stdin: (RouterSendConnection, RouterRecvConnection),
+    inputs: mpsc::UnboundedReceiver<InputAsk>,
+    execution_count: usize,
+    history: Vec<(usize, String)>,
+    session_dir: Arc<SessionDir>,
+}
+
+/// Runs a kernel on the given connection until shutdown.
+pub async fn run(info: jupyter_protocol::ConnectionInfo) -> Result<()> {
+    let session_id = uuid_like();
+    let sockets = Sockets::bind(&info, &session_id).await?;
+    let dir = std::env::temp_dir().join(format!("asyncbook-{}", std::process::id()));
+    std::fs::create_dir_all(&dir)?;
+    let session_dir = Arc::new(SessionDir(dir.clone()));
+    let (engine, EngineChannels { outputs, inputs }) = Engine::start(&dir)?;
+
+    let (publish, publish_rx) = mpsc::unbounded_channel();
+    tokio::spawn(publisher(sockets.iopub, publish_rx, outputs));
+    tokio::spawn(transport::serve_heartbeat(sockets.heartbeat));
+    watch_for_signals(engine.clone());
+    watch_parent(engine.clone(), session_dir.clone());
+
+    let shell_send = Arc::new(Mutex::new(sockets.shell.0));
+    let control = Control {
+        engine: engine.clone(),
+        publish: publish.clone(),
+        send: sockets.control.0,
+        session_dir: session_dir.clone(),
+    };
+    tokio::spawn(control.serve(sockets.control.1));
+
+    let mut session = Session {
+        engine,
+        publish,
+        shell_send,
+        stdin: sockets.stdin,
+        inputs,
+        execution_count: 0,
+        history: Vec::new(),
+        session_dir,
+    };
+    let mut shell_recv = sockets.shell.1;
+    loop {
+        match transport::receive(&mut shell_recv).await {
+            Ok(Ok(message)) => session.handle(message).await,
+            Ok(Err(rejected)) => log_rejected("shell", &rejected),
+            Err(error) => {
+                tracing::error!("shell socket failed: {error}");
+                return Ok(());
+            }
+        }
+    }
+}
+
+fn log_rejected(channel: &str, rejected: &Rejected) {
+    match rejected {
+        Rejected::Signature(why) => {
+            tracing::warn!("{channel}: dropped a message with a bad signature ({why})")
+        }
+        Rejected::Malformed(why) => {
+            tracing::warn!("{channel}: dropped a malformed message ({why})")
+        }
+    }
+}
+
+fn uuid_like() -> String {
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_nanos())
+        .unwrap_or_default();
+    format!("{:032x}", nanos ^ ((std::process::id() as u128) << 64))
+}
+
+impl Session {
+    async fn reply(&self, content: impl Into<JupyterMessageContent>, parent: &JupyterMessage) {
+        let message = JupyterMessage::new(content, Some(parent));
+        if let Err(error) = self.shell_send.lock().await.send(message).await {
+            tracing::error!("could not send a shell reply: {error}");
+        }
+    }
+
+    fn status(&self, state: ExecutionState, parent: &JupyterMessage) {
+        let _ = self.publish.send(Publish::Message(
+            Status {
+                execution_state: state,
+            }
+            .as_child_of(parent),
+        ));
+    }
+
+    fn iopub(&self, content: impl Into<JupyterMessageContent>, parent: &JupyterMessage) {
+        let _ = self
+            .publish
+            .send(Publish::Message(JupyterMessage::new(content, Some(parent))));
+    }
+
+    async fn flush(&self) {
+        let (done, flushed) = oneshot::channel();
+        if self.publish.send(Publish::Flush(done)).is_ok() {
+            let _ = flushed.await;
+        }
+    }
+
+    async fn handle(&mut self, message: JupyterMessage) {
+        self.status(ExecutionState::Busy, &message);
+        match &message.content {
+            JupyterMessageContent::ExecuteRequest(request) => {
+                let request = request.clone();
+                self.execute(request, &message).await;
+            }
+            JupyterMessageContent::KernelInfoRequest(_) => {
+                self.reply(kernel_info(), &message).await;
+            }
+            JupyterMessageContent::IsCompleteRequest(request) => {
+                let reply = match completeness::check(&request.code) {
+                    Completeness::Complete => {
+                        IsCompleteReply::new(IsCompleteReplyStatus::Complete, String::new())
+                    }
+                    Completeness::Incomplete(indent) => {
+                        IsCompleteReply::new(IsCompleteReplyStatus::Incomplete, indent)
+                    }
+                    Completeness::Invalid => {
+                        IsCompleteReply::new(IsCompleteReplyStatus::Invalid, String::new())
+                    }
+                };
+                self.reply(reply, &message).await;
+            }
+            JupyterMessageContent::CompleteRequest(request) => {
+                let reply = self.complete(&request.code, request.cursor_pos).await;
+                self.reply(reply, &message).await;
+            }
+            JupyterMessageContent::InspectRequest(request) => {
+                let cursor = byte_offset(&request.code, request.cursor_pos);
+                let found = self.engine.inspect(request.code.clone(), cursor).await;
+                let reply = InspectReply {
+                    found: found.is_some(),
+                    data: media(
+                        found
+                            .map(|text| {
+                                [("text/plain".to_owned(), Value::String(text))]
+                                    .into_iter()
+                                    .collect()
+                            })
+                            .unwrap_or_default(),
+                    ),
+                    metadata: Map::new(),
+                    status: ReplyStatus::Ok,
+                    error: None,
+                };
+                self.reply(reply, &message).await;
+            }
+            JupyterMessageContent::HistoryRequest(request) => {
+                let reply = HistoryReply {
+                    history: self.history_for(request),
+                    status: ReplyStatus::Ok,
+                    error: None,
+                };
+                self.reply(reply, &message).await;
+            }
+            JupyterMessageContent::CommInfoRequest(_) => {
+                let reply = CommInfoReply {
+                    status: ReplyStatus::Ok,
+                    comms: HashMap::new(),
+                    error: None,
+                };
+                self.reply(reply, &message).await;
+            }
+            JupyterMessageContent::CommOpen(_)
+            | JupyterMessageContent::CommMsg(_)
+            | JupyterMessageContent::CommClose(_) => {
+                // No comm targets exist; the protocol asks for no reply.
+            }
+            JupyterMessageContent::UnknownMessage(unknown) => {
+                if let Some(reply) = unknown_reply(unknown) {
+                    self.reply(reply, &message).await;
+                }
+            }
+            other => {
+                tracing::warn!("shell: ignoring {}", other.message_type());
+            }
+        }
+        self.flush().await;
+        self.status(ExecutionState::Idle, &message);
+    }
+
+    async fn execute(&mut self, request: ExecuteRequest, message: &JupyterMessage) {
+        if !request.silent && request.store_history {
+            self.execution_count += 1;
+        }
+        let count = ExecutionCount(self.execution_count);
+        if !request.silent {
+            self.iopub(
+                ExecuteInput {
+                    code: request.code.clone(),
+                    execution_count: count,
+                },
+                message,
+            );
+        }
+        let _ = self
+            .publish
+            .send(Publish::Parent(Box::new(message.clone())));
+        if request.store_history {
+            self.history
+                .push((self.execution_count, request.code.clone()));
+        }
+
+        let engine = self.engine.clone();
+        let code = request.code.clone();
+        let run = engine.execute(code);
+        tokio::pin!(run);
+        let outcome: Outcome = loop {
+            tokio::select! {
+                outcome = &mut run => break outcome,
+                Some(ask) = self.inputs.recv() => self.answer_input(ask, request.allow_stdin, message).await,
+            }
+        };
+        self.flush().await;
+
+        if !outcome.result.is_empty() && !request.silent {
+            self.iopub(
+                ExecuteResult {
+                    execution_count: count,
+                    data: media(outcome.result),
+                    metadata: Map::new(),
+                    transient: Some(Transient { display_id: None }),
+                },
+                message,
+            );
+        }
+        let reply = match outcome.error {
+            None => ExecuteReply {
+                status: ReplyStatus::Ok,
+                execution_count: count,
+                payload: vec![],
+                user_expressions: Some(HashMap::new()),
+                error: None,
+            },
+            Some(CellError {
+                ename,
+                evalue,
+                traceback,
+            }) => {
+                self.iopub(
+                    ErrorOutput {
+                        ename: ename.clone(),
+                        evalue: evalue.clone(),
+                        traceback: traceback.clone(),
+                    },
+                    message,
+                );
+                ExecuteReply {
+                    status: ReplyStatus::Error,
+                    execution_count: count,
+                    payload: vec![],
+                    user_expressions: Some(HashMap::new()),
+                    error: Some(Box::new(ReplyError {
+                        ename,
+                        evalue,
+                        traceback,
+                    })),
+                }
+            }
+        };
+        self.flush().await;
+        self.reply(reply, message).await;
+    }
+
+    /// Forwards a cell's request for input to the frontend on stdin.
+    async fn answer_input(&mut self, ask: InputAsk, allowed: bool, parent: &JupyterMessage) {
+        if !allowed {
+            let _ = ask.reply.send(String::new());
+            return;
+        }
+        let request = InputRequest {
+            prompt: ask.prompt,
+            password: ask.password,
+        }
+        .as_child_of(parent);
+        if self.stdin.0.send(request).await.is_err() {
+            let _ = ask.reply.send(String::new());
+            return;
+        }
+        loop {
+            match transport::receive(&mut self.stdin.1).await {
+                Ok(Ok(message)) => {
+                    if let JupyterMessageContent::InputReply(reply) = message.content {
+                        let _ = ask.reply.send(reply.value);
+                        return;
+                    }
+                }
+                Ok(Err(rejected)) => log_rejected("stdin", &rejected),
+                Err(_) => {
+                    let _ = ask.reply.send(String::new());
+                    return;
+                }
+            }
+        }
+    }
+
+    async fn complete(&self, code: &str, cursor_pos: usize) -> CompleteReply {
+        let cursor = byte_offset(code, cursor_pos);
+        let (matches, start, end) = match self.engine.complete(code.to_owned(), cursor).await {
+            Some(found) => (found.matches, found.start, found.end),
+            None => (vec![], cursor, cursor),
+        };
+        CompleteReply {
+            matches,
+            cursor_start: char_offset(code, start),
+            cursor_end: char_offset(code, end),
+            metadata: Map::new(),
+            status: ReplyStatus::Ok,
+            error: None,
+        }
+    }
+
+    fn history_for(&self, request: &HistoryRequest) -> Vec<HistoryEntry> {
+        let entry = |(n, code): &(usize, String)| HistoryEntry::Input(1, *n, code.clone());
+        match request {
+            HistoryRequest::Tail { n, .. } => {
+                let skip = self.history.len().saturating_sub((*n).max(0) as usize);
+                self.history[skip..].iter().map(entry).collect()
+            }
+            HistoryRequest::Range { start, stop, .. } => self
+                .history
+                .iter()
+                .filter(|(n, _)| *n as i32 >= *start && (*stop <= 0 || (*n as i32) < *stop))
+                .map(entry)
+                .collect(),
+            HistoryRequest::Search {
+                pattern, unique, n, ..
+            } => {
+                let mut found: Vec<&(usize, String)> = self
+                    .history
+                    .iter()
+                    .filter(|(_, code)| glob_match(pattern, code))
+                    .collect();
+                if *unique {
+                    let mut seen = std::collections::HashSet::new();
+                    found.reverse();
+                    found.retain(|(_, code)| seen.insert(code.clone()));
+                    found.reverse();
+                }
+                let skip = if *n > 0 {
+                    found.len().saturating_sub(*n as usize)
+                } else {
+                    0
+                };
+                found[skip..].iter().map(|e| entry(e)).collect()
+            }
+        }
+    }
+}
+
+/// `*` and `?` wildcards, as IPython's history search uses.
+fn glob_match(pattern: &str, text: &str) -> bool {
+    let p: Vec<char> = pattern.chars().collect();
+    let t: Vec<char> = text.chars().collect();
+    let (mut pi, mut ti, mut star, mut mark) = (0, 0, None, 0);
+    while ti < t.len() {
+        if pi < p.len() && (p[pi] == '?' || p[pi] == t[ti]) {
+            pi += 1;
+            ti += 1;
+        } else if pi < p.len() && p[pi] == '*' {
+            star = Some(pi);
+            mark = ti;
+            pi += 1;
+        } else if let Some(s) = star {
+            pi = s + 1;
+            mark += 1;
+            ti = mark;
+        } else {
+            return false;
+        }
+    }
+    p[pi..].iter().all(|&c| c == '*')
+}
+
+/// A reply for a request type this kernel does not know, where the protocol
+/// names one (`x_request` → `x_reply`).
+fn unknown_reply(unknown: &UnknownMessage) -> Option<JupyterMessageContent> {
+    let base = unknown.msg_type.strip_suffix("_request")?;
+    Some(JupyterMessageContent::UnknownMessage(UnknownMessage {
+        msg_type: format!("{base}_reply"),
+        content: serde_json::json!({
+            "status": "error",
+            "ename": "UnknownRequest",
+            "evalue": format!("asyncbook does not handle {}", unknown.msg_type),
+            "traceback": [],
+        }),
+    }))
+}
+
+fn media(data: Map<String, Value>) -> Media {
+    serde_json::from_value(Value::Object(data)).unwrap_or_default()
+}
+
+/// Jupyter counts cursor positions in code points; evcxr in bytes.
+fn byte_offset(code: &str, chars: usize) -> usize {
+    code.char_indices()
+        .nth(chars)
+        .map(|(i, _)| i)
+        .unwrap_or(code.len())
+}
+
+fn char_offset(code: &str, bytes: usize) -> usize {
+    code.get(..bytes.min(code.len()))
+        .map(|s| s.chars().count())
+        .unwrap_or(0)
+}
+
+pub fn kernel_info() -> KernelInfoReply {
+    KernelInfoReply {
+        status: ReplyStatus::Ok,
+        protocol_version: "5.3".into(),
+        implementation: "asyncbook".into(),
+        implementation_version: env!("CARGO_PKG_VERSION").into(),
+        language_info: LanguageInfo {
+            name: "rust".into(),
+            version: rustc_version(),
+            mimetype: Some("text/rust".into()),
+            file_extension: Some(".rs".into()),
+            pygments_lexer: Some("rust".into()),
+            codemirror_mode: Some(CodeMirrorMode::Simple("rust".into())),
+            nbconvert_exporter: Some("rust".into()),
+        },
+        banner: "Asyncbook: async Rust cells on one shared tokio runtime".into(),
+        help_links: vec![HelpLink {
+            text: "tokio".into(),
+            url: "https://docs.rs/tokio".into(),
+        }],
+        debugger: false,
+        error: None,
+    }
+}
+
+fn rustc_version() -> String {
+    static VERSION: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    VERSION
+        .get_or_init(|| {
+            std::process::Command::new("rustc")
+                .arg("--version")
+                .output()
+                .ok()
+                .and_then(|o| String::from_utf8(o.stdout).ok())
+                .and_then(|v| v.split_whitespace().nth(1).map(str::to_owned))
+                .unwrap_or_else(|| "unknown".into())
+        })
+        .clone()
+}
+
+/// Control channel: answered even while a cell runs.
+struct Control {
+    engine: Engine,
+    publish: mpsc::UnboundedSender<Publish>,
+    send: RouterSendConnection,
+    session_dir: Arc<SessionDir>,
+}
+
+impl Control {
+    async fn serve(mut self, mut recv: RouterRecvConnection) {
+        loop {
+            let message = match transport::receive(&mut recv).await {
+                Ok(Ok(message)) => message,
+                Ok(Err(rejected)) => {
+                    log_rejected("control", &rejected);
+                    continue;
+                }
+                Err(_) => return,
+            };
+            let status = |state| {
+                Publish::Message(
+                    Status {
+                        execution_state: state,
+                    }
+                    .as_child_of(&message),
+                )
+            };
+            let _ = self.publish.send(status(ExecutionState::Busy));
+            let reply: Option<JupyterMessageContent> = match &message.content {
+                JupyterMessageContent::KernelInfoRequest(_) => Some(kernel_info().into()),
+                JupyterMessageContent::InterruptRequest(_) => {
+                    self.engine.interrupt();
+                    Some(
+                        InterruptReply {
+                            status: ReplyStatus::Ok,
+                            error: None,
+                        }
+                        .into(),
+                    )
+                }
+                JupyterMessageContent::ShutdownRequest(request) => {
+                    let reply = ShutdownReply {
+                        restart: request.restart,
+                        status: ReplyStatus::Ok,
+                        error: None,
+                    };
+                    let _ = self
+                        .send
+                        .send(JupyterMessage::new(reply, Some(&message)))
+                        .await;
+                    let _ = self.publish.send(status(ExecutionState::Idle));
+                    let (done, flushed) = oneshot::channel();
+                    let _ = self.publish.send(Publish::Flush(done));
+                    let _ = flushed.await;
+                    shut_down(&self.engine, &self.session_dir);
+                }
+                JupyterMessageContent::UnknownMessage(unknown) => unknown_reply(unknown),
+                other => {
+                    tracing::warn!("control: ignoring {}", other.message_type());
+                    None
+                }
+            };
+            if let Some(reply) = reply {
+                let _ = self
+                    .send
+                    .send(JupyterMessage::new(reply, Some(&message)))
+                    .await;
+            }
+            let _ = self.publish.send(status(ExecutionState::Idle));
+        }
+    }
+}
+
+/// Ends the cell process, removes the session's build folder, exits.
+fn shut_down(engine: &Engine, session_dir: &SessionDir) -> ! {
+    engine.kill_cell_process();
+    let _ = std::fs::remove_dir_all(&session_dir.0);
+    std::process::exit(0);
+}
+
+/// SIGINT (sent by jupyter_client in signal mode, and before restarts)
+/// interrupts the running cell instead of ending the kernel.
+fn watch_for_signals(engine: Engine) {
+    tokio::spawn(async move {
+        let Ok(mut interrupts) =
+            tokio::signal::unix::signal(tokio::signal::unix::SignalKind::interrupt())
+        else {
+            return;
+        };
+        while interrupts.recv().await.is_some() {
+            engine.interrupt();
+        }
+    });
+}
+
+/// Exits when the process that started the kernel is gone, as ipykernel does.
+fn watch_parent(engine: Engine, session_dir: Arc<SessionDir>) {
+    let parent = std::env::var("JPY_PARENT_PID")
+        .ok()
+        .and_then(|pid| pid.parse::<i32>().ok())
+        // SAFETY: getppid has no preconditions.
+        .unwrap_or_else(|| unsafe { libc::getppid() });
+    if parent <= 1 {
+        return;
+    }
+    tokio::spawn(async move {
+        loop {
+            tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+            // SAFETY: signal 0 only checks that the process exists.
+            let alive = unsafe { libc::kill(parent, 0) } == 0
+                || std::io::Error::last_os_error().raw_os_error() == Some(libc::EPERM);
+            // SAFETY: as above.
+            let orphaned =
+                unsafe { libc::getppid() } != parent && std::env::var("JPY_PARENT_PID").is_err();
+            if !alive || orphaned {
+                shut_down(&engine, &session_dir);
+            }
+        }
+    });
+}
+
+/// Owns the iopub socket: publishes status and replies' side messages, cell
+/// output under the most recent cell, and iopub_welcome to new subscribers.
+async fn publisher(
+    mut iopub: KernelIoPubXPubConnection,
+    mut requests: mpsc::UnboundedReceiver<Publish>,
+    mut outputs: mpsc::UnboundedReceiver<Output>,
+) {
+    let mut state = OutputState::default();
+    loop {
+        tokio::select! {
+            biased;
+            request = requests.recv() => {
+                let Some(request) = request else { return };
+                match request {
+                    Publish::Message(message) => { let _ = transport::publish(&mut iopub, message).await; }
+                    Publish::Parent(parent) => state.start_cell(*parent),
+                    Publish::Flush(done) => {
+                        while let Ok(output) = outputs.try_recv() {
+                            state.publish(&mut iopub, output).await;
+                        }
+                        let _ = done.send(());
+                    }
+                }
+            }
+            Some(output) = outputs.recv() => state.publish(&mut iopub, output).await,
+            event = iopub.recv_subscription() => {
+                if let Ok(jupyter_zmq_client::SubscriptionEvent::Subscribe(topic)) = event {
+                    let welcome = jupyter_protocol::IoPubWelcome { subscription: topic };
+                    let _ = transport::publish(&mut iopub, JupyterMessage::new(welcome, None)).await;
+                }
+            }
+        }
+    }
+}
+
+#[derive(Default)]
+struct OutputState {
+    parent: Option<JupyterMessage>,
+    stream_bytes: usize,
+    truncated: bool,
+}
+
+impl OutputState {
+    fn start_cell(&mut self, parent: JupyterMessage) {
+        self.parent = Some(parent);
+        self.stream_bytes = 0;
+        self.truncated = false;
+    }
+
+    async fn publish(&mut self, iopub: &mut KernelIoPubXPubConnection, output: Output) {
+        if self.parent.is_none() {
+            // Output before any cell ran (engine warm-up) has no cell to go to.
+            tracing::debug!("output before the first cell: {output:?}");
+            return;
+        }
+        let content: JupyterMessageContent = match output {
+            Output::Stdout(text) | Output::Stderr(text) if self.truncated => {
+                let _ = text;
+                return;
+            }
+            Output::Stdout(text) => self.stream(Stdio::Stdout, text),
+            Output::Stderr(text) => self.stream(Stdio::Stderr, text),
+            Output::Display { data, display_id } => DisplayData {
+                data: media(data),
+                metadata: Map::new(),
+                transient: display_id.map(|id| Transient {
+                    display_id: Some(id),
+                }),
+            }
+            .into(),
+            Output::Update { data, display_id } => UpdateDisplayData {
+                data: media(data),
+                metadata: Map::new(),
+                transient: Transient {
+                    display_id: Some(display_id),
+                },
+            }
+            .into(),
+            Output::Clear { wait } => ClearOutput { wait }.into(),
+        };
+        let message = JupyterMessage::new(content, self.parent.as_ref());
+        let _ = transport::publish(iopub, message).await;
+    }
+
+    fn stream(&mut self, name: Stdio, mut text: String) -> JupyterMessageContent {
+        self.stream_bytes += text.len();
+        if self.stream_bytes > STREAM_LIMIT {
+            self.truncated = true;
+            let keep = text.len().saturating_sub(self.stream_bytes - STREAM_LIMIT);
+            let keep = (0..=keep)
+                .rev()
+                .find(|&i| text.is_char_boundary(i))
+                .unwrap_or(0);
+            text.truncate(keep);
+            text.push_str(&format!(
+                "\n[asyncbook: output truncated after {} MB; the cell keeps running]\n",
+                STREAM_LIMIT / (1024 * 1024)
+            ));
+        }
+        StreamContent { name, text }.into()
+    }
+}
+
+pub fn connection_info(path: &PathBuf) -> Result<jupyter_protocol::ConnectionInfo> {
+    let text = std::fs::read_to_string(path)?;
+    Ok(serde_json::from_str(&text)?)
+}

@@ -1,0 +1,166 @@
+//! Sockets and signing: binds the five Jupyter channels, verifies each
+//! incoming message's HMAC and turns frames into typed messages.
+//! Interpretation lives in `session`.
+
+use anyhow::{Context, Result};
+use bytes::Bytes;
+use jupyter_protocol::{
+    ConnectionInfo, Header, JupyterMessage, JupyterMessageContent, UnknownMessage,
+};
+use jupyter_zmq_client::{
+    create_kernel_control_connection, create_kernel_heartbeat_connection,
+    create_kernel_iopub_xpub_connection, create_kernel_shell_connection,
+    create_kernel_stdin_connection, KernelHeartbeatConnection, KernelIoPubXPubConnection,
+    RawMessage, RouterRecvConnection, RouterSendConnection,
+};
+use serde_json::Value;
+use zeromq::{SocketRecv, SocketSend};
+
+pub struct Sockets {
+    pub shell: (RouterSendConnection, RouterRecvConnection),
+    pub control: (RouterSendConnection, RouterRecvConnection),
+    pub stdin: (RouterSendConnection, RouterRecvConnection),
+    pub iopub: KernelIoPubXPubConnection,
+    pub heartbeat: KernelHeartbeatConnection,
+}
+
+impl Sockets {
+    pub async fn bind(info: &ConnectionInfo, session_id: &str) -> Result<Self> {
+        Ok(Sockets {
+            shell: create_kernel_shell_connection(info, session_id)
+                .await
+                .context("binding shell")?
+                .split(),
+            control: create_kernel_control_connection(info, session_id)
+                .await
+                .context("binding control")?
+                .split(),
+            stdin: create_kernel_stdin_connection(info, session_id)
+                .await
+                .context("binding stdin")?
+                .split(),
+            iopub: create_kernel_iopub_xpub_connection(info, session_id)
+                .await
+                .context("binding iopub")?,
+            heartbeat: create_kernel_heartbeat_connection(info)
+                .await
+                .context("binding heartbeat")?,
+        })
+    }
+}
+
+/// Why an incoming message was dropped.
+#[derive(Debug)]
+pub enum Rejected {
+    /// Missing, malformed or wrong signature: never acted upon.
+    Signature(String),
+    /// Not a Jupyter message at all.
+    Malformed(String),
+}
+
+/// Receives the next message from a ROUTER channel. Every message is checked
+/// against the connection key before it is parsed; a request whose content
+/// does not fit its type arrives as `UnknownMessage` with its routing ids, so
+/// the loop can still answer it.
+pub async fn receive(
+    connection: &mut RouterRecvConnection,
+) -> std::result::Result<Result<JupyterMessage, Rejected>, zeromq::ZmqError> {
+    let frames = connection.socket.recv().await?;
+    let raw = match RawMessage::from_multipart(frames, &connection.mac) {
+        Ok(raw) => raw,
+        Err(error) => {
+            use jupyter_zmq_client::RuntimeError as E;
+            let rejected = match error {
+                E::MissingHmac | E::DecodeError(_) | E::VerifyError(_) => {
+                    Rejected::Signature(error.to_string())
+                }
+                other => Rejected::Malformed(other.to_string()),
+            };
+            return Ok(Err(rejected));
+        }
+    };
+    Ok(parse(raw))
+}
+
+fn parse(raw: RawMessage) -> Result<JupyterMessage, Rejected> {
+    let part = |i: usize| -> Result<Value, Rejected> {
+        serde_json::from_slice(&raw.jparts[i])
+            .map_err(|e| Rejected::Malformed(format!("frame {i}: {e}")))
+    };
+    let header: Header = serde_json::from_value(part(0)?)
+        .map_err(|e| Rejected::Malformed(format!("header: {e}")))?;
+    let parent_header = serde_json::from_value(part(1)?).ok();
+    let metadata = part(2).unwrap_or(Value::Object(Default::default()));
+    let content = part(3)?;
+    if !content.is_object() {
+        return Err(Rejected::Malformed("content is not an object".into()));
+    }
+    let content = JupyterMessageContent::from_type_and_content(&header.msg_type, content.clone())
+        .or_else(|_| {
+            JupyterMessageContent::from_type_and_content(
+                &header.msg_type,
+                with_defaults(&header.msg_type, content.clone()),
+            )
+        })
+        .unwrap_or_else(|_| {
+            JupyterMessageContent::UnknownMessage(UnknownMessage {
+                msg_type: header.msg_type.clone(),
+                content,
+            })
+        });
+    Ok(JupyterMessage {
+        zmq_identities: raw.zmq_identities,
+        header,
+        parent_header,
+        metadata,
+        content,
+        buffers: raw.jparts.get(4..).map(|b| b.to_vec()).unwrap_or_default(),
+        channel: None,
+    })
+}
+
+/// Clients leave out fields the protocol marks optional (jupyter_client's
+/// history search omits `n`, `unique`, ...); fill them before typed parsing.
+fn with_defaults(msg_type: &str, mut content: Value) -> Value {
+    let defaults = match msg_type {
+        "history_request" => serde_json::json!({
+            "output": false, "raw": true, "session": 0, "start": 0, "stop": 0,
+            "n": 1000, "pattern": "*", "unique": false, "hist_access_type": "tail"
+        }),
+        "execute_request" => serde_json::json!({
+            "silent": false, "store_history": true, "user_expressions": {},
+            "allow_stdin": true, "stop_on_error": true
+        }),
+        "inspect_request" => serde_json::json!({"detail_level": 0}),
+        "comm_info_request" => serde_json::json!({}),
+        _ => return content,
+    };
+    if let (Some(object), Some(defaults)) = (content.as_object_mut(), defaults.as_object()) {
+        for (key, value) in defaults {
+            object.entry(key.clone()).or_insert_with(|| value.clone());
+        }
+    }
+    content
+}
+
+/// Sends on iopub with a topic frame, as ipykernel does.
+pub async fn publish(
+    iopub: &mut KernelIoPubXPubConnection,
+    mut message: JupyterMessage,
+) -> Result<()> {
+    let topic = format!("kernel.{}.{}", iopub.session_id, message.header.msg_type);
+    message.zmq_identities = vec![Bytes::from(topic)];
+    iopub.send(message).await.context("publishing on iopub")
+}
+
+/// Answers pings on the heartbeat channel until the socket fails.
+pub async fn serve_heartbeat(mut heartbeat: KernelHeartbeatConnection) {
+    loop {
+        let Ok(ping) = heartbeat.socket.recv().await else {
+            return;
+        };
+        if heartbeat.socket.send(ping).await.is_err() {
+            return;
+        }
+    }
+}
