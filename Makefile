@@ -1,0 +1,58 @@
+# Asyncbook: `make lab` to use it, `make test` to check everything.
+# Each target installs what it needs (Rust build, Python venv, cell library).
+
+SHELL := /bin/bash
+CARGO ?= cargo
+VENV := .venv
+PY := $(VENV)/bin/python
+KERNEL := target/release/asyncbook
+CELLS_DIR := target/cells/release
+CELLS := $(CELLS_DIR)/libasyncbook.so
+# The cell library is a Rust dylib linked dynamically by every cell: one copy
+# of tokio per session. It needs its own target dir and flags.
+CELLS_ENV := CARGO_TARGET_DIR=target/cells RUSTFLAGS="-C prefer-dynamic"
+
+.PHONY: all build install lab test test-rust test-notebooks test-clients test-browser bench clean
+
+all: build
+
+# rust-src lets the engine infer the types of variables (rust-analyzer reads
+# the standard library's source); the build works without it.
+target/.rust-src:
+	@mkdir -p target
+	rustup component add rust-src || echo "warning: rust-src unavailable: variables may need explicit types"
+	@touch $@
+
+$(KERNEL): target/.rust-src Cargo.toml Cargo.lock $(shell find kernel/src kernel/build.rs kernel/Cargo.toml kernel/kernelspec -type f)
+	$(CARGO) build --release --locked -p asyncbook
+	@touch $@
+
+$(CELLS): Cargo.lock $(shell find kernel/cells -type f)
+	$(CELLS_ENV) $(CARGO) build --release --locked -p asyncbook-cells --message-format=json-render-diagnostics > target/cells-artifacts.tmp
+	mv target/cells-artifacts.tmp $(CELLS_DIR)/asyncbook-artifacts.jsonl
+
+build: $(KERNEL) $(CELLS)
+
+$(VENV)/.installed: tests/requirements.txt
+	python3 -m venv $(VENV)
+	$(VENV)/bin/pip install --quiet --upgrade pip
+	$(VENV)/bin/pip install --quiet -r tests/requirements.txt
+	@touch $@
+
+# The kernelspec goes into the venv's Jupyter data dir, or $JUPYTER_DATA_DIR when set.
+install: build $(VENV)/.installed
+	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" $(KERNEL) install $(if $(JUPYTER_DATA_DIR),--user,--sys-prefix)
+	$(VENV)/bin/jupyter kernelspec list
+
+lab: install
+	$(VENV)/bin/jupyter lab notebooks/README.md
+
+test: test-rust test-notebooks test-clients
+
+test-rust: build
+	$(CARGO) fmt --all -- --check
+	$(CARGO) clippy --release --locked --all-targets -- -D warnings
+	$(CARGO) test --release --locked
+
+clean:
+	rm -rf target $(VENV)
