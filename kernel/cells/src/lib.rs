@@ -10,6 +10,7 @@ pub use tokio;
 
 pub mod display;
 pub mod runtime;
+pub mod virtual_time;
 
 #[doc(hidden)]
 pub use runtime::run_cell as __run_cell;
