@@ -9,6 +9,7 @@
 //!   crates all refer to the copy inside `libasyncbook.so`;
 //! - the cell crate (`ctx`) gets `libasyncbook.so` as a dependency, and its
 //!   source is adjusted so the shared runtime comes from `asyncbook::runtime`.
+//!
 //! Everything else is compiled unchanged.
 
 use std::collections::BTreeSet;
@@ -280,8 +281,8 @@ pub fn rewrite_cell_source(source: &str) -> String {
         .lines()
         .map(|line| {
             line.replace(
-                "tokio :: runtime :: Runtime :: new().unwrap()",
-                "asyncbook :: runtime :: build()",
+                "tokio::runtime::Runtime::new().unwrap()",
+                "asyncbook::runtime::build()",
             )
         })
         .collect();
@@ -307,5 +308,47 @@ pub fn rewrite_cell_source(source: &str) -> String {
     // Loading the cell library in every cell, async or not, keeps rustc from
     // linking a second, static copy of tokio into the cell.
     lines.push("extern crate asyncbook as _;".to_owned());
+    // Names evcxr's `src/lib.rs` in rustc's dep-info, so cargo rebuilds the
+    // cell whenever evcxr writes new code there.
+    lines.push("const _: &str = include_str!(\"lib.rs\");".to_owned());
     lines.join("\n") + "\n"
+}
+
+#[cfg(test)]
+mod tests {
+    use super::rewrite_cell_source;
+
+    const GENERATED: &str = "fn run_user_code_1() {
+let mut mutex = evcxr_variable_store.lazy_arc(\"evcxr_tokio_runtime\", ||
+std::sync::Mutex::new(tokio::runtime::Runtime::new().unwrap())); match
+mutex.lock() { Ok(guard) => guard, Err(poisoned) => poisoned.into_inner(), }
+.block_on(async {
+tokio::spawn(async {
+    1
+});
+});
+})) {
+  Ok(_) => {}
+}";
+
+    #[test]
+    fn cell_body_and_runtime_are_routed_through_the_cell_library() {
+        let rewritten = rewrite_cell_source(GENERATED);
+        let lines: Vec<&str> = rewritten.lines().collect();
+        assert_eq!(
+            lines.len(),
+            GENERATED.lines().count() + 1,
+            "line numbers must not move"
+        );
+        assert!(lines[2].contains("asyncbook::runtime::build()"));
+        assert_eq!(lines[4], ".block_on(asyncbook::__run_cell(async {");
+        // The user's own `});` stays; evcxr's closing one gets the extra paren.
+        assert_eq!(lines[7], "});");
+        assert_eq!(lines[8], "}));");
+        assert!(lines.contains(&"extern crate asyncbook as _;"));
+        assert_eq!(
+            lines.last(),
+            Some(&"const _: &str = include_str!(\"lib.rs\");")
+        );
+    }
 }

@@ -3,11 +3,10 @@
 
 use std::borrow::Cow;
 
-/// `(command, code it runs, help)`.
-const COMMANDS: [(&str, &str, &str); 1] = [(
+/// `(command, code it runs)`.
+const COMMANDS: [(&str, &str); 1] = [(
     ":runtime",
     "println!(\"{}\", asyncbook::runtime::report());",
-    "Show the shared runtime: flavour, workers, live tasks",
 )];
 
 pub fn expand(code: &str) -> Cow<'_, str> {
@@ -25,13 +24,8 @@ fn lookup(line: &str) -> Option<&'static str> {
     let line = line.trim();
     COMMANDS
         .iter()
-        .find(|(name, _, _)| *name == line)
-        .map(|(_, code, _)| *code)
-}
-
-/// Lines for `:help`-style listings and completion.
-pub fn names() -> impl Iterator<Item = (&'static str, &'static str)> {
-    COMMANDS.iter().map(|(name, _, help)| (*name, *help))
+        .find(|(name, _)| *name == line)
+        .map(|(_, code)| *code)
 }
 
 #[cfg(test)]

@@ -44,10 +44,8 @@ pub fn check(code: &str) -> Completeness {
                     prev = c;
                 }
             }
-            '"' => {
-                if !skip_string(&mut chars) {
-                    return Completeness::Incomplete(String::new());
-                }
+            '"' if !skip_string(&mut chars) => {
+                return Completeness::Incomplete(String::new());
             }
             'r' if matches!(chars.peek(), Some('#') | Some('"')) => {
                 let mut hashes = 0;

@@ -103,6 +103,7 @@ struct Shared {
     /// Process id of the current cell process (it changes after a crash).
     child_pid: AtomicI32,
     panicked: AtomicBool,
+    panic_message: Mutex<Option<String>>,
     interrupted: AtomicBool,
     fences: AtomicU64,
     fence_signal: (Mutex<()>, std::sync::Condvar),
@@ -134,6 +135,7 @@ impl Engine {
         let shared = Arc::new(Shared {
             child_pid: AtomicI32::new(0),
             panicked: AtomicBool::new(false),
+            panic_message: Mutex::new(None),
             interrupted: AtomicBool::new(false),
             fences: AtomicU64::new(0),
             fence_signal: (Mutex::new(()), std::sync::Condvar::new()),
@@ -319,6 +321,18 @@ fn read_cell_output(
                 }
             }
             Frame::Panicked => shared.panicked.store(true, Ordering::SeqCst),
+            Frame::PanicMessage(json) => {
+                let report: Value = serde_json::from_slice(&json).unwrap_or_default();
+                let message = format!(
+                    "{}{}",
+                    report["message"].as_str().unwrap_or("(no message)"),
+                    report["location"].as_str().unwrap_or_default()
+                );
+                *shared
+                    .panic_message
+                    .lock()
+                    .unwrap_or_else(|p| p.into_inner()) = Some(message);
+            }
             Frame::Fence => {
                 let _guard = shared.fence_signal.0.lock();
                 shared.fences.fetch_add(1, Ordering::SeqCst);
@@ -371,7 +385,6 @@ fn display_output(json: &[u8]) -> Option<Output> {
 struct Worker {
     context: CommandContext,
     shared: Arc<Shared>,
-    outputs: mpsc::UnboundedSender<Output>,
     inputs: mpsc::UnboundedSender<InputAsk>,
 }
 
@@ -397,7 +410,6 @@ impl Worker {
         let mut worker = Worker {
             context,
             shared,
-            outputs,
             inputs,
         };
         worker.record_child_pid();
@@ -487,6 +499,7 @@ impl Worker {
     fn execute(&mut self, code: &str) -> Outcome {
         let code = crate::commands::expand(code);
         self.shared.panicked.store(false, Ordering::SeqCst);
+        self.take_panic_message();
         self.shared.interrupted.store(false, Ordering::SeqCst);
         self.shared.running.store(true, Ordering::SeqCst);
         let fences_before = self.shared.fences.load(Ordering::SeqCst);
@@ -504,6 +517,14 @@ impl Worker {
         let outcome = self.outcome(&code, result, interrupted);
         self.record_child_pid();
         outcome
+    }
+
+    fn take_panic_message(&self) -> Option<String> {
+        self.shared
+            .panic_message
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .take()
     }
 
     fn wait_for_fence(&self, target: u64, limit: Duration) {
@@ -538,10 +559,13 @@ impl Worker {
                             vec!["Interrupted: the cell was cancelled at an .await; every variable and background task is kept.".into()],
                         )
                     } else {
+                        let message = self
+                            .take_panic_message()
+                            .unwrap_or_else(|| "(no message)".into());
                         CellError::new(
                             "Panic",
-                            "the cell panicked; variables it defined were dropped, earlier ones are kept",
-                            vec!["The cell panicked (message above). Variables defined by this cell were dropped; earlier variables are kept.".into()],
+                            message.clone(),
+                            vec![format!("The cell panicked: {message}\nVariables this cell defined were dropped; earlier variables are kept.")],
                         )
                     };
                     return Outcome {

@@ -11,6 +11,8 @@ pub enum Frame {
     Display(Vec<u8>),
     /// The running cell panicked (or was interrupted).
     Panicked,
+    /// Why the running cell panicked: JSON with `message` and `location`.
+    PanicMessage(Vec<u8>),
     /// Everything the finished cell wrote precedes this frame.
     Fence,
 }
@@ -22,6 +24,7 @@ impl Frame {
             Frame::Stderr(bytes) => (b'e', bytes),
             Frame::Display(bytes) => (b'd', bytes),
             Frame::Panicked => (b'p', &[]),
+            Frame::PanicMessage(bytes) => (b'm', bytes),
             Frame::Fence => (b'f', &[]),
         }
     }
@@ -60,6 +63,7 @@ pub fn read_frame(reader: &mut impl Read) -> io::Result<Option<Frame>> {
         b'e' => Frame::Stderr(payload),
         b'd' => Frame::Display(payload),
         b'p' => Frame::Panicked,
+        b'm' => Frame::PanicMessage(payload),
         b'f' => Frame::Fence,
         other => {
             return Err(io::Error::new(
@@ -82,6 +86,7 @@ mod tests {
             Frame::Stderr(vec![0xff, 0]),
             Frame::Display(br#"{"clear":{"wait":false}}"#.to_vec()),
             Frame::Panicked,
+            Frame::PanicMessage(br#"{"message":"boom"}"#.to_vec()),
             Frame::Fence,
         ];
         let mut writer = FrameWriter::new(Vec::new());

@@ -26,6 +26,8 @@ const BEGIN_CONTENT: &[u8] = b"EVCXR_BEGIN_CONTENT";
 const END_CONTENT: &[u8] = b"EVCXR_END_CONTENT";
 /// Lines the cell library writes for rich display (`asyncbook::display`).
 const DISPLAY_PREFIX: &[u8] = b"\x01asyncbook-display ";
+/// The line the cell library's panic hook writes for a panicking cell.
+const PANIC_PREFIX: &[u8] = b"\x01asyncbook-panic ";
 
 /// Installs the relay in a cell process; evcxr's runtime loop runs after it.
 pub fn install() -> Result<()> {
@@ -131,29 +133,36 @@ impl Relay {
             let line: Vec<u8> = self.pending.drain(..=end).collect();
             let bare = &line[..line.len() - 1];
             if self.in_content {
-                self.to_evcxr(bare, err, buf);
+                self.pass_to_evcxr(bare, err, buf);
                 continue;
             }
-            let evcxr_at = find(bare, EVCXR_PREFIX);
-            let display_at = find(bare, DISPLAY_PREFIX);
-            match (evcxr_at, display_at) {
-                (Some(at), _) if display_at.is_none_or(|d| at < d) => {
-                    text.extend_from_slice(&bare[..at]);
-                    self.flush_text(&mut text);
-                    self.to_evcxr(&bare[at..], err, buf);
-                }
-                (_, Some(at)) => {
-                    text.extend_from_slice(&bare[..at]);
-                    self.flush_text(&mut text);
-                    let json = bare[at + DISPLAY_PREFIX.len()..].to_vec();
-                    let _ = self.kernel.send(&Frame::Display(json));
-                }
-                _ => text.extend_from_slice(&line),
+            let first_marker = [EVCXR_PREFIX, DISPLAY_PREFIX, PANIC_PREFIX]
+                .into_iter()
+                .filter_map(|marker| find(bare, marker).map(|at| (at, marker)))
+                .min_by_key(|(at, _)| *at);
+            let Some((at, marker)) = first_marker else {
+                text.extend_from_slice(&line);
+                continue;
+            };
+            text.extend_from_slice(&bare[..at]);
+            self.flush_text(&mut text);
+            let rest = &bare[at..];
+            if marker == EVCXR_PREFIX {
+                self.pass_to_evcxr(rest, err, buf);
+            } else {
+                let json = rest[marker.len()..].to_vec();
+                let frame = if marker == DISPLAY_PREFIX {
+                    Frame::Display(json)
+                } else {
+                    Frame::PanicMessage(json)
+                };
+                let _ = self.kernel.send(&frame);
             }
         }
         // A partial line goes out now unless it may be a protocol line.
-        let maybe_protocol = is_prefix_either_way(&self.pending, EVCXR_PREFIX)
-            || is_prefix_either_way(&self.pending, DISPLAY_PREFIX);
+        let maybe_protocol = [EVCXR_PREFIX, DISPLAY_PREFIX, PANIC_PREFIX]
+            .iter()
+            .any(|marker| is_prefix_either_way(&self.pending, marker));
         if !self.in_content && !maybe_protocol {
             text.append(&mut self.pending);
         }
@@ -166,7 +175,7 @@ impl Relay {
         }
     }
 
-    fn to_evcxr(&mut self, line: &[u8], err: &mut OwnedFd, buf: &mut [u8]) {
+    fn pass_to_evcxr(&mut self, line: &[u8], err: &mut OwnedFd, buf: &mut [u8]) {
         if line.starts_with(BEGIN_CONTENT) {
             self.in_content = true;
         } else if line == END_CONTENT {

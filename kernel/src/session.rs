@@ -25,7 +25,7 @@ use crate::transport::{self, Rejected, Sockets};
 
 /// What the iopub publisher task is asked to do, in order.
 enum Publish {
-    Message(JupyterMessage),
+    Message(Box<JupyterMessage>),
     /// Later cell output belongs to this request (the most recent cell).
     Parent(Box<JupyterMessage>),
     /// Answers once every output produced so far has been published.
@@ -43,7 +43,6 @@ pub struct Session {
     inputs: mpsc::UnboundedReceiver<InputAsk>,
     execution_count: usize,
     history: Vec<(usize, String)>,
-    session_dir: Arc<SessionDir>,
 }
 
 /// Runs a kernel on the given connection until shutdown.
@@ -78,7 +77,6 @@ pub async fn run(info: jupyter_protocol::ConnectionInfo) -> Result<()> {
         inputs,
         execution_count: 0,
         history: Vec::new(),
-        session_dir,
     };
     let mut shell_recv = sockets.shell.1;
     loop {
@@ -121,18 +119,21 @@ impl Session {
     }
 
     fn status(&self, state: ExecutionState, parent: &JupyterMessage) {
-        let _ = self.publish.send(Publish::Message(
-            Status {
-                execution_state: state,
-            }
-            .as_child_of(parent),
-        ));
+        let status = Status {
+            execution_state: state,
+        };
+        let _ = self
+            .publish
+            .send(Publish::Message(Box::new(status.as_child_of(parent))));
     }
 
     fn iopub(&self, content: impl Into<JupyterMessageContent>, parent: &JupyterMessage) {
         let _ = self
             .publish
-            .send(Publish::Message(JupyterMessage::new(content, Some(parent))));
+            .send(Publish::Message(Box::new(JupyterMessage::new(
+                content,
+                Some(parent),
+            ))));
     }
 
     async fn flush(&self) {
@@ -510,12 +511,10 @@ impl Control {
                 Err(_) => return,
             };
             let status = |state| {
-                Publish::Message(
-                    Status {
-                        execution_state: state,
-                    }
-                    .as_child_of(&message),
-                )
+                let status = Status {
+                    execution_state: state,
+                };
+                Publish::Message(Box::new(status.as_child_of(&message)))
             };
             let _ = self.publish.send(status(ExecutionState::Busy));
             let reply: Option<JupyterMessageContent> = match &message.content {
@@ -625,7 +624,7 @@ async fn publisher(
             request = requests.recv() => {
                 let Some(request) = request else { return };
                 match request {
-                    Publish::Message(message) => { let _ = transport::publish(&mut iopub, message).await; }
+                    Publish::Message(message) => { let _ = transport::publish(&mut iopub, *message).await; }
                     Publish::Parent(parent) => state.start_cell(*parent),
                     Publish::Flush(done) => {
                         while let Ok(output) = outputs.try_recv() {

@@ -1,5 +1,6 @@
 //! The session's shared runtime and the per-cell entry point.
 
+use std::cell::Cell;
 use std::future::Future;
 use std::io::Write;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -16,6 +17,14 @@ pub struct Interrupted;
 static INTERRUPTS: OnceLock<watch::Sender<u64>> = OnceLock::new();
 static CELLS: AtomicU64 = AtomicU64::new(0);
 
+thread_local! {
+    /// True on the thread that polls a cell's body, while it does.
+    static IN_CELL: Cell<bool> = const { Cell::new(false) };
+}
+
+/// Prefix of the line that tells the kernel why the running cell panicked.
+pub const PANIC_MARKER: &str = "\u{1}asyncbook-panic ";
+
 /// Builds the one multi-thread runtime a session uses. Called once per
 /// session by the code the kernel generates around the first async cell.
 pub fn build() -> tokio::runtime::Runtime {
@@ -30,8 +39,9 @@ pub fn build() -> tokio::runtime::Runtime {
 /// kernel's interrupt signal, and the cell's output is flushed when it ends.
 pub async fn run_cell<F: Future>(body: F) -> F::Output {
     CELLS.fetch_add(1, Ordering::Relaxed);
-    let mut interrupted = interrupt_receiver();
+    let mut interrupted = session_setup();
     interrupted.mark_unchanged();
+    let body = InCell(std::pin::pin!(body));
     let outcome = tokio::select! {
         biased;
         value = body => Some(value),
@@ -44,12 +54,60 @@ pub async fn run_cell<F: Future>(body: F) -> F::Output {
     }
 }
 
-/// SIGINT reaches the cell process when the user interrupts the kernel. The
-/// first cell starts one listener task that turns each signal into a tick on
-/// a watch channel, and a thread that flushes `print!` output without newline.
-fn interrupt_receiver() -> watch::Receiver<u64> {
+/// Polls a cell body with `IN_CELL` set, so the panic hook can tell the
+/// cell's own panics from those of background tasks.
+struct InCell<F>(F);
+
+impl<F: Future + Unpin> Future for InCell<F> {
+    type Output = F::Output;
+    fn poll(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<F::Output> {
+        IN_CELL.with(|flag| flag.set(true));
+        let poll = std::pin::Pin::new(&mut self.0).poll(cx);
+        IN_CELL.with(|flag| flag.set(false));
+        poll
+    }
+}
+
+/// Reports panics: the cell's own go to the kernel (shown as the cell's
+/// error), those of background tasks and threads to stderr, live.
+fn install_panic_hook() {
+    std::panic::set_hook(Box::new(|info| {
+        let message = info
+            .payload()
+            .downcast_ref::<&str>()
+            .map(|s| s.to_string())
+            .or_else(|| info.payload().downcast_ref::<String>().cloned())
+            .unwrap_or_else(|| "(no message)".to_owned());
+        // Lines of the generated cell source mean nothing to the reader.
+        let location = info
+            .location()
+            .filter(|l| !l.file().ends_with("asyncbook_lib.rs"))
+            .map(|l| format!(" at {}:{}", l.file(), l.line()))
+            .unwrap_or_default();
+        if IN_CELL.with(|flag| flag.get()) {
+            let json = serde_json::json!({ "message": message, "location": location });
+            let mut out = std::io::stdout().lock();
+            let _ = writeln!(out, "{PANIC_MARKER}{json}");
+            let _ = out.flush();
+        } else {
+            let thread = std::thread::current();
+            let name = thread.name().unwrap_or("unnamed");
+            eprintln!("panic in a background task (thread {name}){location}: {message}");
+        }
+    }));
+}
+
+/// Once per session: SIGINT reaches the cell process when the user
+/// interrupts the kernel, so one listener task turns each signal into a tick
+/// on a watch channel; a thread flushes `print!` output without newline; and
+/// the panic hook is installed.
+fn session_setup() -> watch::Receiver<u64> {
     INTERRUPTS
         .get_or_init(|| {
+            install_panic_hook();
             let (sender, _) = watch::channel(0u64);
             if let Ok(mut signals) =
                 tokio::signal::unix::signal(tokio::signal::unix::SignalKind::interrupt())
