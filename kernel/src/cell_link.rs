@@ -337,7 +337,7 @@ tokio::spawn(async {
         let lines: Vec<&str> = rewritten.lines().collect();
         assert_eq!(
             lines.len(),
-            GENERATED.lines().count() + 1,
+            GENERATED.lines().count() + 2,
             "line numbers must not move"
         );
         assert!(lines[2].contains("asyncbook::runtime::build()"));
