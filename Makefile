@@ -47,12 +47,16 @@ install: build $(VENV)/.installed
 lab: install
 	$(VENV)/bin/jupyter lab notebooks/README.md
 
-test: test-rust test-notebooks test-clients
+test: test-rust test-clients
 
 test-rust: build
 	$(CARGO) fmt --all -- --check
 	$(CARGO) clippy --release --locked --all-targets -- -D warnings
 	$(CARGO) test --release --locked
+
+# jupyter_kernel_test, an install check and nbclient, against the installed kernelspec.
+test-clients: install
+	cd tests/clients && ../../$(PY) -m pytest -q -p no:cacheprovider
 
 clean:
 	rm -rf target $(VENV)

@@ -40,6 +40,8 @@ pub struct Outcome {
     /// The value of the cell's trailing expression, by MIME type.
     pub result: Map<String, Value>,
     pub error: Option<CellError>,
+    /// Texts for the pager (`asyncbook::display::page`), by MIME type.
+    pub pages: Vec<Map<String, Value>>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -47,6 +49,15 @@ pub struct CellError {
     pub ename: String,
     pub evalue: String,
     pub traceback: Vec<String>,
+}
+
+impl Outcome {
+    fn failed(error: CellError) -> Self {
+        Outcome {
+            error: Some(error),
+            ..Outcome::default()
+        }
+    }
 }
 
 impl CellError {
@@ -104,6 +115,7 @@ struct Shared {
     child_pid: AtomicI32,
     panicked: AtomicBool,
     panic_message: Mutex<Option<String>>,
+    pages: Mutex<Vec<Map<String, Value>>>,
     interrupted: AtomicBool,
     fences: AtomicU64,
     fence_signal: (Mutex<()>, std::sync::Condvar),
@@ -136,6 +148,7 @@ impl Engine {
             child_pid: AtomicI32::new(0),
             panicked: AtomicBool::new(false),
             panic_message: Mutex::new(None),
+            pages: Mutex::new(Vec::new()),
             interrupted: AtomicBool::new(false),
             fences: AtomicU64::new(0),
             fence_signal: (Mutex::new(()), std::sync::Condvar::new()),
@@ -255,23 +268,21 @@ impl Engine {
 const INTERRUPT_GRACE: Duration = Duration::from_millis(1500);
 
 fn engine_gone() -> Outcome {
-    Outcome {
-        result: Map::new(),
-        error: Some(CellError::new(
-            "EngineError",
-            "the Rust engine is not running; restart the kernel",
-            vec!["the Rust engine is not running; restart the kernel".into()],
-        )),
-    }
+    Outcome::failed(CellError::new(
+        "EngineError",
+        "the Rust engine is not running; restart the kernel",
+        vec!["the Rust engine is not running; restart the kernel".into()],
+    ))
 }
 
 fn fail_all(requests: std_mpsc::Receiver<Request>, why: &str) {
     for request in requests {
         if let Request::Execute { reply, .. } = request {
-            let _ = reply.send(Outcome {
-                result: Map::new(),
-                error: Some(CellError::new("EngineError", why, vec![why.to_owned()])),
-            });
+            let _ = reply.send(Outcome::failed(CellError::new(
+                "EngineError",
+                why,
+                vec![why.to_owned()],
+            )));
         }
     }
 }
@@ -315,11 +326,19 @@ fn read_cell_output(
                     let _ = outputs.send(Output::Stderr(text));
                 }
             }
-            Frame::Display(json) => {
-                if let Some(output) = display_output(&json) {
+            Frame::Display(json) => match display_output(&json) {
+                Some(Shown::Output(output)) => {
                     let _ = outputs.send(output);
                 }
-            }
+                Some(Shown::Page(data)) => {
+                    shared
+                        .pages
+                        .lock()
+                        .unwrap_or_else(|p| p.into_inner())
+                        .push(data);
+                }
+                None => {}
+            },
             Frame::Panicked => shared.panicked.store(true, Ordering::SeqCst),
             Frame::PanicMessage(json) => {
                 let report: Value = serde_json::from_slice(&json).unwrap_or_default();
@@ -361,24 +380,43 @@ impl Utf8Carry {
     }
 }
 
-fn display_output(json: &[u8]) -> Option<Output> {
+/// rust-analyzer offers calls as snippets (`swap(x, y)`); a notebook
+/// inserts the name and lets the user type the arguments.
+fn insertable(code: String) -> String {
+    match code.find('(') {
+        Some(open) if code.ends_with(')') && open > 0 => code[..open].to_owned(),
+        _ => code,
+    }
+}
+
+/// Where a display message from the cell library goes.
+enum Shown {
+    Output(Output),
+    /// Pager text travels in the execute reply's payload.
+    Page(Map<String, Value>),
+}
+
+fn display_output(json: &[u8]) -> Option<Shown> {
     let message: Value = serde_json::from_slice(json).ok()?;
     let data_of = |body: &Value| body["data"].as_object().cloned().unwrap_or_default();
-    if let Some(body) = message.get("display") {
-        Some(Output::Display {
+    let output = if let Some(body) = message.get("display") {
+        Output::Display {
             data: data_of(body),
             display_id: body["display_id"].as_str().map(str::to_owned),
-        })
+        }
     } else if let Some(body) = message.get("update") {
-        Some(Output::Update {
+        Output::Update {
             data: data_of(body),
             display_id: body["display_id"].as_str()?.to_owned(),
-        })
-    } else {
-        message.get("clear").map(|body| Output::Clear {
+        }
+    } else if let Some(body) = message.get("clear") {
+        Output::Clear {
             wait: body["wait"].as_bool().unwrap_or(false),
-        })
-    }
+        }
+    } else {
+        return Some(Shown::Page(data_of(message.get("page")?)));
+    };
+    Some(Shown::Output(output))
 }
 
 /// Owns the evcxr context; lives on the engine thread.
@@ -467,7 +505,7 @@ impl Worker {
                 } => {
                     let completion = match self.context.completions(&code, cursor) {
                         Ok(c) => Completion {
-                            matches: c.completions.into_iter().map(|c| c.code).collect(),
+                            matches: c.completions.into_iter().map(|c| insertable(c.code)).collect(),
                             start: c.start_offset,
                             end: c.end_offset,
                         },
@@ -500,6 +538,11 @@ impl Worker {
         let code = crate::commands::expand(code);
         self.shared.panicked.store(false, Ordering::SeqCst);
         self.take_panic_message();
+        self.shared
+            .pages
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clear();
         self.shared.interrupted.store(false, Ordering::SeqCst);
         self.shared.running.store(true, Ordering::SeqCst);
         let fences_before = self.shared.fences.load(Ordering::SeqCst);
@@ -514,7 +557,9 @@ impl Worker {
         }
         self.shared.running.store(false, Ordering::SeqCst);
         let interrupted = self.shared.interrupted.swap(false, Ordering::SeqCst);
-        let outcome = self.outcome(&code, result, interrupted);
+        let mut outcome = self.outcome(&code, result, interrupted);
+        outcome.pages =
+            std::mem::take(&mut *self.shared.pages.lock().unwrap_or_else(|p| p.into_inner()));
         self.record_child_pid();
         outcome
     }
@@ -568,10 +613,7 @@ impl Worker {
                             vec![format!("The cell panicked: {message}\nVariables this cell defined were dropped; earlier variables are kept.")],
                         )
                     };
-                    return Outcome {
-                        result: Map::new(),
-                        error: Some(error),
-                    };
+                    return Outcome::failed(error);
                 }
                 let unit = outputs.content_by_mime_type.len() == 1
                     && outputs
@@ -589,7 +631,7 @@ impl Worker {
                     .collect();
                 Outcome {
                     result,
-                    error: None,
+                    ..Outcome::default()
                 }
             }
             Err(evcxr::Error::CompilationErrors(errors)) => {
@@ -598,14 +640,11 @@ impl Worker {
                     .map(|e| crate::diagnostics::render(e, code))
                     .collect();
                 let first = errors.first().map(|e| e.message()).unwrap_or_default();
-                Outcome {
-                    result: Map::new(),
-                    error: Some(CellError::new(
-                        "CompileError",
-                        first,
-                        vec![rendered.join("\n")],
-                    )),
-                }
+                Outcome::failed(CellError::new(
+                    "CompileError",
+                    first,
+                    vec![rendered.join("\n")],
+                ))
             }
             Err(evcxr::Error::SubprocessTerminated(why)) => {
                 let lost = "The cell process ended, so all variables and background tasks were lost; items (fn, struct, use) are kept.";
@@ -619,17 +658,11 @@ impl Worker {
                 } else {
                     "CellProcessDied"
                 };
-                Outcome {
-                    result: Map::new(),
-                    error: Some(CellError::new(ename, message.clone(), vec![message])),
-                }
+                Outcome::failed(CellError::new(ename, message.clone(), vec![message]))
             }
             Err(other) => {
                 let message = other.to_string();
-                Outcome {
-                    result: Map::new(),
-                    error: Some(CellError::new("Error", message.clone(), vec![message])),
-                }
+                Outcome::failed(CellError::new("Error", message.clone(), vec![message]))
             }
         }
     }

@@ -12,8 +12,8 @@ use jupyter_protocol::{
     ExecuteInput, ExecuteReply, ExecuteRequest, ExecuteResult, ExecutionCount, ExecutionState,
     HelpLink, HistoryEntry, HistoryReply, HistoryRequest, InputRequest, InspectReply,
     InterruptReply, IsCompleteReply, IsCompleteReplyStatus, JupyterMessage, JupyterMessageContent,
-    KernelInfoReply, LanguageInfo, Media, ReplyError, ReplyStatus, ShutdownReply, Status, Stdio,
-    StreamContent, Transient, UnknownMessage, UpdateDisplayData,
+    KernelInfoReply, LanguageInfo, Media, Payload, ReplyError, ReplyStatus, ShutdownReply, Status,
+    Stdio, StreamContent, Transient, UnknownMessage, UpdateDisplayData,
 };
 use jupyter_zmq_client::{KernelIoPubXPubConnection, RouterRecvConnection, RouterSendConnection};
 use serde_json::{Map, Value};
@@ -42,7 +42,15 @@ pub struct Session {
     stdin: (RouterSendConnection, RouterRecvConnection),
     inputs: mpsc::UnboundedReceiver<InputAsk>,
     execution_count: usize,
-    history: Vec<(usize, String)>,
+    history: Vec<HistoryItem>,
+}
+
+/// One executed cell as history reports it.
+struct HistoryItem {
+    count: usize,
+    input: String,
+    /// The `text/plain` result, for `output=true` requests.
+    output: String,
 }
 
 /// Runs a kernel on the given connection until shutdown.
@@ -242,10 +250,6 @@ impl Session {
         let _ = self
             .publish
             .send(Publish::Parent(Box::new(message.clone())));
-        if request.store_history {
-            self.history
-                .push((self.execution_count, request.code.clone()));
-        }
 
         let engine = self.engine.clone();
         let code = request.code.clone();
@@ -259,6 +263,26 @@ impl Session {
         };
         self.flush().await;
 
+        if request.store_history {
+            let output = outcome
+                .result
+                .get("text/plain")
+                .and_then(Value::as_str)
+                .unwrap_or_default();
+            self.history.push(HistoryItem {
+                count: self.execution_count,
+                input: request.code.clone(),
+                output: output.to_owned(),
+            });
+        }
+        let payload: Vec<Payload> = outcome
+            .pages
+            .iter()
+            .map(|data| Payload::Page {
+                data: media(data.clone()),
+                start: 0,
+            })
+            .collect();
         if !outcome.result.is_empty() && !request.silent {
             self.iopub(
                 ExecuteResult {
@@ -274,7 +298,7 @@ impl Session {
             None => ExecuteReply {
                 status: ReplyStatus::Ok,
                 execution_count: count,
-                payload: vec![],
+                payload,
                 user_expressions: Some(HashMap::new()),
                 error: None,
             },
@@ -357,30 +381,40 @@ impl Session {
     }
 
     fn history_for(&self, request: &HistoryRequest) -> Vec<HistoryEntry> {
-        let entry = |(n, code): &(usize, String)| HistoryEntry::Input(1, *n, code.clone());
-        match request {
-            HistoryRequest::Tail { n, .. } => {
+        let (with_output, matching): (bool, Vec<&HistoryItem>) = match request {
+            HistoryRequest::Tail { n, output, .. } => {
                 let skip = self.history.len().saturating_sub((*n).max(0) as usize);
-                self.history[skip..].iter().map(entry).collect()
+                (*output, self.history[skip..].iter().collect())
             }
-            HistoryRequest::Range { start, stop, .. } => self
-                .history
-                .iter()
-                .filter(|(n, _)| *n as i32 >= *start && (*stop <= 0 || (*n as i32) < *stop))
-                .map(entry)
-                .collect(),
-            HistoryRequest::Search {
-                pattern, unique, n, ..
+            HistoryRequest::Range {
+                start,
+                stop,
+                output,
+                ..
             } => {
-                let mut found: Vec<&(usize, String)> = self
+                let within = |item: &&HistoryItem| {
+                    let n = item.count as i32;
+                    n >= *start && (*stop <= 0 || n < *stop)
+                };
+                (*output, self.history.iter().filter(within).collect())
+            }
+            HistoryRequest::Search {
+                pattern,
+                unique,
+                n,
+                output,
+                ..
+            } => {
+                let mut found: Vec<&HistoryItem> = self
                     .history
                     .iter()
-                    .filter(|(_, code)| glob_match(pattern, code))
+                    .filter(|item| glob_match(pattern, &item.input))
                     .collect();
                 if *unique {
+                    // Keep the latest run of each distinct input.
                     let mut seen = std::collections::HashSet::new();
                     found.reverse();
-                    found.retain(|(_, code)| seen.insert(code.clone()));
+                    found.retain(|item| seen.insert(item.input.as_str()));
                     found.reverse();
                 }
                 let skip = if *n > 0 {
@@ -388,11 +422,28 @@ impl Session {
                 } else {
                     0
                 };
-                found[skip..].iter().map(|e| entry(e)).collect()
+                (*output, found.split_off(skip))
             }
-        }
+        };
+        matching
+            .into_iter()
+            .map(|item| {
+                if with_output {
+                    HistoryEntry::InputOutput(
+                        SESSION_NUMBER,
+                        item.count,
+                        (item.input.clone(), item.output.clone()),
+                    )
+                } else {
+                    HistoryEntry::Input(SESSION_NUMBER, item.count, item.input.clone())
+                }
+            })
+            .collect()
     }
 }
+
+/// History numbers sessions; a kernel process holds exactly one.
+const SESSION_NUMBER: usize = 1;
 
 /// `*` and `?` wildcards, as IPython's history search uses.
 fn glob_match(pattern: &str, text: &str) -> bool {

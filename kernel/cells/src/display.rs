@@ -113,6 +113,12 @@ pub fn text(text: impl Into<String>) -> DisplayHandle {
     show(Bundle::new().with("text/plain", text))
 }
 
+/// Shows text in the frontend's pager (JupyterLab's help panel), as
+/// IPython's `?` does; other frontends show it below the cell.
+pub fn page(text: impl Into<String>) {
+    emit(json!({"page": {"data": {"text/plain": text.into()}, "start": 0}}));
+}
+
 /// Clears the cell's output; with `wait`, only when new output arrives.
 pub fn clear_output(wait: bool) {
     emit(json!({"clear": {"wait": wait}}));
