@@ -23,6 +23,9 @@ use serde_json::Value;
 /// Set (to the cell library folder) when the kernel binary runs as rustc wrapper.
 pub const WRAPPER_ENV: &str = "ASYNCBOOK_RUSTC_WRAPPER";
 
+/// Set (non-empty) while the kernel warms up: builds then are not the user's.
+pub const QUIET_ENV: &str = "ASYNCBOOK_QUIET_BUILD";
+
 /// The crate name evcxr gives to every cell.
 const CELL_CRATE: &str = "ctx";
 
@@ -41,6 +44,8 @@ pub struct CellLibrary {
 
 /// One prebuilt compilation unit, from cargo's `compiler-artifact` message.
 struct Artifact {
+    /// Folder of the package's Cargo.toml: tells a registry crate from a local one.
+    manifest_dir: PathBuf,
     package: String,
     version: String,
     crate_name: String,
@@ -115,7 +120,9 @@ impl CellLibrary {
                     })
                     .unwrap_or_default()
             };
+            let manifest = PathBuf::from(message["manifest_path"].as_str().unwrap_or_default());
             artifacts.push(Artifact {
+                manifest_dir: manifest.parent().map(Path::to_path_buf).unwrap_or_default(),
                 package: package.to_owned(),
                 version: version.to_owned(),
                 crate_name,
@@ -159,11 +166,34 @@ pub fn wrap_rustc(library: &CellLibrary, args: Vec<OsString>) -> Result<i32> {
         link_prebuilt(&artifact, &crate_name, args)?;
         return Ok(0);
     }
+    report_progress(&crate_name);
     let status = Command::new(rustc)
         .args(args)
         .status()
         .context("running rustc")?;
     Ok(status.code().unwrap_or(1))
+}
+
+/// Shows `:dep` build progress in the notebook, as cargo would in a terminal.
+fn report_progress(crate_name: &str) {
+    let Ok(package) = std::env::var("CARGO_PKG_NAME") else {
+        // cargo's own queries (`rustc -vV`, target info) are no compilations.
+        return;
+    };
+    let quiet = std::env::var_os(QUIET_ENV).is_some_and(|v| !v.is_empty());
+    if crate_name == "build_script_build" || quiet {
+        return;
+    }
+    let Some(socket) = std::env::var_os(crate::relay::SOCKET_ENV) else {
+        return;
+    };
+    let Ok(stream) = std::os::unix::net::UnixStream::connect(socket) else {
+        return;
+    };
+    let version = std::env::var("CARGO_PKG_VERSION").unwrap_or_default();
+    let line = format!("   Compiling {package} v{version}\n");
+    let frame = crate::frames::Frame::Stderr(line.into_bytes());
+    let _ = crate::frames::FrameWriter::new(stream).send(&frame);
 }
 
 fn arg_value(args: &[OsString], flag: &str) -> Option<String> {
@@ -173,24 +203,20 @@ fn arg_value(args: &[OsString], flag: &str) -> Option<String> {
 }
 
 /// The prebuilt artifact that can stand in for this compilation: same
-/// registry package and version, same target, and every requested feature.
+/// package (from the same place), version and target, with every requested
+/// feature.
 fn prebuilt(
     library: &CellLibrary,
     crate_name: &str,
     args: &[OsString],
 ) -> Result<Option<Artifact>> {
-    let from_registry = std::env::var("CARGO_MANIFEST_DIR")
-        .map(|dir| dir.contains("/registry/src/"))
-        .unwrap_or(false);
-    let (Ok(package), Ok(version)) = (
+    let (Ok(manifest_dir), Ok(package), Ok(version)) = (
+        std::env::var("CARGO_MANIFEST_DIR"),
         std::env::var("CARGO_PKG_NAME"),
         std::env::var("CARGO_PKG_VERSION"),
     ) else {
         return Ok(None);
     };
-    if !from_registry {
-        return Ok(None);
-    }
     let wanted: BTreeSet<String> = args
         .windows(2)
         .filter(|pair| pair[0] == "--cfg")
@@ -201,12 +227,24 @@ fn prebuilt(
                 .map(str::to_owned)
         })
         .collect();
+    let manifest_dir = PathBuf::from(manifest_dir);
     Ok(library.artifacts()?.into_iter().find(|a| {
-        a.package == package
+        a.manifest_dir == manifest_dir
+            && a.package == package
             && a.version == version
             && a.crate_name == crate_name
             && wanted.is_subset(&a.features)
     }))
+}
+
+/// Where the cell library's own source is (so rust-analyzer can read it).
+pub fn cells_source(library: &CellLibrary) -> Result<PathBuf> {
+    library
+        .artifacts()?
+        .into_iter()
+        .find(|a| a.package == "asyncbook-cells")
+        .map(|a| a.manifest_dir)
+        .context("the cell library is missing from its artifacts manifest")
 }
 
 /// Puts copies of the prebuilt files where cargo expects this compilation's output.
@@ -250,8 +288,16 @@ fn link_prebuilt(artifact: &Artifact, crate_name: &str, args: &[OsString]) -> Re
 
 fn cell_args(library: &CellLibrary, args: &[OsString]) -> Result<Vec<OsString>> {
     let mut out: Vec<OsString> = Vec::with_capacity(args.len() + 4);
-    for arg in args {
-        if Path::new(arg).ends_with("src/lib.rs") {
+    let mut args = args.iter();
+    while let Some(arg) = args.next() {
+        if arg == "--extern" {
+            // cargo's copy of the cell library is replaced by the canonical path below.
+            let value = args.next().context("--extern without a value")?;
+            if !value.to_string_lossy().starts_with("asyncbook=") {
+                out.push(arg.clone());
+                out.push(value.clone());
+            }
+        } else if Path::new(arg).ends_with("src/lib.rs") {
             out.push(rewrite_source(Path::new(arg))?.into_os_string());
         } else {
             out.push(arg.clone());

@@ -453,13 +453,15 @@ impl Worker {
         worker.record_child_pid();
         worker.set_build_env("RUSTC_WRAPPER", &exe.display().to_string());
         worker.set_build_env(cell_link::WRAPPER_ENV, &library.dir.display().to_string());
+        worker.set_build_env(cell_link::QUIET_ENV, "1");
         // The exact versions the cell library holds: the wrapper links them
         // in instead of compiling them, and rust-analyzer reads their source
         // to infer the types of variables such as a `JoinHandle`.
         let setup = format!(
-            ":opt 0\n:offline true\n:dep tokio = {{ version = \"={}\", features = [\"full\", \"test-util\"] }}\n:dep futures = \"={}\"\n:offline false",
+            ":opt 0\n:offline true\n:dep tokio = {{ version = \"={}\", features = [\"full\", \"test-util\"] }}\n:dep futures = \"={}\"\n:dep asyncbook = {{ package = \"asyncbook-cells\", path = {:?} }}\n:offline false",
             cell_link::TOKIO_VERSION,
-            cell_link::FUTURES_VERSION
+            cell_link::FUTURES_VERSION,
+            cell_link::cells_source(library)?.display().to_string(),
         );
         worker
             .context
@@ -473,6 +475,7 @@ impl Worker {
             .execute("async {}.await;")
             .map_err(|e| anyhow::anyhow!("warming up the engine: {e}"))?;
         worker.wait_for_fence(1, Duration::from_secs(5));
+        worker.set_build_env(cell_link::QUIET_ENV, "");
         worker.record_child_pid();
         Ok(worker)
     }
@@ -505,7 +508,11 @@ impl Worker {
                 } => {
                     let completion = match self.context.completions(&code, cursor) {
                         Ok(c) => Completion {
-                            matches: c.completions.into_iter().map(|c| insertable(c.code)).collect(),
+                            matches: c
+                                .completions
+                                .into_iter()
+                                .map(|c| insertable(c.code))
+                                .collect(),
                             start: c.start_offset,
                             end: c.end_offset,
                         },
