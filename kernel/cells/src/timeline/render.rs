@@ -203,10 +203,13 @@ fn merged_running(axis: &Axis, span: &Span) -> Vec<(f64, f64)> {
 
 fn draw_mark(svg: &mut String, axis: &Axis, mark: &Mark, bottom: f64) {
     let x = axis.x(mark.at);
+    // A label near the right edge ends at its line instead of overflowing.
+    let half = mark.label.chars().count() as f64 * CHAR / 2.0;
+    let anchor = if x + half > WIDTH { "end" } else { "middle" };
     let _ = write!(
         svg,
         "<g class=\"mark\"><line x1=\"{x:.2}\" y1=\"{:.2}\" x2=\"{x:.2}\" y2=\"{bottom}\" stroke=\"{INK}\" stroke-dasharray=\"3 3\"/>\
-         <text x=\"{x:.2}\" y=\"{:.2}\" text-anchor=\"middle\" fill=\"{INK}\">{}</text></g>",
+         <text x=\"{x:.2}\" y=\"{:.2}\" text-anchor=\"{anchor}\" fill=\"{INK}\">{}</text></g>",
         TOP - 14.0,
         TOP - 17.0,
         escape(&mark.label)
@@ -288,15 +291,16 @@ pub fn render_table(spans: &[Span], unit: &Unit) -> String {
             *width = (*width).max(cell.chars().count());
         }
     }
-    let mut out = String::new();
-    for row in &rows {
-        let line: Vec<String> = row
-            .iter()
-            .zip(widths)
-            .map(|(cell, width)| format!("{cell:<width$}"))
-            .collect();
-        out.push_str(line.join("  ").trim_end());
-        out.push('\n');
-    }
-    out
+    let lines: Vec<String> = rows
+        .iter()
+        .map(|row| {
+            let cells: Vec<String> = row
+                .iter()
+                .zip(widths)
+                .map(|(cell, width)| format!("{cell:<width$}"))
+                .collect();
+            cells.join("  ").trim_end().to_owned()
+        })
+        .collect();
+    lines.join("\n")
 }
