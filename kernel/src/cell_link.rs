@@ -29,6 +29,10 @@ pub const QUIET_ENV: &str = "ASYNCBOOK_QUIET_BUILD";
 /// The crate name evcxr gives to every cell.
 const CELL_CRATE: &str = "ctx";
 
+/// The execution count of the cell being built, passed to the wrapper as a
+/// build environment variable so the cell knows its number.
+pub const CELL_ENV: &str = "ASYNCBOOK_CELL";
+
 /// Cargo's JSON messages from building the cell library (`make install`).
 pub const ARTIFACTS_FILE: &str = "asyncbook-artifacts.jsonl";
 
@@ -312,17 +316,18 @@ fn cell_args(library: &CellLibrary, args: &[OsString]) -> Result<Vec<OsString>> 
 
 /// Writes a copy of evcxr's generated cell source in which the shared runtime
 /// comes from `asyncbook::runtime` and each async cell body runs through
-/// `asyncbook::__run_cell` (interruptible). Lines keep their numbers, so
-/// diagnostics still point into the user's code.
+/// `asyncbook::__run_cell` (interruptible, and told the cell's number).
+/// Lines keep their numbers, so diagnostics still point into the user's code.
 fn rewrite_source(path: &Path) -> Result<PathBuf> {
     let source = std::fs::read_to_string(path)?;
-    let rewritten = rewrite_cell_source(&source);
+    let cell = std::env::var(CELL_ENV).ok().and_then(|n| n.parse().ok());
+    let rewritten = rewrite_cell_source(&source, cell);
     let target = path.with_file_name("asyncbook_lib.rs");
     std::fs::write(&target, rewritten)?;
     Ok(target)
 }
 
-pub fn rewrite_cell_source(source: &str) -> String {
+pub fn rewrite_cell_source(source: &str, cell: Option<u64>) -> String {
     let mut lines: Vec<String> = source
         .lines()
         .map(|line| {
@@ -346,7 +351,7 @@ pub fn rewrite_cell_source(source: &str) -> String {
         if let Some(close) = close {
             lines[open] = lines[open].replace(
                 ".block_on(async {",
-                ".block_on(asyncbook::__run_cell(async {",
+                &format!(".block_on(asyncbook::__run_cell({cell:?}, async {{"),
             );
             lines[close] = lines[close].replace("});", "}));");
         }
@@ -379,7 +384,7 @@ tokio::spawn(async {
 
     #[test]
     fn cell_body_and_runtime_are_routed_through_the_cell_library() {
-        let rewritten = rewrite_cell_source(GENERATED);
+        let rewritten = rewrite_cell_source(GENERATED, Some(7));
         let lines: Vec<&str> = rewritten.lines().collect();
         assert_eq!(
             lines.len(),
@@ -387,7 +392,7 @@ tokio::spawn(async {
             "line numbers must not move"
         );
         assert!(lines[2].contains("asyncbook::runtime::build()"));
-        assert_eq!(lines[4], ".block_on(asyncbook::__run_cell(async {");
+        assert_eq!(lines[4], ".block_on(asyncbook::__run_cell(Some(7), async {");
         // The user's own `});` stays; evcxr's closing one gets the extra paren.
         assert_eq!(lines[7], "});");
         assert_eq!(lines[8], "}));");

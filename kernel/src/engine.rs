@@ -88,6 +88,8 @@ pub struct Completion {
 enum Request {
     Execute {
         code: String,
+        /// The execution count shown beside the cell.
+        cell: usize,
         reply: oneshot::Sender<Outcome>,
     },
     Complete {
@@ -189,11 +191,11 @@ impl Engine {
         ))
     }
 
-    pub async fn execute(&self, code: String) -> Outcome {
+    pub async fn execute(&self, code: String, cell: usize) -> Outcome {
         let (reply, answer) = oneshot::channel();
         if self
             .requests
-            .send(Request::Execute { code, reply })
+            .send(Request::Execute { code, cell, reply })
             .is_err()
         {
             return engine_gone();
@@ -497,7 +499,8 @@ impl Worker {
     fn serve(mut self, requests: std_mpsc::Receiver<Request>) {
         for request in requests {
             match request {
-                Request::Execute { code, reply } => {
+                Request::Execute { code, cell, reply } => {
+                    self.set_build_env(cell_link::CELL_ENV, &cell.to_string());
                     let outcome = self.execute(&code);
                     let _ = reply.send(outcome);
                 }

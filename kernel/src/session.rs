@@ -253,7 +253,7 @@ impl Session {
 
         let engine = self.engine.clone();
         let code = request.code.clone();
-        let run = engine.execute(code);
+        let run = engine.execute(code, self.execution_count);
         tokio::pin!(run);
         let outcome: Outcome = loop {
             tokio::select! {

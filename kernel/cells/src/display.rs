@@ -123,3 +123,19 @@ pub fn page(text: impl Into<String>) {
 pub fn clear_output(wait: bool) {
     emit(json!({"clear": {"wait": wait}}));
 }
+
+/// Escapes text for HTML and SVG content and attribute values.
+pub(crate) fn escape(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            c => out.push(c),
+        }
+    }
+    out
+}

@@ -10,7 +10,12 @@ pub use tokio;
 
 pub mod display;
 pub mod runtime;
+pub mod tasks;
+pub mod timeline;
 pub mod virtual_time;
+
+pub use tasks::spawn_named;
+pub use timeline::Timeline;
 
 #[doc(hidden)]
 pub use runtime::run_cell as __run_cell;

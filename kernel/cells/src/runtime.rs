@@ -25,6 +25,22 @@ thread_local! {
 /// Prefix of the line that tells the kernel why the running cell panicked.
 pub const PANIC_MARKER: &str = "\u{1}asyncbook-panic ";
 
+tokio::task_local! {
+    /// The execution count of the cell whose code is being polled, so that
+    /// named tasks know which cell spawned them.
+    static CELL: Option<u64>;
+}
+
+/// The cell whose code (or whose named task) is running on this thread.
+pub fn current_cell() -> Option<u64> {
+    CELL.try_with(|cell| *cell).ok().flatten()
+}
+
+/// Runs `f` as code of `cell`, for tasks that outlive the cell's body.
+pub(crate) fn as_cell<R>(cell: Option<u64>, f: impl FnOnce() -> R) -> R {
+    CELL.sync_scope(cell, f)
+}
+
 /// Builds the one multi-thread runtime a session uses. Called once per
 /// session by the code the kernel generates around the first async cell.
 pub fn build() -> tokio::runtime::Runtime {
@@ -37,14 +53,15 @@ pub fn build() -> tokio::runtime::Runtime {
 
 /// Runs one cell's body on the shared runtime: the body is raced against the
 /// kernel's interrupt signal, and the cell's output is flushed when it ends.
-pub async fn run_cell<F: Future>(body: F) -> F::Output {
+/// `cell` is the execution count the kernel shows beside the cell, if known.
+pub async fn run_cell<F: Future>(cell: Option<u64>, body: F) -> F::Output {
     CELLS.fetch_add(1, Ordering::Relaxed);
     let mut interrupted = session_setup();
     interrupted.mark_unchanged();
     let body = InCell(std::pin::pin!(body));
     let outcome = tokio::select! {
         biased;
-        value = body => Some(value),
+        value = CELL.scope(cell, body) => Some(value),
         _ = interrupted.changed() => None,
     };
     let _ = std::io::stdout().flush();
@@ -132,17 +149,21 @@ fn session_setup() -> watch::Receiver<u64> {
 }
 
 /// Tasks the kernel itself keeps on the runtime (the interrupt listener).
-const KERNEL_TASKS: usize = 1;
+pub(crate) const KERNEL_TASKS: usize = 1;
+
+pub(crate) fn flavour(handle: &tokio::runtime::Handle) -> &'static str {
+    match handle.runtime_flavor() {
+        tokio::runtime::RuntimeFlavor::CurrentThread => "current-thread",
+        tokio::runtime::RuntimeFlavor::MultiThread => "multi-thread",
+        _ => "other",
+    }
+}
 
 /// What `:runtime` shows: flavour, workers and the tasks alive right now.
 pub fn report() -> String {
     let handle = tokio::runtime::Handle::current();
     let metrics = handle.metrics();
-    let flavour = match handle.runtime_flavor() {
-        tokio::runtime::RuntimeFlavor::CurrentThread => "current-thread",
-        tokio::runtime::RuntimeFlavor::MultiThread => "multi-thread",
-        _ => "other",
-    };
+    let flavour = flavour(&handle);
     let alive = metrics.num_alive_tasks().saturating_sub(KERNEL_TASKS);
     format!(
         "runtime: {flavour}, {} worker threads, {alive} live tasks, {} cells run on it",
