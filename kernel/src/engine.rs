@@ -562,6 +562,14 @@ impl Worker {
         };
         let result = self.context.execute_with_callbacks(&code, &mut callbacks);
         let ran = matches!(&result, Ok(out) if out.phases.iter().any(|p| p.name == "Execution"));
+        if let Ok(out) = &result {
+            let phases: Vec<String> = out
+                .phases
+                .iter()
+                .map(|p| format!("{} {:?}", p.name, p.duration))
+                .collect();
+            tracing::debug!("cell phases: {}", phases.join(", "));
+        }
         if ran {
             self.wait_for_fence(fences_before + 1, Duration::from_secs(2));
         }

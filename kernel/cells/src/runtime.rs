@@ -3,7 +3,6 @@
 use std::cell::Cell;
 use std::future::Future;
 use std::io::Write;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::OnceLock;
 use std::time::Duration;
 
@@ -15,7 +14,6 @@ use tokio::sync::watch;
 pub struct Interrupted;
 
 static INTERRUPTS: OnceLock<watch::Sender<u64>> = OnceLock::new();
-static CELLS: AtomicU64 = AtomicU64::new(0);
 
 thread_local! {
     /// True on the thread that polls a cell's body, while it does.
@@ -55,7 +53,6 @@ pub fn build() -> tokio::runtime::Runtime {
 /// kernel's interrupt signal, and the cell's output is flushed when it ends.
 /// `cell` is the execution count the kernel shows beside the cell, if known.
 pub async fn run_cell<F: Future>(cell: Option<u64>, body: F) -> F::Output {
-    CELLS.fetch_add(1, Ordering::Relaxed);
     let mut interrupted = session_setup();
     interrupted.mark_unchanged();
     let body = InCell(std::pin::pin!(body));
@@ -165,9 +162,9 @@ pub fn report() -> String {
     let metrics = handle.metrics();
     let flavour = flavour(&handle);
     let alive = metrics.num_alive_tasks().saturating_sub(KERNEL_TASKS);
+    let tasks = if alive == 1 { "task" } else { "tasks" };
     format!(
-        "runtime: {flavour}, {} worker threads, {alive} live tasks, {} cells run on it",
-        metrics.num_workers(),
-        CELLS.load(Ordering::Relaxed)
+        "runtime: {flavour}, {} worker threads, {alive} live {tasks}",
+        metrics.num_workers()
     )
 }
