@@ -359,6 +359,8 @@ pub fn rewrite_cell_source(source: &str, cell: Option<u64>) -> String {
     // Loading the cell library in every cell, async or not, keeps rustc from
     // linking a second, static copy of tokio into the cell.
     lines.push("extern crate asyncbook as _;".to_owned());
+    // A cell's final value is shown with `Debug` on the first compilation.
+    lines.push("#[allow(unused_imports)] use asyncbook::display::DebugDisplay as _;".to_owned());
     // Names evcxr's `src/lib.rs` in rustc's dep-info, so cargo rebuilds the
     // cell whenever evcxr writes new code there.
     lines.push("const _: &str = include_str!(\"lib.rs\");".to_owned());
@@ -388,7 +390,7 @@ tokio::spawn(async {
         let lines: Vec<&str> = rewritten.lines().collect();
         assert_eq!(
             lines.len(),
-            GENERATED.lines().count() + 2,
+            GENERATED.lines().count() + 3,
             "line numbers must not move"
         );
         assert!(lines[2].contains("asyncbook::runtime::build()"));

@@ -478,6 +478,9 @@ impl Worker {
             .map_err(|e| anyhow::anyhow!("warming up the engine: {e}"))?;
         worker.wait_for_fence(1, Duration::from_secs(5));
         worker.set_build_env(cell_link::QUIET_ENV, "");
+        // rust-analyzer loads tokio's and the cell library's sources on first
+        // use; asking it once now keeps that out of the user's first `let`.
+        let _ = worker.context.completions("tokio::spawn(async {}).", 23);
         worker.record_child_pid();
         Ok(worker)
     }

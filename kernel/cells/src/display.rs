@@ -139,3 +139,24 @@ pub(crate) fn escape(text: &str) -> String {
     }
     out
 }
+
+/// Shows a cell's final value with `Debug`, as evcxr's own fallback does, but
+/// without costing a second compilation: evcxr first tries a method named
+/// `evcxr_display` on the value and, only when that fails to compile, builds
+/// the cell again with its fallback. The kernel brings this trait into scope
+/// in every cell; types with an inherent `evcxr_display` (such as
+/// [`crate::Timeline`]) still take precedence.
+pub trait DebugDisplay {
+    fn evcxr_display(&self);
+}
+
+impl<T: std::fmt::Debug + ?Sized> DebugDisplay for T {
+    fn evcxr_display(&self) {
+        let mut out = std::io::stdout().lock();
+        let _ = write!(
+            out,
+            "EVCXR_BEGIN_CONTENT text/plain\n{self:?}\nEVCXR_END_CONTENT\n"
+        );
+        let _ = out.flush();
+    }
+}
