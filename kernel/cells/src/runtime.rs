@@ -99,7 +99,7 @@ fn install_panic_hook() {
         let location = info
             .location()
             .filter(|l| !l.file().ends_with("asyncbook_lib.rs"))
-            .map(|l| format!(" at {}:{}", l.file(), l.line()))
+            .map(|l| format!(" at {}:{}", short_path(l.file()), l.line()))
             .unwrap_or_default();
         if IN_CELL.with(|flag| flag.get()) {
             let json = serde_json::json!({ "message": message, "location": location });
@@ -112,6 +112,18 @@ fn install_panic_hook() {
             eprintln!("panic in a background task (thread {name}){location}: {message}");
         }
     }));
+}
+
+/// `~/.cargo/registry/src/index.crates.io-HASH/tokio-1.54.1/src/x.rs` reads
+/// as `tokio-1.54.1/src/x.rs`: the same on every machine.
+fn short_path(file: &str) -> &str {
+    match file.find("/registry/src/") {
+        Some(at) => {
+            let rest = &file[at + "/registry/src/".len()..];
+            rest.split_once('/').map_or(rest, |(_, crate_path)| crate_path)
+        }
+        None => file,
+    }
 }
 
 /// Once per session: SIGINT reaches the cell process when the user
