@@ -30,6 +30,7 @@ $(KERNEL): target/.rust-src Cargo.toml Cargo.lock $(shell find kernel/src kernel
 $(CELLS): Cargo.lock $(shell find kernel/cells -type f)
 	$(CELLS_ENV) $(CARGO) build --release --locked -p asyncbook-cells --message-format=json-render-diagnostics > target/cells-artifacts.tmp
 	mv target/cells-artifacts.tmp $(CELLS_DIR)/asyncbook-artifacts.jsonl
+	cp Cargo.lock $(CELLS_DIR)/Cargo.lock
 
 build: $(KERNEL) $(CELLS)
 
@@ -47,7 +48,7 @@ install: build $(VENV)/.installed
 lab: install
 	$(VENV)/bin/jupyter lab notebooks/README.md
 
-test: test-rust test-clients
+test: test-rust test-clients test-browser
 
 test-rust: build
 	$(CARGO) fmt --all -- --check
@@ -57,6 +58,12 @@ test-rust: build
 # jupyter_kernel_test, an install check and nbclient, against the installed kernelspec.
 test-clients: install
 	cd tests/clients && ../../$(PY) -m pytest -q -p no:cacheprovider
+
+# End to end in a real browser: JupyterLab driven by Playwright (playwright-core
+# from npm) in Debian's chromium, installed by the script if missing.
+# Screenshots go to target/browser/.
+test-browser: install
+	bash tests/browser/run.sh
 
 clean:
 	rm -rf target $(VENV)

@@ -251,7 +251,20 @@ pub fn cells_source(library: &CellLibrary) -> Result<PathBuf> {
         .context("the cell library is missing from its artifacts manifest")
 }
 
-/// Puts copies of the prebuilt files where cargo expects this compilation's output.
+/// A hard link (a copy across file systems) with a fresh mtime: cargo's
+/// freshness check compares it with the outputs of build scripts run now.
+fn place(file: &Path, target: &Path) -> std::io::Result<()> {
+    let _ = std::fs::remove_file(target);
+    if std::fs::hard_link(file, target).is_err() {
+        std::fs::copy(file, target)?;
+    }
+    std::fs::File::options()
+        .write(true)
+        .open(target)?
+        .set_modified(std::time::SystemTime::now())
+}
+
+/// Puts the prebuilt files where cargo expects this compilation's output.
 fn link_prebuilt(artifact: &Artifact, crate_name: &str, args: &[OsString]) -> Result<()> {
     let out_dir = PathBuf::from(arg_value(args, "--out-dir").context("no --out-dir")?);
     let extra = args
@@ -273,11 +286,8 @@ fn link_prebuilt(artifact: &Artifact, crate_name: &str, args: &[OsString]) -> Re
             _ if name.starts_with("build") => out_dir.join(&stem),
             _ => continue,
         };
-        // A fresh copy (not a link) carries a fresh mtime, which cargo's
-        // freshness check compares with the outputs of build scripts.
-        let _ = std::fs::remove_file(&target);
-        std::fs::copy(file, &target)
-            .with_context(|| format!("copying {} to {}", file.display(), target.display()))?;
+        place(file, &target)
+            .with_context(|| format!("placing {} at {}", file.display(), target.display()))?;
         outputs.push(target);
     }
     // cargo reads the dep-info file to decide when to rebuild.

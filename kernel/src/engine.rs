@@ -162,7 +162,12 @@ impl Engine {
 
         // The cell process inherits these; evcxr starts it with our binary.
         std::env::set_var(relay::SOCKET_ENV, &socket_path);
-        std::env::set_var("EVCXR_TMPDIR", session_dir.join("build"));
+        let build_dir = session_dir.join("build");
+        std::env::set_var("EVCXR_TMPDIR", &build_dir);
+        // Cells resolve dependencies to the versions the cell library was
+        // built with, so its prebuilt artifacts can stand in for them.
+        std::fs::create_dir_all(&build_dir)?;
+        let _ = std::fs::copy(library.dir.join("Cargo.lock"), build_dir.join("Cargo.lock"));
         std::env::set_var("EVCXR_CONFIG_DIR", session_dir.join("config"));
         std::env::set_var("LD_LIBRARY_PATH", library.load_path()?);
 

@@ -43,7 +43,13 @@ pub struct Session {
     inputs: mpsc::UnboundedReceiver<InputAsk>,
     execution_count: usize,
     history: Vec<HistoryItem>,
+    /// After a failed cell with `stop_on_error`, execute requests already
+    /// queued behind it (a "Run All") are aborted, as ipykernel does.
+    abort_queued_until: Option<std::time::Instant>,
 }
+
+/// How long after a failure queued execute requests count as "behind it".
+const ABORT_WINDOW: std::time::Duration = std::time::Duration::from_millis(200);
 
 /// One executed cell as history reports it.
 struct HistoryItem {
@@ -85,6 +91,7 @@ pub async fn run(info: jupyter_protocol::ConnectionInfo) -> Result<()> {
         inputs,
         execution_count: 0,
         history: Vec::new(),
+        abort_queued_until: None,
     };
     let mut shell_recv = sockets.shell.1;
     loop {
@@ -234,6 +241,21 @@ impl Session {
     }
 
     async fn execute(&mut self, request: ExecuteRequest, message: &JupyterMessage) {
+        if self
+            .abort_queued_until
+            .is_some_and(|until| std::time::Instant::now() < until)
+        {
+            let reply = ExecuteReply {
+                status: ReplyStatus::Aborted,
+                execution_count: ExecutionCount(self.execution_count),
+                payload: vec![],
+                user_expressions: Some(HashMap::new()),
+                error: None,
+            };
+            self.reply(reply, message).await;
+            return;
+        }
+        self.abort_queued_until = None;
         if !request.silent && request.store_history {
             self.execution_count += 1;
         }
@@ -294,6 +316,7 @@ impl Session {
                 message,
             );
         }
+        let mut reply_failed = false;
         let reply = match outcome.error {
             None => ExecuteReply {
                 status: ReplyStatus::Ok,
@@ -307,6 +330,7 @@ impl Session {
                 evalue,
                 traceback,
             }) => {
+                reply_failed = true;
                 self.iopub(
                     ErrorOutput {
                         ename: ename.clone(),
@@ -330,6 +354,9 @@ impl Session {
         };
         self.flush().await;
         self.reply(reply, message).await;
+        if reply_failed && request.stop_on_error {
+            self.abort_queued_until = Some(std::time::Instant::now() + ABORT_WINDOW);
+        }
     }
 
     /// Forwards a cell's request for input to the frontend on stdin.

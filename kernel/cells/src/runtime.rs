@@ -120,7 +120,8 @@ fn short_path(file: &str) -> &str {
     match file.find("/registry/src/") {
         Some(at) => {
             let rest = &file[at + "/registry/src/".len()..];
-            rest.split_once('/').map_or(rest, |(_, crate_path)| crate_path)
+            rest.split_once('/')
+                .map_or(rest, |(_, crate_path)| crate_path)
         }
         None => file,
     }
