@@ -440,7 +440,9 @@ impl Worker {
         outputs: mpsc::UnboundedSender<Output>,
         inputs: mpsc::UnboundedSender<InputAsk>,
     ) -> Result<Self> {
+        let started = Instant::now();
         let (context, channels) = EvalContext::new().map_err(|e| anyhow::anyhow!("{e}"))?;
+        tracing::debug!("warm-up: evcxr ready after {:?}", started.elapsed());
         // Whatever evcxr reads from the cell process outside our relay.
         for receiver in [channels.stdout, channels.stderr] {
             let outputs = outputs.clone();
@@ -474,6 +476,10 @@ impl Worker {
             .context
             .execute(&setup)
             .map_err(|e| anyhow::anyhow!("{e}"))?;
+        tracing::debug!(
+            "warm-up: dependencies declared after {:?}",
+            started.elapsed()
+        );
         // One await switches evcxr to async mode now rather than in the user's
         // first cell, so every cell runs on the shared runtime and the first
         // real cell is already warm.
@@ -483,9 +489,10 @@ impl Worker {
             .map_err(|e| anyhow::anyhow!("warming up the engine: {e}"))?;
         worker.wait_for_fence(1, Duration::from_secs(5));
         worker.set_build_env(cell_link::QUIET_ENV, "");
-        // rust-analyzer loads tokio's and the cell library's sources on first
-        // use; asking it once now keeps that out of the user's first `let`.
-        let _ = worker.context.completions("tokio::spawn(async {}).", 23);
+        tracing::debug!(
+            "warm-up: first async cell ran after {:?}",
+            started.elapsed()
+        );
         worker.record_child_pid();
         Ok(worker)
     }
@@ -505,7 +512,27 @@ impl Worker {
     }
 
     fn serve(mut self, requests: std_mpsc::Receiver<Request>) {
-        for request in requests {
+        let mut analyzer_warm = false;
+        loop {
+            let request = if analyzer_warm {
+                requests.recv().ok()
+            } else {
+                match requests.try_recv() {
+                    Ok(request) => Some(request),
+                    Err(std_mpsc::TryRecvError::Empty) => {
+                        // rust-analyzer loads tokio's and the cell library's
+                        // sources on first use: do that while nothing waits,
+                        // so a user's first `let` does not pay for it.
+                        let started = Instant::now();
+                        let _ = self.context.completions("tokio::spawn(async {}).", 23);
+                        tracing::debug!("warm-up: rust-analyzer ready in {:?}", started.elapsed());
+                        analyzer_warm = true;
+                        continue;
+                    }
+                    Err(std_mpsc::TryRecvError::Disconnected) => None,
+                }
+            };
+            let Some(request) = request else { return };
             match request {
                 Request::Execute { code, cell, reply } => {
                     self.set_build_env(cell_link::CELL_ENV, &cell.to_string());
