@@ -45,8 +45,11 @@ install: build $(VENV)/.installed
 	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" $(KERNEL) install $(if $(JUPYTER_DATA_DIR),--user,--sys-prefix)
 	$(VENV)/bin/jupyter kernelspec list
 
+# Opens the first chapter; the table of contents is notebooks/README.md.
 lab: install
-	$(VENV)/bin/jupyter lab notebooks/README.md
+	$(VENV)/bin/jupyter lab $(if $(filter 0,$(shell id -u)),--allow-root) \
+		--ServerApp.root_dir="$(CURDIR)/notebooks" \
+		--LabApp.default_url=/lab/tree/01-welcome.ipynb
 
 test: test-rust test-clients test-browser
 
