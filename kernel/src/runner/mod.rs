@@ -147,7 +147,12 @@ fn collect_notebooks(dir: &Path, found: &mut Vec<PathBuf>) -> Result<()> {
     for entry in std::fs::read_dir(dir).with_context(|| format!("reading {}", dir.display()))? {
         let path = entry?.path();
         if path.is_dir() {
-            if path.file_name().is_some_and(|n| n != ".ipynb_checkpoints") {
+            // Hidden folders hold checkpoints (.ipynb_checkpoints), virtual
+            // environments and the like, not notebooks under test.
+            let hidden = path
+                .file_name()
+                .is_some_and(|name| name.to_string_lossy().starts_with('.'));
+            if !hidden {
                 collect_notebooks(&path, found)?;
             }
         } else if path.extension().is_some_and(|e| e == "ipynb") {
