@@ -9,6 +9,7 @@ mod engine;
 mod frames;
 mod install;
 mod relay;
+mod runner;
 mod session;
 mod transport;
 
@@ -37,6 +38,8 @@ enum Command {
     },
     /// Install the `asyncbook` kernelspec.
     Install(install::InstallArgs),
+    /// Run notebooks headless, each in a fresh kernel, and check their outputs.
+    Test(runner::TestArgs),
 }
 
 fn main() -> ExitCode {
@@ -70,11 +73,14 @@ fn main() -> ExitCode {
         .init();
     let cli = Cli::parse();
     let result = match cli.command {
-        Command::Kernel { connection_file } => run_kernel(connection_file),
-        Command::Install(args) => install::run(args),
+        Command::Kernel { connection_file } => {
+            run_kernel(connection_file).map(|()| ExitCode::SUCCESS)
+        }
+        Command::Install(args) => install::run(args).map(|()| ExitCode::SUCCESS),
+        Command::Test(args) => runner::run(args),
     };
     match result {
-        Ok(()) => ExitCode::SUCCESS,
+        Ok(code) => code,
         Err(error) => {
             eprintln!("asyncbook: {error:#}");
             ExitCode::FAILURE

@@ -1,0 +1,382 @@
+//! `asyncbook test`: runs notebooks headless, each in a fresh kernel, and
+//! checks every code cell against its stored outputs.
+
+mod client;
+mod compare;
+mod notebook;
+mod outputs;
+mod report;
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use anyhow::{bail, Context, Result};
+use serde_json::Value;
+
+use client::{Ending, Kernel};
+use compare::Sanitizer;
+use notebook::{CodeCell, Notebook};
+use outputs::NotebookOutputs;
+use report::{CellReport, Counts, Failure, NotebookReport, Verdict};
+
+#[derive(clap::Args)]
+pub struct TestArgs {
+    /// Notebooks, or folders searched for `*.ipynb`.
+    #[arg(default_value = "notebooks")]
+    paths: Vec<PathBuf>,
+    /// Write fresh outputs back into notebooks whose outputs differ.
+    #[arg(long)]
+    update: bool,
+    /// Seconds a cell may run (a `timeout=SECONDS` tag overrides it).
+    #[arg(long, default_value_t = 60.0, value_parser = positive_seconds)]
+    timeout: f64,
+    /// Seconds a fresh kernel may take to become ready.
+    #[arg(long, default_value_t = 180.0, value_parser = positive_seconds)]
+    startup_timeout: f64,
+    /// Write a JUnit XML report to this file.
+    #[arg(long, value_name = "FILE")]
+    junit: Option<PathBuf>,
+    /// Keep each executed notebook, with its fresh outputs, in this folder.
+    #[arg(long, value_name = "DIR")]
+    keep: Option<PathBuf>,
+    /// Notebooks run at once, each in its own kernel.
+    #[arg(short = 'j', long = "jobs", default_value_t = 1, value_parser = clap::value_parser!(u16).range(1..))]
+    jobs: u16,
+}
+
+fn positive_seconds(text: &str) -> Result<f64, String> {
+    match text.parse::<f64>() {
+        Ok(seconds) if seconds.is_finite() && seconds > 0.0 => Ok(seconds),
+        _ => Err(format!("`{text}` is not a positive number of seconds")),
+    }
+}
+
+/// A notebook to run and the folder its `sanitize.toml` search stops at.
+struct Job {
+    path: PathBuf,
+    root: PathBuf,
+}
+
+pub fn run(args: TestArgs) -> Result<ExitCode> {
+    let jobs = find_notebooks(&args.paths)?;
+    if jobs.is_empty() {
+        bail!("no notebooks found");
+    }
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()?;
+    let args = Arc::new(args);
+    let reports = runtime.block_on(run_all(jobs, args.clone()));
+
+    let mut total = Counts::default();
+    for report in &reports {
+        total.add(report.counts());
+    }
+    if let Some(path) = &args.junit {
+        std::fs::write(path, report::junit(&reports))
+            .with_context(|| format!("writing {}", path.display()))?;
+    }
+    println!("{}", report::summary(total));
+    Ok(if total.failed == 0 {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    })
+}
+
+/// Runs up to `-j` notebooks at once, printing each report as it finishes;
+/// returns the reports in the order the notebooks were found.
+async fn run_all(jobs: Vec<Job>, args: Arc<TestArgs>) -> Vec<NotebookReport> {
+    let slots = Arc::new(tokio::sync::Semaphore::new(usize::from(args.jobs)));
+    let mut running = tokio::task::JoinSet::new();
+    let count = jobs.len();
+    for (order, job) in jobs.into_iter().enumerate() {
+        let (slots, args) = (slots.clone(), args.clone());
+        running.spawn(async move {
+            let _slot = slots.acquire_owned().await;
+            (order, run_notebook(&job, &args).await)
+        });
+    }
+    let mut reports: Vec<Option<NotebookReport>> = (0..count).map(|_| None).collect();
+    while let Some(done) = running.join_next().await {
+        match done {
+            Ok((order, report)) => {
+                print!("{}", report.human());
+                reports[order] = Some(report);
+            }
+            Err(error) => eprintln!("asyncbook test: a notebook run failed: {error}"),
+        }
+    }
+    reports.into_iter().flatten().collect()
+}
+
+fn find_notebooks(paths: &[PathBuf]) -> Result<Vec<Job>> {
+    let cwd = std::env::current_dir()?;
+    let mut jobs = Vec::new();
+    for path in paths {
+        if path.is_dir() {
+            let mut found = Vec::new();
+            collect_notebooks(path, &mut found)?;
+            found.sort();
+            jobs.extend(found.into_iter().map(|notebook| Job {
+                path: notebook,
+                root: path.clone(),
+            }));
+        } else if path.is_file() {
+            let absolute = cwd.join(path);
+            let root = if absolute.starts_with(&cwd) {
+                cwd.clone()
+            } else {
+                absolute.parent().unwrap_or(&cwd).to_path_buf()
+            };
+            jobs.push(Job {
+                path: path.clone(),
+                root,
+            });
+        } else {
+            bail!("{} does not exist", path.display());
+        }
+    }
+    Ok(jobs)
+}
+
+fn collect_notebooks(dir: &Path, found: &mut Vec<PathBuf>) -> Result<()> {
+    for entry in std::fs::read_dir(dir).with_context(|| format!("reading {}", dir.display()))? {
+        let path = entry?.path();
+        if path.is_dir() {
+            // Hidden folders hold checkpoints (.ipynb_checkpoints), virtual
+            // environments and the like, not notebooks under test.
+            let hidden = path
+                .file_name()
+                .is_some_and(|name| name.to_string_lossy().starts_with('.'));
+            if !hidden {
+                collect_notebooks(&path, found)?;
+            }
+        } else if path.extension().is_some_and(|e| e == "ipynb") {
+            found.push(path);
+        }
+    }
+    Ok(())
+}
+
+/// What running one code cell left behind, judged once all cells ran (a
+/// later cell may still update an earlier cell's display).
+struct Ran {
+    slot: usize,
+    errored: bool,
+    execution_count: Option<usize>,
+    ending: Ending,
+    seconds: f64,
+    /// The timeout the cell ran under, in seconds.
+    limit: f64,
+}
+
+async fn run_notebook(job: &Job, args: &TestArgs) -> NotebookReport {
+    let started = Instant::now();
+    let mut report = NotebookReport {
+        path: job.path.clone(),
+        cells: Vec::new(),
+        seconds: 0.0,
+        problem: None,
+        updated: false,
+    };
+    let loaded = Notebook::read(&job.path).and_then(|notebook| {
+        let cells = notebook.code_cells()?;
+        let sanitizer = Sanitizer::for_notebook(&job.path, &job.root)?;
+        Ok((notebook, cells, sanitizer))
+    });
+    let (mut notebook, cells, sanitizer) = match loaded {
+        Ok(loaded) => loaded,
+        Err(error) => {
+            report.problem = Some(format!("{error:#}"));
+            return report;
+        }
+    };
+
+    let mut outputs = NotebookOutputs::default();
+    let ran = run_cells(job, args, &cells, &mut outputs).await;
+
+    let mut kept = args.keep.as_ref().map(|_| Notebook {
+        json: notebook.json.clone(),
+    });
+    for (cell, ran) in cells.iter().zip(ran) {
+        let (verdict, seconds) = match ran {
+            Err(verdict) => (verdict, 0.0),
+            Ok(ran) => {
+                let fresh = outputs.cell(ran.slot);
+                let verdict = judge(cell, &ran, &fresh, &sanitizer, args.update);
+                if let Some(kept) = &mut kept {
+                    kept.set_outputs(cell.index, fresh.clone(), ran.execution_count);
+                }
+                if matches!(verdict, Verdict::Updated) {
+                    notebook.set_outputs(cell.index, fresh, ran.execution_count);
+                    report.updated = true;
+                }
+                (verdict, ran.seconds)
+            }
+        };
+        report.cells.push(CellReport {
+            number: cell.index + 1,
+            id: cell.id.clone(),
+            seconds,
+            verdict,
+        });
+    }
+    let written = save(&notebook, report.updated.then_some(job.path.as_path())).and_then(|()| {
+        let keep = args
+            .keep
+            .as_deref()
+            .map(|dir| report::kept_path(dir, &job.path));
+        save(kept.as_ref().unwrap_or(&notebook), keep.as_deref())
+    });
+    if let Err(error) = written {
+        report.problem = Some(format!("{error:#}"));
+    }
+    report.seconds = started.elapsed().as_secs_f64();
+    report
+}
+
+fn save(notebook: &Notebook, path: Option<&Path>) -> Result<()> {
+    let Some(path) = path else { return Ok(()) };
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir)?;
+    }
+    notebook.write(path)
+}
+
+/// Runs the cells in order in one fresh kernel. A cell that is not run gets
+/// its verdict right away.
+async fn run_cells(
+    job: &Job,
+    args: &TestArgs,
+    cells: &[CodeCell],
+    outputs: &mut NotebookOutputs,
+) -> Vec<Result<Ran, Verdict>> {
+    let mut results = Vec::new();
+    let runnable = cells.iter().any(|cell| !cell.plan.skip);
+    let workdir = match job.path.parent() {
+        Some(dir) if !dir.as_os_str().is_empty() => dir.to_path_buf(),
+        _ => PathBuf::from("."),
+    };
+    let mut kernel = None;
+    let mut lost: Option<String> = None;
+    if runnable {
+        let startup = Duration::from_secs_f64(args.startup_timeout);
+        // A second attempt rides out a port taken by another process.
+        let started = match Kernel::start(&workdir, startup).await {
+            Ok(started) => Ok(started),
+            Err(error) => {
+                tracing::warn!(
+                    "{}: starting the kernel again: {error:#}",
+                    job.path.display()
+                );
+                Kernel::start(&workdir, startup).await
+            }
+        };
+        match started {
+            Ok(started) => kernel = Some(started),
+            Err(error) => lost = Some(format!("the kernel did not start: {error:#}")),
+        }
+    }
+    for cell in cells {
+        if cell.plan.skip {
+            results.push(Err(Verdict::Skipped));
+            continue;
+        }
+        let Some(running) = kernel.as_mut().filter(|_| lost.is_none()) else {
+            let why = lost.clone().unwrap_or_default();
+            results.push(Err(Verdict::Failed(Failure::NotRun { why })));
+            continue;
+        };
+        let limit = cell.plan.timeout.unwrap_or(args.timeout);
+        let slot = outputs.start_cell();
+        let started = Instant::now();
+        let ran = match running
+            .execute(&cell.source, Duration::from_secs_f64(limit))
+            .await
+        {
+            Ok(execution) => {
+                for message in &execution.messages {
+                    outputs.apply(message);
+                }
+                if let Ending::Lost(why) = &execution.ending {
+                    lost = Some(format!("kernel lost in cell {}: {why}", cell.index + 1));
+                }
+                Ran {
+                    slot,
+                    errored: execution.errored,
+                    execution_count: execution.execution_count,
+                    ending: execution.ending,
+                    seconds: started.elapsed().as_secs_f64(),
+                    limit,
+                }
+            }
+            Err(error) => {
+                let why = format!("{error:#}");
+                lost = Some(why.clone());
+                Ran {
+                    slot,
+                    errored: true,
+                    execution_count: None,
+                    ending: Ending::Lost(why),
+                    seconds: started.elapsed().as_secs_f64(),
+                    limit,
+                }
+            }
+        };
+        results.push(Ok(ran));
+    }
+    if let Some(kernel) = kernel {
+        kernel.shutdown().await;
+    }
+    results
+}
+
+fn judge(
+    cell: &CodeCell,
+    ran: &Ran,
+    fresh: &[Value],
+    sanitizer: &Sanitizer,
+    update: bool,
+) -> Verdict {
+    let failure = match &ran.ending {
+        Ending::TimedOut => Some(Failure::TimedOut { seconds: ran.limit }),
+        Ending::Lost(why) => Some(Failure::KernelLost { why: why.clone() }),
+        Ending::Finished if ran.errored && !cell.plan.raises => Some(Failure::UnexpectedError {
+            error: describe_error(fresh),
+        }),
+        Ending::Finished if !ran.errored && cell.plan.raises => Some(Failure::MissingError),
+        Ending::Finished => None,
+    };
+    if let Some(failure) = failure {
+        return Verdict::Failed(failure);
+    }
+    if cell.plan.ignore_output {
+        return Verdict::Passed;
+    }
+    match compare::difference(&cell.outputs, fresh, sanitizer) {
+        None => Verdict::Passed,
+        Some(_) if update => Verdict::Updated,
+        Some(diff) => Verdict::Failed(Failure::Mismatch { diff }),
+    }
+}
+
+/// `ename: evalue` on the first line, the traceback below.
+fn describe_error(fresh: &[Value]) -> String {
+    let Some(error) = fresh.iter().find(|o| o["output_type"] == "error") else {
+        return "the kernel replied with an error status".into();
+    };
+    let mut text = format!(
+        "{}: {}",
+        error["ename"].as_str().unwrap_or_default(),
+        error["evalue"].as_str().unwrap_or_default()
+    );
+    for line in error["traceback"].as_array().into_iter().flatten() {
+        text.push('\n');
+        text.push_str(line.as_str().unwrap_or_default().trim_end());
+    }
+    text
+}

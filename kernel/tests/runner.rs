@@ -1,0 +1,178 @@
+//! `asyncbook test` run as users run it: the built binary over the fixture
+//! notebooks in `tests/runner/`, each in a fresh kernel.
+
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+fn repo() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("the kernel crate sits in the repository")
+        .to_path_buf()
+}
+
+fn fixture(name: &str) -> PathBuf {
+    repo().join("tests/runner").join(name)
+}
+
+struct Run {
+    success: bool,
+    lines: Vec<String>,
+}
+
+fn asyncbook_test(args: &[&str]) -> Run {
+    let output = Command::new(env!("CARGO_BIN_EXE_asyncbook"))
+        .arg("test")
+        .args(args)
+        .current_dir(repo())
+        .output()
+        .expect("running asyncbook test");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    eprintln!("{stdout}{}", String::from_utf8_lossy(&output.stderr));
+    Run {
+        success: output.status.success(),
+        lines: stdout.lines().map(str::to_owned).collect(),
+    }
+}
+
+impl Run {
+    fn has(&self, line: &str) -> bool {
+        self.lines.iter().any(|l| l == line)
+    }
+
+    /// The lines printed for one notebook: its progress line and the
+    /// indented lines below it.
+    fn block(&self, progress: &str) -> Vec<&str> {
+        let start = self
+            .lines
+            .iter()
+            .position(|l| l.starts_with(progress))
+            .unwrap_or_else(|| panic!("no line starting with {progress:?}"));
+        self.lines[start..]
+            .iter()
+            .take_while(|l| l.starts_with(progress) || l.starts_with(' '))
+            .map(String::as_str)
+            .collect()
+    }
+
+    fn closing_line(&self) -> &str {
+        self.lines.last().map_or("", String::as_str)
+    }
+}
+
+#[test]
+fn reports_every_cell_of_the_fixture_notebooks() {
+    let out = tempfile::tempdir().unwrap();
+    let junit = out.path().join("junit.xml");
+    let keep = out.path().join("kept");
+    let run = asyncbook_test(&[
+        "-j",
+        "2",
+        "--junit",
+        junit.to_str().unwrap(),
+        "--keep",
+        keep.to_str().unwrap(),
+        "tests/runner",
+    ]);
+    assert!(!run.success, "failing cells must fail the run");
+
+    let pass = run.block("ok   tests/runner/pass.ipynb: 3 passed, 0 failed, 1 skipped (");
+    assert_eq!(
+        pass.len(),
+        1,
+        "a passing notebook prints one line: {pass:?}"
+    );
+
+    let altered = run.block("FAIL tests/runner/altered.ipynb: 2 passed, 1 failed, 1 skipped (");
+    assert_eq!(altered[1], "  cell 2 (id greet): output differs");
+    assert!(altered.contains(&"    -hallo from a cell"), "{altered:?}");
+    assert!(altered.contains(&"    +hello from a cell"), "{altered:?}");
+
+    let errors = run.block("FAIL tests/runner/unexpected_error.ipynb: 2 passed, 2 failed (");
+    assert!(
+        errors.contains(&"  cell 3 (id broken): unexpected error: CompileError: mismatched types")
+    );
+    assert!(errors.contains(&"  cell 5 (id no-error): tagged raises-exception but raised no error"));
+
+    run.block("ok   tests/runner/expected_error.ipynb: 2 passed, 0 failed (");
+    run.block("ok   tests/runner/sanitize/timing.ipynb: 2 passed, 0 failed (");
+
+    let timeout = run.block("FAIL tests/runner/timeout.ipynb: 1 passed, 1 failed (");
+    assert_eq!(
+        timeout[1..],
+        ["  cell 2 (id slow): timed out after 3 s, interrupted"]
+    );
+
+    assert_eq!(run.closing_line(), "12 passed, 4 failed, 2 skipped");
+
+    // A plain run never writes into the notebooks it checks.
+    let stored = fs::read_to_string(fixture("altered.ipynb")).unwrap();
+    assert!(stored.contains("hallo from a cell"));
+
+    let xml = fs::read_to_string(&junit).unwrap();
+    assert_eq!(xml.matches("<testsuite ").count(), 6);
+    assert!(xml.contains(
+        "<testsuite name=\"tests/runner/altered.ipynb\" tests=\"4\" failures=\"1\" skipped=\"1\""
+    ));
+    assert!(xml.contains("<failure message=\"output differs\">"));
+
+    // The kept copy holds what the cells printed this time.
+    let kept = fs::read_to_string(keep.join("tests/runner/altered.ipynb")).unwrap();
+    assert!(kept.contains("hello from a cell") && !kept.contains("hallo from a cell"));
+}
+
+#[test]
+fn update_writes_fresh_outputs_and_leaves_matching_notebooks_alone() {
+    let dir = tempfile::tempdir().unwrap();
+    let pass = fs::read(fixture("pass.ipynb")).unwrap();
+    let altered = fs::read_to_string(fixture("altered.ipynb")).unwrap();
+    fs::write(dir.path().join("pass.ipynb"), &pass).unwrap();
+    fs::write(dir.path().join("altered.ipynb"), &altered).unwrap();
+
+    let run = asyncbook_test(&["--update", "-j", "2", dir.path().to_str().unwrap()]);
+    assert!(run.success, "after an update every cell passes");
+    assert!(run.has("  cell 2 (id greet): output updated"));
+    assert_eq!(run.closing_line(), "6 passed, 0 failed, 2 skipped");
+
+    assert_eq!(
+        fs::read(dir.path().join("pass.ipynb")).unwrap(),
+        pass,
+        "a notebook whose outputs match stays byte-identical"
+    );
+    assert_eq!(
+        fs::read_to_string(dir.path().join("altered.ipynb")).unwrap(),
+        altered.replace("hallo from a cell", "hello from a cell"),
+        "only the differing output changes"
+    );
+}
+
+#[test]
+fn sanitize_rules_apply_from_the_nearest_folder_up_to_the_root() {
+    let dir = tempfile::tempdir().unwrap();
+    let notebook = fs::read(fixture("sanitize/timing.ipynb")).unwrap();
+    let bare = dir.path().join("bare");
+    let nested = dir.path().join("rules/deeper");
+    fs::create_dir_all(&bare).unwrap();
+    fs::create_dir_all(&nested).unwrap();
+    fs::write(bare.join("timing.ipynb"), &notebook).unwrap();
+    fs::write(nested.join("timing.ipynb"), &notebook).unwrap();
+    fs::copy(
+        fixture("sanitize/sanitize.toml"),
+        dir.path().join("rules/sanitize.toml"),
+    )
+    .unwrap();
+
+    let run = asyncbook_test(&["-j", "2", dir.path().to_str().unwrap()]);
+    assert!(!run.success);
+    let root = dir.path().display();
+    let unsanitised = run.block(&format!(
+        "FAIL {root}/bare/timing.ipynb: 0 passed, 2 failed ("
+    ));
+    assert!(unsanitised.contains(&"  cell 2 (id sleep): output differs"));
+    assert!(unsanitised.contains(&"  cell 3 (id address): output differs"));
+    run.block(&format!(
+        "ok   {root}/rules/deeper/timing.ipynb: 2 passed, 0 failed ("
+    ));
+    assert_eq!(run.closing_line(), "2 passed, 2 failed");
+}
