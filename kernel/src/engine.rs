@@ -116,6 +116,7 @@ struct Shared {
     /// Process id of the current cell process (it changes after a crash).
     child_pid: AtomicI32,
     panicked: AtomicBool,
+    returned_error: AtomicBool,
     panic_message: Mutex<Option<String>>,
     pages: Mutex<Vec<Map<String, Value>>>,
     interrupted: AtomicBool,
@@ -149,6 +150,7 @@ impl Engine {
         let shared = Arc::new(Shared {
             child_pid: AtomicI32::new(0),
             panicked: AtomicBool::new(false),
+            returned_error: AtomicBool::new(false),
             panic_message: Mutex::new(None),
             pages: Mutex::new(Vec::new()),
             interrupted: AtomicBool::new(false),
@@ -347,6 +349,7 @@ fn read_cell_output(
                 None => {}
             },
             Frame::Panicked => shared.panicked.store(true, Ordering::SeqCst),
+            Frame::ReturnedError => shared.returned_error.store(true, Ordering::SeqCst),
             Frame::PanicMessage(json) => {
                 let report: Value = serde_json::from_slice(&json).unwrap_or_default();
                 let message = format!(
@@ -582,6 +585,7 @@ impl Worker {
     fn execute(&mut self, code: &str) -> Outcome {
         let code = crate::commands::expand(code);
         self.shared.panicked.store(false, Ordering::SeqCst);
+        self.shared.returned_error.store(false, Ordering::SeqCst);
         self.take_panic_message();
         self.shared
             .pages
@@ -649,6 +653,14 @@ impl Worker {
     ) -> Outcome {
         match result {
             Ok(outputs) => {
+                if self.shared.returned_error.load(Ordering::SeqCst) {
+                    let message = "the cell returned an error through `?` (printed above); variables it defined were dropped";
+                    return Outcome::failed(CellError::new(
+                        "Error",
+                        message,
+                        vec![message.to_owned()],
+                    ));
+                }
                 if self.shared.panicked.load(Ordering::SeqCst) {
                     let error = if interrupted {
                         CellError::new(

@@ -11,6 +11,8 @@ pub enum Frame {
     Display(Vec<u8>),
     /// The running cell panicked (or was interrupted).
     Panicked,
+    /// The running cell ended early through `?` on an error (printed on stderr).
+    ReturnedError,
     /// Why the running cell panicked: JSON with `message` and `location`.
     PanicMessage(Vec<u8>),
     /// Everything the finished cell wrote precedes this frame.
@@ -24,6 +26,7 @@ impl Frame {
             Frame::Stderr(bytes) => (b'e', bytes),
             Frame::Display(bytes) => (b'd', bytes),
             Frame::Panicked => (b'p', &[]),
+            Frame::ReturnedError => (b'r', &[]),
             Frame::PanicMessage(bytes) => (b'm', bytes),
             Frame::Fence => (b'f', &[]),
         }
@@ -63,6 +66,7 @@ pub fn read_frame(reader: &mut impl Read) -> io::Result<Option<Frame>> {
         b'e' => Frame::Stderr(payload),
         b'd' => Frame::Display(payload),
         b'p' => Frame::Panicked,
+        b'r' => Frame::ReturnedError,
         b'm' => Frame::PanicMessage(payload),
         b'f' => Frame::Fence,
         other => {
@@ -86,6 +90,7 @@ mod tests {
             Frame::Stderr(vec![0xff, 0]),
             Frame::Display(br#"{"clear":{"wait":false}}"#.to_vec()),
             Frame::Panicked,
+            Frame::ReturnedError,
             Frame::PanicMessage(br#"{"message":"boom"}"#.to_vec()),
             Frame::Fence,
         ];

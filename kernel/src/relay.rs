@@ -22,6 +22,7 @@ pub const SOCKET_ENV: &str = "ASYNCBOOK_OUTPUT_SOCKET";
 const EVCXR_PREFIX: &[u8] = b"EVCXR_";
 const EXECUTION_COMPLETE: &[u8] = b"EVCXR_EXECUTION_COMPLETE";
 const PANIC_NOTIFICATION: &[u8] = b"EVCXR_PANIC_NOTIFICATION";
+const ERROR_OCCURRED: &[u8] = b"EVCXR_ERROR_OCCURRED";
 const BEGIN_CONTENT: &[u8] = b"EVCXR_BEGIN_CONTENT";
 const END_CONTENT: &[u8] = b"EVCXR_END_CONTENT";
 /// Lines the cell library writes for rich display (`asyncbook::display`).
@@ -180,6 +181,9 @@ impl Relay {
             self.in_content = true;
         } else if line == END_CONTENT {
             self.in_content = false;
+        }
+        if line == ERROR_OCCURRED {
+            let _ = self.kernel.send(&Frame::ReturnedError);
         }
         if line == PANIC_NOTIFICATION {
             self.in_content = false;

@@ -43,13 +43,17 @@ pub struct Session {
     inputs: mpsc::UnboundedReceiver<InputAsk>,
     execution_count: usize,
     history: Vec<HistoryItem>,
-    /// After a failed cell with `stop_on_error`, execute requests already
-    /// queued behind it (a "Run All") are aborted, as ipykernel does.
-    abort_queued_until: Option<std::time::Instant>,
+    shell_recv: RouterRecvConnection,
+    /// Requests read while aborting, to be handled in order afterwards.
+    deferred: std::collections::VecDeque<JupyterMessage>,
+    /// Set when a cell failed with `stop_on_error`: execute requests already
+    /// queued behind it (a "Run All") are aborted before the failed cell's
+    /// idle status, as ipykernel does.
+    abort_queued: bool,
 }
 
-/// How long after a failure queued execute requests count as "behind it".
-const ABORT_WINDOW: std::time::Duration = std::time::Duration::from_millis(200);
+/// A request counts as already queued when it is there within this time.
+const QUEUED: std::time::Duration = std::time::Duration::from_millis(2);
 
 /// One executed cell as history reports it.
 struct HistoryItem {
@@ -91,18 +95,26 @@ pub async fn run(info: jupyter_protocol::ConnectionInfo) -> Result<()> {
         inputs,
         execution_count: 0,
         history: Vec::new(),
-        abort_queued_until: None,
+        shell_recv: sockets.shell.1,
+        deferred: Default::default(),
+        abort_queued: false,
     };
-    let mut shell_recv = sockets.shell.1;
     loop {
-        match transport::receive(&mut shell_recv).await {
-            Ok(Ok(message)) => session.handle(message).await,
-            Ok(Err(rejected)) => log_rejected("shell", &rejected),
-            Err(error) => {
-                tracing::error!("shell socket failed: {error}");
-                return Ok(());
-            }
-        }
+        let message = match session.deferred.pop_front() {
+            Some(message) => message,
+            None => match transport::receive(&mut session.shell_recv).await {
+                Ok(Ok(message)) => message,
+                Ok(Err(rejected)) => {
+                    log_rejected("shell", &rejected);
+                    continue;
+                }
+                Err(error) => {
+                    tracing::error!("shell socket failed: {error}");
+                    return Ok(());
+                }
+            },
+        };
+        session.handle(message).await;
     }
 }
 
@@ -236,26 +248,14 @@ impl Session {
                 tracing::warn!("shell: ignoring {}", other.message_type());
             }
         }
+        if std::mem::take(&mut self.abort_queued) {
+            self.abort_queue().await;
+        }
         self.flush().await;
         self.status(ExecutionState::Idle, &message);
     }
 
     async fn execute(&mut self, request: ExecuteRequest, message: &JupyterMessage) {
-        if self
-            .abort_queued_until
-            .is_some_and(|until| std::time::Instant::now() < until)
-        {
-            let reply = ExecuteReply {
-                status: ReplyStatus::Aborted,
-                execution_count: ExecutionCount(self.execution_count),
-                payload: vec![],
-                user_expressions: Some(HashMap::new()),
-                error: None,
-            };
-            self.reply(reply, message).await;
-            return;
-        }
-        self.abort_queued_until = None;
         if !request.silent && request.store_history {
             self.execution_count += 1;
         }
@@ -355,7 +355,38 @@ impl Session {
         self.flush().await;
         self.reply(reply, message).await;
         if reply_failed && request.stop_on_error {
-            self.abort_queued_until = Some(std::time::Instant::now() + ABORT_WINDOW);
+            self.abort_queued = true;
+        }
+    }
+
+    /// Answers `aborted` to the execute requests already waiting on shell;
+    /// other requests keep their turn.
+    async fn abort_queue(&mut self) {
+        while let Ok(received) =
+            tokio::time::timeout(QUEUED, transport::receive(&mut self.shell_recv)).await
+        {
+            let message = match received {
+                Ok(Ok(message)) => message,
+                Ok(Err(rejected)) => {
+                    log_rejected("shell", &rejected);
+                    continue;
+                }
+                Err(_) => return,
+            };
+            if !matches!(message.content, JupyterMessageContent::ExecuteRequest(_)) {
+                self.deferred.push_back(message);
+                continue;
+            }
+            self.status(ExecutionState::Busy, &message);
+            let reply = ExecuteReply {
+                status: ReplyStatus::Aborted,
+                execution_count: ExecutionCount(self.execution_count),
+                payload: vec![],
+                user_expressions: Some(HashMap::new()),
+                error: None,
+            };
+            self.reply(reply, &message).await;
+            self.status(ExecutionState::Idle, &message);
         }
     }
 
