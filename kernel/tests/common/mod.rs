@@ -579,19 +579,31 @@ impl Kernel {
     }
 
     /// Submits a cell and waits until it printed `marker` (so it is running).
+    /// Messages read before the marker are kept as strays.
     pub async fn start_cell(&mut self, code: &str, marker: &str) -> String {
         let id = self.submit(code, false).await;
         let printed = self
             .wait_iopub(WARM_UP, |m| {
                 m.parent_id() == Some(id.as_str())
-                    && m.msg_type() == "stream"
-                    && m.content["text"]
-                        .as_str()
-                        .is_some_and(|t| t.contains(marker))
+                    && ((m.msg_type() == "stream"
+                        && m.content["text"]
+                            .as_str()
+                            .is_some_and(|t| t.contains(marker)))
+                        || m.state() == Some("idle"))
             })
             .await;
-        assert!(printed.is_some(), "the cell never printed {marker:?}");
-        id
+        match printed {
+            Some(message) if message.state() != Some("idle") => id,
+            _ => {
+                let seen: Vec<String> = self
+                    .strays
+                    .iter()
+                    .filter(|m| m.parent_id() == Some(id.as_str()))
+                    .map(|m| format!("{}: {}", m.msg_type(), m.content))
+                    .collect();
+                panic!("the cell ended or hung before printing {marker:?}: {seen:#?}")
+            }
+        }
     }
 
     /// Runs one cell that must succeed.
