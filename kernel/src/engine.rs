@@ -575,7 +575,8 @@ impl Worker {
                         .hover_at(&code, cursor)
                         .ok()
                         .map(|(text, _)| text)
-                        .filter(|text| !text.trim().is_empty());
+                        // evcxr answers Ok with this text when hover finds nothing.
+                        .filter(|text| !text.trim().is_empty() && text != "No documentation found");
                     let _ = reply.send(found);
                 }
             }

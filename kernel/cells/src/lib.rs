@@ -9,6 +9,7 @@ pub use futures;
 pub use tokio;
 
 pub mod display;
+pub mod input;
 pub mod runtime;
 pub mod tasks;
 pub mod timeline;

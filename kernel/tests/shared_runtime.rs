@@ -1,0 +1,276 @@
+//! One tokio runtime shared by all cells of a session: tasks, handles,
+//! channels and values live from cell to cell, background output arrives
+//! while the kernel is idle, and interrupts keep what they can.
+
+mod common;
+
+use std::time::{Duration, Instant};
+
+use common::{Kernel, ANSWER};
+use serde_json::json;
+
+/// Live task count from `:runtime`'s report.
+fn live_tasks(report: &str) -> u64 {
+    let words: Vec<&str> = report.split_whitespace().collect();
+    let at = words
+        .windows(2)
+        .position(|w| w[1] == "live")
+        .unwrap_or_else(|| panic!("no live task count in {report:?}"));
+    words[at].parse().expect("a task count")
+}
+
+/// Tasks, handles, channels, structs and locks across cells; background
+/// output while idle; background panics; `:runtime`.
+#[tokio::test(flavor = "multi_thread")]
+async fn tasks_and_values_live_across_cells() {
+    let mut kernel = Kernel::start().await;
+    kernel
+        .run(
+            "use std::time::Duration;\n\
+             use std::sync::Arc;\n\
+             use std::sync::atomic::{AtomicU64, Ordering};",
+        )
+        .await;
+
+    // A JoinHandle awaited two cells later.
+    kernel
+        .run(
+            "let answer = tokio::spawn(async {\n\
+                 tokio::time::sleep(Duration::from_millis(200)).await;\n\
+                 6 * 7\n\
+             });",
+        )
+        .await;
+    kernel.run("let unrelated = 1;").await;
+    let joined = kernel.run("answer.await.unwrap() + unrelated - 1").await;
+    assert_eq!(joined.result().as_deref(), Some("42"));
+
+    // A channel filled by a task spawned in an earlier cell.
+    kernel
+        .run(
+            "let (tx, mut rx) = tokio::sync::mpsc::channel::<u32>(2);\n\
+             tokio::spawn(async move {\n\
+                 for i in 0..5 { tx.send(i).await.unwrap(); }\n\
+             });",
+        )
+        .await;
+    let received = kernel
+        .run(
+            "let mut got = Vec::new();\n\
+             while let Some(v) = rx.recv().await { got.push(v); }\n\
+             got",
+        )
+        .await;
+    assert_eq!(received.result().as_deref(), Some("[0, 1, 2, 3, 4]"));
+
+    // A value of a struct from one cell moved into a task from another.
+    kernel
+        .run(
+            "#[derive(Debug)]\n\
+             struct Order { id: u32, items: Vec<String> }\n\
+             let order = Order { id: 7, items: vec![\"tea\".to_string()] };",
+        )
+        .await;
+    kernel
+        .run(
+            "let summary = tokio::spawn(async move {\n\
+                 format!(\"order {} has {:?}\", order.id, order.items)\n\
+             });",
+        )
+        .await;
+    let summary = kernel
+        .run("println!(\"{}\", summary.await.unwrap());")
+        .await;
+    assert_eq!(summary.stdout(), "order 7 has [\"tea\"]\n");
+
+    // A ticker keeps advancing while a later cell only does synchronous work.
+    // (The handle's type is spelled out: evcxr would infer `JoinHandle<!>`.)
+    kernel
+        .run(
+            "let ticks = Arc::new(AtomicU64::new(0));\n\
+             let ticker: tokio::task::JoinHandle<()> = {\n\
+                 let ticks = ticks.clone();\n\
+                 tokio::spawn(async move {\n\
+                     loop {\n\
+                         tokio::time::sleep(Duration::from_millis(10)).await;\n\
+                         ticks.fetch_add(1, Ordering::SeqCst);\n\
+                     }\n\
+                 })\n\
+             };",
+        )
+        .await;
+    let advanced = kernel
+        .run(
+            "let start = ticks.load(Ordering::SeqCst);\n\
+             let began = std::time::Instant::now();\n\
+             while ticks.load(Ordering::SeqCst) < start + 5\n\
+                 && began.elapsed() < Duration::from_secs(60) {\n\
+                 std::thread::sleep(Duration::from_millis(5));\n\
+             }\n\
+             ticks.load(Ordering::SeqCst) >= start + 5",
+        )
+        .await;
+    assert_eq!(advanced.result().as_deref(), Some("true"), "{advanced:?}");
+
+    // abort and is_cancelled.
+    kernel.run("ticker.abort();").await;
+    let cancelled = kernel.run("ticker.await.unwrap_err().is_cancelled()").await;
+    assert_eq!(cancelled.result().as_deref(), Some("true"));
+
+    // 100 tasks mutating one Arc<tokio::sync::Mutex<_>>, joined a cell later.
+    kernel
+        .run(
+            "let counter = Arc::new(tokio::sync::Mutex::new(0u64));\n\
+             let mut workers = tokio::task::JoinSet::new();\n\
+             for _ in 0..100 {\n\
+                 let counter = counter.clone();\n\
+                 workers.spawn(async move {\n\
+                     let mut value = counter.lock().await;\n\
+                     tokio::task::yield_now().await;\n\
+                     *value += 1;\n\
+                 });\n\
+             }",
+        )
+        .await;
+    let counted = kernel
+        .run(
+            "while let Some(done) = workers.join_next().await { done.unwrap(); }\n\
+             *counter.lock().await",
+        )
+        .await;
+    assert_eq!(counted.result().as_deref(), Some("100"));
+
+    // Output of a background task arrives while the kernel is idle, under
+    // the cell that spawned it.
+    let spawner = kernel
+        .run(
+            "tokio::spawn(async {\n\
+                 for i in 0..5 {\n\
+                     tokio::time::sleep(Duration::from_secs(1)).await;\n\
+                     println!(\"late {i}\");\n\
+                 }\n\
+             });",
+        )
+        .await;
+    let mut late = Vec::new();
+    while late.len() + spawner.stdout().lines().count() < 5 {
+        let message = kernel
+            .wait_iopub(ANSWER, |m| m.msg_type() == "stream")
+            .await
+            .expect("background output while idle");
+        assert_eq!(message.parent_id(), Some(spawner.request_id.as_str()));
+        assert_eq!(message.content["name"], "stdout");
+        late.push(message.content["text"].as_str().unwrap().to_owned());
+    }
+    assert!(!late.is_empty(), "all background output came before idle");
+    let all: String = spawner.stdout() + &late.concat();
+    assert_eq!(all, "late 0\nlate 1\nlate 2\nlate 3\nlate 4\n");
+
+    // A panicking background task is reported; other tasks keep running,
+    // and a cell running at the time is not blamed for it.
+    let id = kernel
+        .submit(
+            "tokio::spawn(async {\n\
+                 tokio::time::sleep(Duration::from_millis(300)).await;\n\
+                 panic!(\"task exploded\");\n\
+             });\n\
+             tokio::time::sleep(Duration::from_secs(2)).await;\n\
+             1 + 1",
+            false,
+        )
+        .await;
+    let during = kernel.finish("(panicking task)", &id, ANSWER).await;
+    assert!(
+        during.stderr().contains("task exploded"),
+        "the panic is not shown: {during:?}"
+    );
+    assert_eq!(during.status(), "ok", "{during:?}");
+    assert_eq!(during.result().as_deref(), Some("2"));
+    kernel
+        .run(
+            "let doomed: tokio::task::JoinHandle<()> =\n\
+             tokio::spawn(async { panic!(\"second explosion\") });",
+        )
+        .await;
+    let joined = kernel.run("doomed.await.unwrap_err().is_panic()").await;
+    assert_eq!(joined.result().as_deref(), Some("true"));
+    let alive = kernel
+        .run("tokio::spawn(async move { unrelated + 4 }).await.unwrap()")
+        .await;
+    assert_eq!(alive.result().as_deref(), Some("5"));
+
+    // :runtime tells flavour, workers and live tasks.
+    let before = kernel.run(":runtime").await.stdout();
+    assert!(before.contains("multi-thread"), "{before}");
+    assert!(before.contains("worker"), "{before}");
+    kernel
+        .run(
+            "let sleepers: Vec<_> = (0..3)\n\
+                 .map(|_| tokio::spawn(std::future::pending::<()>()))\n\
+                 .collect();",
+        )
+        .await;
+    let during = kernel.run(":runtime").await.stdout();
+    assert_eq!(live_tasks(&during), live_tasks(&before) + 3, "{during}");
+    kernel
+        .run("for s in sleepers { s.abort(); let _ = s.await; }")
+        .await;
+    let after = kernel.run(":runtime").await.stdout();
+    assert_eq!(live_tasks(&after), live_tasks(&before), "{after}");
+}
+
+/// Interrupting an awaiting cell keeps variables and background tasks; a
+/// cell stuck in synchronous code is stopped and the loss is reported.
+#[tokio::test(flavor = "multi_thread")]
+async fn interrupts_keep_what_they_can() {
+    let mut kernel = Kernel::start().await;
+    kernel
+        .run(
+            "fn helper() -> u32 { 5 }\n\
+             let keep = 41u32;\n\
+             let (done_tx, done_rx) = tokio::sync::oneshot::channel::<u32>();\n\
+             let waiter = tokio::spawn(async move { done_rx.await.unwrap() + 1 });",
+        )
+        .await;
+
+    let code = "println!(\"waiting\");\n\
+                tokio::time::sleep(std::time::Duration::from_secs(3600)).await;";
+    let id = kernel.start_cell(code, "waiting").await;
+    let asked = Instant::now();
+    let reply = kernel.control("interrupt_request", json!({})).await;
+    assert_eq!(reply.content["status"], "ok");
+    let stopped = kernel.finish(code, &id, ANSWER).await.failed();
+    let took = asked.elapsed();
+    // The issue asks for 1 s; the margin covers a loaded test machine.
+    assert!(took < Duration::from_secs(10), "interrupt took {took:?}");
+    assert!(stopped.error_text().contains("Interrupted"), "{stopped:?}");
+    let kept = kernel
+        .run("done_tx.send(keep).unwrap();\nwaiter.await.unwrap()")
+        .await;
+    assert_eq!(kept.result().as_deref(), Some("42"));
+
+    // Synchronous code never reaches an await: the cell process is replaced.
+    let code = "println!(\"spinning\");\n\
+                let mut n = 0u64;\n\
+                loop { n = std::hint::black_box(n.wrapping_add(1)); }";
+    let id = kernel.start_cell(code, "spinning").await;
+    let asked = Instant::now();
+    kernel.control("interrupt_request", json!({})).await;
+    let stopped = kernel.finish(code, &id, ANSWER).await.failed();
+    let took = asked.elapsed();
+    // The issue asks for 2 s; the margin covers a loaded test machine.
+    assert!(took < Duration::from_secs(15), "interrupt took {took:?}");
+    let said = stopped.error_text();
+    assert!(said.contains("Interrupted"), "{stopped:?}");
+    assert!(said.contains("variables"), "{stopped:?}");
+    assert!(said.contains("lost"), "{stopped:?}");
+
+    // The kernel goes on: items are kept, variables are gone.
+    let after = kernel.run("helper() + 1").await;
+    assert_eq!(after.result().as_deref(), Some("6"));
+    kernel.execute("keep").await.failed();
+    let fresh = kernel
+        .run("tokio::spawn(async { helper() * 2 }).await.unwrap()")
+        .await;
+    assert_eq!(fresh.result().as_deref(), Some("10"));
+}
