@@ -51,12 +51,17 @@ lab: install
 		--ServerApp.root_dir="$(CURDIR)/notebooks" \
 		--LabApp.default_url=/lab/tree/01-welcome.ipynb
 
-test: test-rust test-clients test-browser
+test: test-rust test-notebooks test-clients test-browser
 
 test-rust: build
 	$(CARGO) fmt --all -- --check
 	$(CARGO) clippy --release --locked --all-targets -- -D warnings
 	$(CARGO) test --release --locked
+
+# Every chapter, executed headless in a fresh kernel and compared with its
+# stored outputs (`asyncbook test --update` re-records them).
+test-notebooks: build
+	$(KERNEL) test -j 2 --junit target/notebooks-junit.xml notebooks
 
 # jupyter_kernel_test, an install check and nbclient, against the installed kernelspec.
 test-clients: install

@@ -170,7 +170,7 @@ pub fn wrap_rustc(library: &CellLibrary, args: Vec<OsString>) -> Result<i32> {
         link_prebuilt(&artifact, &crate_name, args)?;
         return Ok(0);
     }
-    report_progress(&crate_name);
+    report_progress(library, &crate_name);
     let status = Command::new(rustc)
         .args(args)
         .status()
@@ -179,12 +179,17 @@ pub fn wrap_rustc(library: &CellLibrary, args: Vec<OsString>) -> Result<i32> {
 }
 
 /// Shows `:dep` build progress in the notebook, as cargo would in a terminal.
-fn report_progress(crate_name: &str) {
+/// Crates of the cell library's own dependency tree are the kernel's
+/// business (built when versions or features differ), not the user's.
+fn report_progress(library: &CellLibrary, crate_name: &str) {
     let Ok(package) = std::env::var("CARGO_PKG_NAME") else {
         // cargo's own queries (`rustc -vV`, target info) are no compilations.
         return;
     };
-    let quiet = std::env::var_os(QUIET_ENV).is_some_and(|v| !v.is_empty());
+    let quiet = std::env::var_os(QUIET_ENV).is_some_and(|v| !v.is_empty())
+        || library
+            .artifacts()
+            .is_ok_and(|all| all.iter().any(|a| a.package == package));
     if crate_name == "build_script_build" || quiet {
         return;
     }
