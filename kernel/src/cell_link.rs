@@ -263,10 +263,9 @@ fn place(file: &Path, target: &Path) -> std::io::Result<()> {
     if std::fs::hard_link(file, target).is_err() {
         std::fs::copy(file, target)?;
     }
-    std::fs::File::options()
-        .write(true)
-        .open(target)?
-        .set_modified(std::time::SystemTime::now())
+    // Read-only: the same inode may be a build script running right now in
+    // another session, and opening it for writing would fail (ETXTBSY).
+    std::fs::File::open(target)?.set_modified(std::time::SystemTime::now())
 }
 
 /// Puts the prebuilt files where cargo expects this compilation's output.
