@@ -7,7 +7,9 @@ VENV := .venv
 PY := $(VENV)/bin/python
 KERNEL := target/release/asyncbook
 CELLS_DIR := target/cells/release
-CELLS := $(CELLS_DIR)/libasyncbook.so
+# Sessions hard-link the library's files (and refresh their mtimes), so the
+# manifest written last by this build is what marks it up to date.
+CELLS := $(CELLS_DIR)/asyncbook-artifacts.jsonl
 # The cell library is a Rust dylib linked dynamically by every cell: one copy
 # of tokio per session. It needs its own target dir and flags.
 CELLS_ENV := CARGO_TARGET_DIR=target/cells RUSTFLAGS="-C prefer-dynamic"
@@ -29,8 +31,8 @@ $(KERNEL): target/.rust-src Cargo.toml Cargo.lock $(shell find kernel/src kernel
 
 $(CELLS): Cargo.lock $(shell find kernel/cells -type f)
 	$(CELLS_ENV) $(CARGO) build --release --locked -p asyncbook-cells --message-format=json-render-diagnostics > target/cells-artifacts.tmp
-	mv target/cells-artifacts.tmp $(CELLS_DIR)/asyncbook-artifacts.jsonl
 	cp Cargo.lock $(CELLS_DIR)/Cargo.lock
+	mv target/cells-artifacts.tmp $@
 
 build: $(KERNEL) $(CELLS)
 
@@ -72,6 +74,17 @@ test-clients: install
 # Screenshots go to target/browser/.
 test-browser: install
 	bash tests/browser/run.sh
+
+EVCXR := target/bench/evcxr/bin/evcxr_jupyter
+
+# evcxr_jupyter, the kernel the bench compares against (built once, ~7-10 min).
+$(EVCXR):
+	$(CARGO) install --locked evcxr_jupyter --root target/bench/evcxr
+
+# Timings against evcxr_jupyter, not part of `make test`: a table on stdout,
+# JSON in target/bench/. More samples: make bench BENCH_ARGS="--rounds 5 --samples 30"
+bench: build $(VENV)/.installed $(EVCXR)
+	$(PY) tests/bench/bench.py $(BENCH_ARGS)
 
 clean:
 	rm -rf target $(VENV)

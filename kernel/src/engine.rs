@@ -120,6 +120,10 @@ struct Shared {
     panic_message: Mutex<Option<String>>,
     pages: Mutex<Vec<Map<String, Value>>>,
     interrupted: AtomicBool,
+    /// The running cell's code has started (its compilation is over).
+    cell_started: AtomicBool,
+    /// An interrupt arrived while the cell was still compiling.
+    interrupt_pending: AtomicBool,
     fences: AtomicU64,
     fence_signal: (Mutex<()>, std::sync::Condvar),
     running: AtomicBool,
@@ -154,6 +158,8 @@ impl Engine {
             panic_message: Mutex::new(None),
             pages: Mutex::new(Vec::new()),
             interrupted: AtomicBool::new(false),
+            cell_started: AtomicBool::new(false),
+            interrupt_pending: AtomicBool::new(false),
             fences: AtomicU64::new(0),
             fence_signal: (Mutex::new(()), std::sync::Condvar::new()),
             running: AtomicBool::new(false),
@@ -199,6 +205,12 @@ impl Engine {
     }
 
     pub async fn execute(&self, code: String, cell: usize) -> Outcome {
+        // From the request on, an interrupt belongs to this cell, even before
+        // the engine thread picks it up.
+        self.shared.cell_started.store(false, Ordering::SeqCst);
+        self.shared.interrupt_pending.store(false, Ordering::SeqCst);
+        self.shared.interrupted.store(false, Ordering::SeqCst);
+        self.shared.running.store(true, Ordering::SeqCst);
         let (reply, answer) = oneshot::channel();
         if self
             .requests
@@ -238,28 +250,20 @@ impl Engine {
     /// next await; a cell stuck in synchronous code is stopped by killing the
     /// cell process after a grace period (the caller is told by the outcome).
     pub fn interrupt(&self) {
-        if !self.shared.running.load(Ordering::SeqCst) {
+        let running = self.shared.running.load(Ordering::SeqCst);
+        let started = self.shared.cell_started.load(Ordering::SeqCst);
+        tracing::debug!("interrupt: cell running {running}, started {started}");
+        if !running {
             return;
         }
         self.shared.interrupted.store(true, Ordering::SeqCst);
-        let pid = self.shared.child_pid.load(Ordering::SeqCst);
-        if pid <= 0 {
-            return;
+        if self.shared.cell_started.load(Ordering::SeqCst) {
+            signal_cell(&self.shared);
+        } else {
+            // Still compiling: the signal goes out once the cell starts, so it
+            // cancels the cell instead of arriving before anyone listens.
+            self.shared.interrupt_pending.store(true, Ordering::SeqCst);
         }
-        // SAFETY: signalling our own child process.
-        unsafe { libc::kill(pid, libc::SIGINT) };
-        let shared = self.shared.clone();
-        let cells_before = shared.fences.load(Ordering::SeqCst);
-        std::thread::spawn(move || {
-            std::thread::sleep(INTERRUPT_GRACE);
-            let still_same_cell = shared.running.load(Ordering::SeqCst)
-                && shared.fences.load(Ordering::SeqCst) == cells_before
-                && shared.child_pid.load(Ordering::SeqCst) == pid;
-            if still_same_cell {
-                // SAFETY: as above; the cell ignored SIGINT (synchronous code).
-                unsafe { libc::kill(pid, libc::SIGKILL) };
-            }
-        });
     }
 
     /// Ends the cell process now (kernel shutdown).
@@ -270,6 +274,29 @@ impl Engine {
             unsafe { libc::kill(pid, libc::SIGKILL) };
         }
     }
+}
+
+/// Sends SIGINT to the cell process; a cell stuck in synchronous code that
+/// does not reach an `.await` within the grace period loses its process.
+fn signal_cell(shared: &Arc<Shared>) {
+    let pid = shared.child_pid.load(Ordering::SeqCst);
+    if pid <= 0 {
+        return;
+    }
+    // SAFETY: signalling our own child process.
+    unsafe { libc::kill(pid, libc::SIGINT) };
+    let shared = shared.clone();
+    let cells_before = shared.fences.load(Ordering::SeqCst);
+    std::thread::spawn(move || {
+        std::thread::sleep(INTERRUPT_GRACE);
+        let still_same_cell = shared.running.load(Ordering::SeqCst)
+            && shared.fences.load(Ordering::SeqCst) == cells_before
+            && shared.child_pid.load(Ordering::SeqCst) == pid;
+        if still_same_cell {
+            // SAFETY: as above; the cell ignored SIGINT (synchronous code).
+            unsafe { libc::kill(pid, libc::SIGKILL) };
+        }
+    });
 }
 
 /// How long an interrupted cell may take to reach an `.await` before its
@@ -350,6 +377,13 @@ fn read_cell_output(
             },
             Frame::Panicked => shared.panicked.store(true, Ordering::SeqCst),
             Frame::ReturnedError => shared.returned_error.store(true, Ordering::SeqCst),
+            Frame::CellStarted => {
+                tracing::debug!("cell started");
+                shared.cell_started.store(true, Ordering::SeqCst);
+                if shared.interrupt_pending.swap(false, Ordering::SeqCst) {
+                    signal_cell(&shared);
+                }
+            }
             Frame::PanicMessage(json) => {
                 let report: Value = serde_json::from_slice(&json).unwrap_or_default();
                 let message = format!(
@@ -593,8 +627,6 @@ impl Worker {
             .lock()
             .unwrap_or_else(|p| p.into_inner())
             .clear();
-        self.shared.interrupted.store(false, Ordering::SeqCst);
-        self.shared.running.store(true, Ordering::SeqCst);
         let fences_before = self.shared.fences.load(Ordering::SeqCst);
         let inputs = self.inputs.clone();
         let mut callbacks = EvalCallbacks {

@@ -11,6 +11,8 @@ pub enum Frame {
     Display(Vec<u8>),
     /// The running cell panicked (or was interrupted).
     Panicked,
+    /// The cell's code has begun to run (its compilation is over).
+    CellStarted,
     /// The running cell ended early through `?` on an error (printed on stderr).
     ReturnedError,
     /// Why the running cell panicked: JSON with `message` and `location`.
@@ -27,6 +29,7 @@ impl Frame {
             Frame::Display(bytes) => (b'd', bytes),
             Frame::Panicked => (b'p', &[]),
             Frame::ReturnedError => (b'r', &[]),
+            Frame::CellStarted => (b's', &[]),
             Frame::PanicMessage(bytes) => (b'm', bytes),
             Frame::Fence => (b'f', &[]),
         }
@@ -67,6 +70,7 @@ pub fn read_frame(reader: &mut impl Read) -> io::Result<Option<Frame>> {
         b'd' => Frame::Display(payload),
         b'p' => Frame::Panicked,
         b'r' => Frame::ReturnedError,
+        b's' => Frame::CellStarted,
         b'm' => Frame::PanicMessage(payload),
         b'f' => Frame::Fence,
         other => {
@@ -91,6 +95,7 @@ mod tests {
             Frame::Display(br#"{"clear":{"wait":false}}"#.to_vec()),
             Frame::Panicked,
             Frame::ReturnedError,
+            Frame::CellStarted,
             Frame::PanicMessage(br#"{"message":"boom"}"#.to_vec()),
             Frame::Fence,
         ];

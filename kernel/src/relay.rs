@@ -29,6 +29,8 @@ const END_CONTENT: &[u8] = b"EVCXR_END_CONTENT";
 const DISPLAY_PREFIX: &[u8] = b"\x01asyncbook-display ";
 /// The line the cell library's panic hook writes for a panicking cell.
 const PANIC_PREFIX: &[u8] = b"\x01asyncbook-panic ";
+/// The line the cell library writes when a cell's body starts.
+const STARTED_PREFIX: &[u8] = b"\x01asyncbook-started";
 
 /// Installs the relay in a cell process; evcxr's runtime loop runs after it.
 pub fn install() -> Result<()> {
@@ -137,7 +139,7 @@ impl Relay {
                 self.pass_to_evcxr(bare, err, buf);
                 continue;
             }
-            let first_marker = [EVCXR_PREFIX, DISPLAY_PREFIX, PANIC_PREFIX]
+            let first_marker = [EVCXR_PREFIX, DISPLAY_PREFIX, PANIC_PREFIX, STARTED_PREFIX]
                 .into_iter()
                 .filter_map(|marker| find(bare, marker).map(|at| (at, marker)))
                 .min_by_key(|(at, _)| *at);
@@ -154,6 +156,8 @@ impl Relay {
                 let json = rest[marker.len()..].to_vec();
                 let frame = if marker == DISPLAY_PREFIX {
                     Frame::Display(json)
+                } else if marker == STARTED_PREFIX {
+                    Frame::CellStarted
                 } else {
                     Frame::PanicMessage(json)
                 };
@@ -161,7 +165,7 @@ impl Relay {
             }
         }
         // A partial line goes out now unless it may be a protocol line.
-        let maybe_protocol = [EVCXR_PREFIX, DISPLAY_PREFIX, PANIC_PREFIX]
+        let maybe_protocol = [EVCXR_PREFIX, DISPLAY_PREFIX, PANIC_PREFIX, STARTED_PREFIX]
             .iter()
             .any(|marker| is_prefix_either_way(&self.pending, marker));
         if !self.in_content && !maybe_protocol {

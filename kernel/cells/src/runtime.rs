@@ -20,6 +20,9 @@ thread_local! {
     static IN_CELL: Cell<bool> = const { Cell::new(false) };
 }
 
+/// The line that tells the kernel the cell's body runs and listens for interrupts.
+const STARTED_MARKER: &str = "\u{1}asyncbook-started";
+
 /// Prefix of the line that tells the kernel why the running cell panicked.
 pub const PANIC_MARKER: &str = "\u{1}asyncbook-panic ";
 
@@ -55,6 +58,12 @@ pub fn build() -> tokio::runtime::Runtime {
 pub async fn run_cell<F: Future>(cell: Option<u64>, body: F) -> F::Output {
     let mut interrupted = session_setup();
     interrupted.mark_unchanged();
+    // From here on an interrupt cancels this cell: tell the kernel.
+    {
+        let mut out = std::io::stdout().lock();
+        let _ = writeln!(out, "{STARTED_MARKER}");
+        let _ = out.flush();
+    }
     let body = InCell(std::pin::pin!(body));
     let outcome = tokio::select! {
         biased;
