@@ -171,6 +171,7 @@ impl Session {
     }
 
     async fn handle(&mut self, message: JupyterMessage) {
+        tracing::debug!("shell: {}", message.header.msg_type);
         self.status(ExecutionState::Busy, &message);
         match &message.content {
             JupyterMessageContent::ExecuteRequest(request) => {

@@ -276,9 +276,13 @@ async fn forged_and_malformed_messages_are_dropped() {
     assert_eq!(count("control:"), control_forgeries - 2, "{log}");
     assert_eq!(count("stdin:"), 1, "{log}");
 
-    // Malformed input on shell and control.
+    // Malformed input on shell and control, read from as a client does
+    // (iopub and shell are drained between bursts).
     let mut rng = Rng(0x5eed_1234_abcd_0001);
-    for _ in 0..600 {
+    for sent in 0..10_000 {
+        if sent % 200 == 0 {
+            kernel.drain(Duration::from_millis(50)).await;
+        }
         let frames = malformed(&mut rng, &kernel);
         if rng.below(2) == 0 {
             kernel.send_frames_shell(frames).await;

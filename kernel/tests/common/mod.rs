@@ -478,6 +478,25 @@ impl Kernel {
         Some(Msg::from_raw(raw))
     }
 
+    /// Reads and discards shell replies and iopub messages until neither
+    /// socket has had anything for `quiet`, as a client that keeps up does.
+    /// Returns how many messages were discarded.
+    pub async fn drain(&mut self, quiet: Duration) -> usize {
+        self.strays.clear();
+        let mut discarded = 0;
+        loop {
+            let read = tokio::select! {
+                shell = self.shell.socket.recv() => shell.is_ok(),
+                iopub = self.iopub.socket.recv() => iopub.is_ok(),
+                _ = tokio::time::sleep(quiet) => false,
+            };
+            if !read {
+                return discarded;
+            }
+            discarded += 1;
+        }
+    }
+
     /// The next iopub message (earlier strays first), or `None` after `wait`.
     pub async fn next_iopub(&mut self, wait: Duration) -> Option<Msg> {
         if !self.strays.is_empty() {
