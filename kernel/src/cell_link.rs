@@ -325,13 +325,13 @@ fn cell_args(library: &CellLibrary, args: &[OsString]) -> Result<Vec<OsString>> 
     out.push(format!("dependency={}", library.deps().display()).into());
     out.push("--extern".into());
     out.push(format!("asyncbook={}", library.dylib().display()).into());
+    // A cell is small: one codegen unit compiles it faster than sixteen.
+    out.push("-Ccodegen-units=1".into());
     Ok(out)
 }
 
-/// Writes a copy of evcxr's generated cell source in which the shared runtime
-/// comes from `asyncbook::runtime` and each async cell body runs through
-/// `asyncbook::__run_cell` (interruptible, and told the cell's number).
-/// Lines keep their numbers, so diagnostics still point into the user's code.
+/// Writes a copy of evcxr's generated cell source that runs on the cell
+/// library (see [`rewrite_cell_source`]).
 fn rewrite_source(path: &Path) -> Result<PathBuf> {
     let source = std::fs::read_to_string(path)?;
     let cell = std::env::var(CELL_ENV).ok().and_then(|n| n.parse().ok());
@@ -341,52 +341,124 @@ fn rewrite_source(path: &Path) -> Result<PathBuf> {
     Ok(target)
 }
 
+/// evcxr's generated cell source, made to run on the cell library:
+/// - the variable store comes from `asyncbook::variables`, and the runtime
+///   is `asyncbook::runtime::shared()` instead of one kept in that store;
+/// - the async body runs through `asyncbook::__CellRuntime` (interruptible,
+///   told the cell's number `cell`).
+///
+/// Both keep generic code (hash maps, tokio's `block_on`, the runtime's drop
+/// glue) out of the cell: it is compiled once in the cell library rather than
+/// at every cell. Lines keep their numbers, so evcxr maps diagnostics back to
+/// the user's code.
 pub fn rewrite_cell_source(source: &str, cell: Option<u64>) -> String {
-    let mut lines: Vec<String> = source
-        .lines()
-        .map(|line| {
-            line.replace(
-                "tokio::runtime::Runtime::new().unwrap()",
-                "asyncbook::runtime::build()",
-            )
-        })
-        .collect();
-    // evcxr wraps an async cell as `.block_on(async {` .. `});` followed by
-    // its panic guard `})) {`; the user's own code may contain `});` lines,
-    // so the body's end is the last `});` before that guard.
+    let mut lines: Vec<String> = source.lines().map(str::to_owned).collect();
+    replace_variable_store(&mut lines);
     if let Some(open) = lines.iter().position(|l| l.trim() == ".block_on(async {") {
-        let guard = lines[open..].iter().position(|l| l.trim() == "})) {");
-        let close = guard.and_then(|guard| {
-            lines[open..open + guard]
-                .iter()
-                .rposition(|l| l.trim() == "});")
-                .map(|i| open + i)
-        });
-        if let Some(close) = close {
-            lines[open] = lines[open].replace(
-                ".block_on(async {",
-                &format!(".block_on(asyncbook::__run_cell({cell:?}, async {{"),
-            );
-            lines[close] = lines[close].replace("});", "}));");
-        }
+        replace_runtime(&mut lines, open);
+        route_body(&mut lines, open, cell);
     }
     // Loading the cell library in every cell, async or not, keeps rustc from
     // linking a second, static copy of tokio into the cell.
     lines.push("extern crate asyncbook as _;".to_owned());
     // A cell's final value is shown with `Debug` on the first compilation.
     lines.push("#[allow(unused_imports)] use asyncbook::display::DebugDisplay as _;".to_owned());
+    lines.push("#[allow(unused_imports)] use asyncbook::__CellRuntime as _;".to_owned());
     // Names evcxr's `src/lib.rs` in rustc's dep-info, so cargo rebuilds the
     // cell whenever evcxr writes new code there.
     lines.push("const _: &str = include_str!(\"lib.rs\");".to_owned());
     lines.join("\n") + "\n"
 }
 
+/// Blanks lines `range` out, keeping their count.
+fn blank(lines: &mut [String], range: std::ops::Range<usize>) {
+    for line in &mut lines[range] {
+        line.clear();
+    }
+}
+
+/// evcxr's inlined `mod evcxr_internal_runtime { .. }` (the store cell
+/// variables live in between cells) becomes a re-export of the cell
+/// library's; the module ends two lines after `create_variable_store`.
+fn replace_variable_store(lines: &mut [String]) {
+    let Some(start) = lines
+        .iter()
+        .position(|l| l.trim() == "mod evcxr_internal_runtime {")
+    else {
+        return;
+    };
+    let Some(create) = lines[start..]
+        .iter()
+        .position(|l| l.trim_start().starts_with("pub fn create_variable_store()"))
+        .map(|i| start + i)
+    else {
+        return;
+    };
+    let end = create + 3;
+    if lines.get(end).map(|l| l.trim()) != Some("}") {
+        return;
+    }
+    blank(lines, start..end + 1);
+    lines[start] = "mod evcxr_internal_runtime { pub use asyncbook::variables::*; }".to_owned();
+}
+
+/// The four lines before `.block_on(async {` fetch the runtime from evcxr's
+/// variable store (`let mut mutex = .. lazy_arc("evcxr_tokio_runtime" ..`
+/// .. `mutex.lock() ..`); the session's one runtime stands in for them.
+fn replace_runtime(lines: &mut [String], open: usize) {
+    let Some(start) = open.checked_sub(4) else {
+        return;
+    };
+    let fetches_runtime = lines[start].trim() == "let mut mutex ="
+        && lines[start + 1].contains("lazy_arc(\"evcxr_tokio_runtime\"")
+        && lines[start + 3].trim_start().starts_with("mutex.lock()");
+    if fetches_runtime {
+        blank(lines, start..open);
+        lines[start] = "asyncbook::runtime::shared()".to_owned();
+    }
+}
+
+/// evcxr wraps an async cell as `.block_on(async {` .. `});` followed by its
+/// panic guard `})) {`; the user's own code may contain `});` lines, so the
+/// body's end is the last `});` before that guard.
+fn route_body(lines: &mut [String], open: usize, cell: Option<u64>) {
+    let guard = lines[open..].iter().position(|l| l.trim() == "})) {");
+    let close = guard.and_then(|guard| {
+        lines[open..open + guard]
+            .iter()
+            .rposition(|l| l.trim() == "});")
+            .map(|i| open + i)
+    });
+    if let Some(close) = close {
+        lines[open] = lines[open].replace(
+            ".block_on(async {",
+            &format!(".__asyncbook_run({cell:?}, Box::pin(async {{"),
+        );
+        lines[close] = lines[close].replace("});", "}));");
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::rewrite_cell_source;
 
-    const GENERATED: &str = "fn run_user_code_1() {
-let mut mutex = evcxr_variable_store.lazy_arc(\"evcxr_tokio_runtime\", ||
+    /// The shape of evcxr's generated code for an async cell (its own
+    /// helper module abridged).
+    const GENERATED: &str = "#![allow(unused_imports, unused_mut, dead_code)]
+mod evcxr_internal_runtime {
+pub struct VariableStore {}
+pub fn create_variable_store() -> *mut VariableStore {
+    std::ptr::null_mut()
+}
+}
+#[unsafe(no_mangle)]
+pub extern \"C\" fn run_user_code_1(
+mut evcxr_variable_store: *mut evcxr_internal_runtime::VariableStore)
+  -> *mut evcxr_internal_runtime::VariableStore {
+match std::panic::catch_unwind(
+  std::panic::AssertUnwindSafe(||{
+let mut mutex =
+evcxr_variable_store.lazy_arc(\"evcxr_tokio_runtime\", ||
 std::sync::Mutex::new(tokio::runtime::Runtime::new().unwrap())); match
 mutex.lock() { Ok(guard) => guard, Err(poisoned) => poisoned.into_inner(), }
 .block_on(async {
@@ -396,26 +468,46 @@ tokio::spawn(async {
 });
 })) {
   Ok(_) => {}
+  Err(_) => {}
+}}
+evcxr_variable_store
 }";
 
     #[test]
-    fn cell_body_and_runtime_are_routed_through_the_cell_library() {
+    fn cell_body_runtime_and_store_come_from_the_cell_library() {
         let rewritten = rewrite_cell_source(GENERATED, Some(7));
         let lines: Vec<&str> = rewritten.lines().collect();
+        let original: Vec<&str> = GENERATED.lines().collect();
         assert_eq!(
             lines.len(),
-            GENERATED.lines().count() + 3,
+            original.len() + 4,
             "line numbers must not move"
         );
-        assert!(lines[2].contains("asyncbook::runtime::build()"));
-        assert_eq!(lines[4], ".block_on(asyncbook::__run_cell(Some(7), async {");
+        assert_eq!(
+            lines[1],
+            "mod evcxr_internal_runtime { pub use asyncbook::variables::*; }"
+        );
+        assert!(lines[2..7].iter().all(|l| l.is_empty()), "{lines:#?}");
+        assert_eq!(lines[7], "#[unsafe(no_mangle)]");
+        assert_eq!(lines[13], "asyncbook::runtime::shared()");
+        assert!(lines[14..17].iter().all(|l| l.is_empty()), "{lines:#?}");
+        assert_eq!(lines[17], ".__asyncbook_run(Some(7), Box::pin(async {");
         // The user's own `});` stays; evcxr's closing one gets the extra paren.
-        assert_eq!(lines[7], "});");
-        assert_eq!(lines[8], "}));");
+        assert_eq!(lines[20], "});");
+        assert_eq!(lines[21], "}));");
+        assert_eq!(lines[22], "})) {");
+        assert!(!rewritten.contains("Runtime::new"));
         assert!(lines.contains(&"extern crate asyncbook as _;"));
         assert_eq!(
             lines.last(),
             Some(&"const _: &str = include_str!(\"lib.rs\");")
         );
+    }
+
+    #[test]
+    fn unexpected_shapes_are_left_alone() {
+        let plain = "fn run_user_code_2() {\nlet x = 1;\n}";
+        let rewritten = rewrite_cell_source(plain, None);
+        assert!(rewritten.starts_with(plain), "{rewritten}");
     }
 }

@@ -152,11 +152,17 @@ pub trait DebugDisplay {
 
 impl<T: std::fmt::Debug + ?Sized> DebugDisplay for T {
     fn evcxr_display(&self) {
-        let mut out = std::io::stdout().lock();
-        let _ = write!(
-            out,
-            "EVCXR_BEGIN_CONTENT text/plain\n{self:?}\nEVCXR_END_CONTENT\n"
-        );
-        let _ = out.flush();
+        show_debug(&self);
     }
+}
+
+/// The non-generic part of [`DebugDisplay`], compiled once here rather than
+/// in every cell that shows a value.
+fn show_debug(value: &dyn std::fmt::Debug) {
+    let mut out = std::io::stdout().lock();
+    let _ = write!(
+        out,
+        "EVCXR_BEGIN_CONTENT text/plain\n{value:?}\nEVCXR_END_CONTENT\n"
+    );
+    let _ = out.flush();
 }

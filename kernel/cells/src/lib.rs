@@ -13,10 +13,12 @@ pub mod input;
 pub mod runtime;
 pub mod tasks;
 pub mod timeline;
+#[doc(hidden)]
+pub mod variables;
 pub mod virtual_time;
 
 pub use tasks::spawn_named;
 pub use timeline::Timeline;
 
 #[doc(hidden)]
-pub use runtime::run_cell as __run_cell;
+pub use runtime::CellRuntime as __CellRuntime;

@@ -3,6 +3,7 @@
 use std::cell::Cell;
 use std::future::Future;
 use std::io::Write;
+use std::pin::Pin;
 use std::sync::OnceLock;
 use std::time::Duration;
 
@@ -42,20 +43,43 @@ pub(crate) fn as_cell<R>(cell: Option<u64>, f: impl FnOnce() -> R) -> R {
     CELL.sync_scope(cell, f)
 }
 
-/// Builds the one multi-thread runtime a session uses. Called once per
-/// session by the code the kernel generates around the first async cell.
-pub fn build() -> tokio::runtime::Runtime {
-    tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .thread_name("asyncbook-worker")
-        .build()
-        .expect("the tokio runtime could not be built")
+/// The one multi-thread runtime of the session, built on first use (by the
+/// code the kernel generates around the first async cell). It lives as long
+/// as the cell process; a restart starts a new process, and a new runtime.
+pub fn shared() -> &'static tokio::runtime::Runtime {
+    static RUNTIME: OnceLock<tokio::runtime::Runtime> = OnceLock::new();
+    RUNTIME.get_or_init(|| {
+        tokio::runtime::Builder::new_multi_thread()
+            .enable_all()
+            .thread_name("asyncbook-worker")
+            .build()
+            .expect("the tokio runtime could not be built")
+    })
 }
 
-/// Runs one cell's body on the shared runtime: the body is raced against the
-/// kernel's interrupt signal, and the cell's output is flushed when it ends.
-/// `cell` is the execution count the kernel shows beside the cell, if known.
-pub async fn run_cell<F: Future>(cell: Option<u64>, body: F) -> F::Output {
+/// A cell's body as the kernel's generated code hands it over: boxed, so
+/// that the runtime's generic `block_on` machinery is compiled once, here in
+/// the cell library, instead of once per cell at every cell's compile.
+pub type CellBody<'a> = Pin<Box<dyn Future<Output = ()> + 'a>>;
+
+/// How a cell runs its body on the shared runtime. The kernel rewrites
+/// evcxr's `runtime.block_on(async { .. })` into
+/// `runtime.__asyncbook_run(cell, Box::pin(async { .. }))`.
+pub trait CellRuntime {
+    /// Runs `body` to completion on this runtime, raced against the kernel's
+    /// interrupt signal; `cell` is the execution count shown beside the cell.
+    fn __asyncbook_run(&self, cell: Option<u64>, body: CellBody<'_>);
+}
+
+impl CellRuntime for tokio::runtime::Runtime {
+    fn __asyncbook_run(&self, cell: Option<u64>, body: CellBody<'_>) {
+        self.block_on(run_cell(cell, body))
+    }
+}
+
+/// Runs one cell's body: interruptible, tagged with its cell, and with the
+/// cell's output flushed when it ends.
+async fn run_cell(cell: Option<u64>, body: CellBody<'_>) {
     let mut interrupted = session_setup();
     interrupted.mark_unchanged();
     // From here on an interrupt cancels this cell: tell the kernel.
@@ -64,31 +88,26 @@ pub async fn run_cell<F: Future>(cell: Option<u64>, body: F) -> F::Output {
         let _ = writeln!(out, "{STARTED_MARKER}");
         let _ = out.flush();
     }
-    let body = InCell(std::pin::pin!(body));
     let outcome = tokio::select! {
         biased;
-        value = CELL.scope(cell, body) => Some(value),
+        value = CELL.scope(cell, InCell(body)) => Some(value),
         _ = interrupted.changed() => None,
     };
     let _ = std::io::stdout().flush();
-    match outcome {
-        Some(value) => value,
-        None => std::panic::resume_unwind(Box::new(Interrupted)),
+    if outcome.is_none() {
+        std::panic::resume_unwind(Box::new(Interrupted));
     }
 }
 
 /// Polls a cell body with `IN_CELL` set, so the panic hook can tell the
 /// cell's own panics from those of background tasks.
-struct InCell<F>(F);
+struct InCell<'a>(CellBody<'a>);
 
-impl<F: Future + Unpin> Future for InCell<F> {
-    type Output = F::Output;
-    fn poll(
-        mut self: std::pin::Pin<&mut Self>,
-        cx: &mut std::task::Context<'_>,
-    ) -> std::task::Poll<F::Output> {
+impl Future for InCell<'_> {
+    type Output = ();
+    fn poll(mut self: Pin<&mut Self>, cx: &mut std::task::Context<'_>) -> std::task::Poll<()> {
         IN_CELL.with(|flag| flag.set(true));
-        let poll = std::pin::Pin::new(&mut self.0).poll(cx);
+        let poll = self.0.as_mut().poll(cx);
         IN_CELL.with(|flag| flag.set(false));
         poll
     }

@@ -1,0 +1,92 @@
+//! The store that keeps cell variables between cells. evcxr generates its
+//! own copy of this type into every cell; the kernel points cells here
+//! instead, so the map behind it is compiled once, not at every cell. The
+//! generic methods are thin shells over non-generic ones for that reason.
+
+use std::any::{Any, TypeId};
+use std::collections::HashMap;
+use std::sync::Arc;
+
+/// What evcxr prints when a variable's type changed, so it forgets the name.
+const VARIABLE_CHANGED_TYPE: &str = "EVCXR_VARIABLE_CHANGED_TYPE:";
+
+#[derive(Default)]
+pub struct VariableStore {
+    variables: HashMap<String, Box<dyn Any>>,
+}
+
+pub fn create_variable_store() -> *mut VariableStore {
+    Box::into_raw(Box::default())
+}
+
+impl VariableStore {
+    pub fn put_variable<T: 'static>(&mut self, name: &str, value: T) {
+        self.put(name, Box::new(value));
+    }
+
+    /// False (and the variable reported lost) when `name` holds another type.
+    pub fn check_variable<T: 'static>(&mut self, name: &str) -> bool {
+        self.check(name, TypeId::of::<T>())
+    }
+
+    pub fn take_variable<T: 'static>(&mut self, name: &str) -> T {
+        match self.take(name).downcast() {
+            Ok(value) => *value,
+            // check_variable runs first, so this does not happen.
+            Err(_) => panic!("variable `{name}` changed type"),
+        }
+    }
+
+    pub fn lazy_arc<T: 'static, F: FnOnce() -> T>(&mut self, name: &str, create: F) -> Arc<T> {
+        if !self.variables.contains_key(name) {
+            self.put(name, Box::new(Arc::new(create())));
+        }
+        match self.variables.get(name).and_then(|v| v.downcast_ref()) {
+            Some(value) => Arc::clone(value),
+            None => panic!("lazy_arc {name} changed type"),
+        }
+    }
+
+    #[doc(hidden)]
+    pub fn put(&mut self, name: &str, value: Box<dyn Any>) {
+        self.variables.insert(name.to_owned(), value);
+    }
+
+    #[doc(hidden)]
+    pub fn check(&mut self, name: &str, wanted: TypeId) -> bool {
+        match self.variables.get(name) {
+            Some(value) if (**value).type_id() != wanted => {
+                eprintln!("The type of the variable {name} was redefined, so was lost.");
+                println!("{VARIABLE_CHANGED_TYPE}{name}");
+                false
+            }
+            _ => true,
+        }
+    }
+
+    #[doc(hidden)]
+    pub fn take(&mut self, name: &str) -> Box<dyn Any> {
+        self.variables
+            .remove(name)
+            .unwrap_or_else(|| panic!("variable `{name}` has gone missing"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn variables_round_trip_and_type_changes_are_caught() {
+        let store = unsafe { &mut *create_variable_store() };
+        store.put_variable("v", 5u32);
+        assert!(store.check_variable::<u32>("v"));
+        assert!(!store.check_variable::<String>("v"));
+        assert!(store.check_variable::<String>("absent"));
+        assert_eq!(store.take_variable::<u32>("v"), 5);
+        let first = store.lazy_arc("rt", || 1u8);
+        let again = store.lazy_arc("rt", || 2u8);
+        assert_eq!((*first, *again), (1, 1));
+        drop(unsafe { Box::from_raw(store) });
+    }
+}
