@@ -1,6 +1,6 @@
 //! The Jupyter protocol over ZeroMQ, against the real kernel binary: every
 //! request type, message order, parent headers, execution counts, error
-//! statuses, stdin, interrupt, shutdown and restart.
+//! statuses, stdin, interrupt, shutdown and restart, `:dep`.
 
 mod common;
 
@@ -437,4 +437,47 @@ async fn interrupt_and_restart() {
     let first = restarted.execute("kept").await.failed();
     assert_eq!(first.count(), 1);
     assert!(first.error_text().contains("kept"), "{first:?}");
+}
+
+/// `:dep` builds a crate the cell library does not hold, shows cargo's
+/// progress in the notebook, and leaves the shared runtime and its tasks as
+/// they were. The crate is a local one, so the test needs no network.
+#[tokio::test(flavor = "multi_thread")]
+async fn dep_builds_a_crate_and_shows_its_progress() {
+    let mut kernel = Kernel::start().await;
+    let crate_dir = kernel.dir().join("greeting");
+    std::fs::create_dir_all(crate_dir.join("src")).unwrap();
+    std::fs::write(
+        crate_dir.join("Cargo.toml"),
+        "[package]\nname = \"greeting\"\nversion = \"0.3.1\"\nedition = \"2021\"\n",
+    )
+    .unwrap();
+    std::fs::write(
+        crate_dir.join("src/lib.rs"),
+        "pub fn hello(name: &str) -> String { format!(\"hello, {name}\") }\n",
+    )
+    .unwrap();
+
+    kernel
+        .run("let before = tokio::spawn(async { tokio::time::sleep(std::time::Duration::from_millis(50)).await; 7 });")
+        .await;
+    let dep = kernel
+        .execute(&format!(
+            ":dep greeting = {{ path = {:?} }}",
+            crate_dir.display().to_string()
+        ))
+        .await
+        .ok();
+    assert!(
+        dep.stderr().contains("Compiling greeting v0.3.1"),
+        "no build progress in the notebook: {dep:?}"
+    );
+    assert!(
+        !dep.stderr().contains("Compiling tokio"),
+        "the cell library's own crates were reported: {dep:?}"
+    );
+    let greeted = kernel.run("greeting::hello(\"cells\")").await;
+    assert_eq!(greeted.result().as_deref(), Some("\"hello, cells\""));
+    let joined = kernel.run("before.await.unwrap() * 6").await;
+    assert_eq!(joined.result().as_deref(), Some("42"));
 }
