@@ -160,17 +160,22 @@ pub fn wrap_rustc(library: &CellLibrary, args: Vec<OsString>) -> Result<i32> {
     let (rustc, args) = args.split_first().context("rustc wrapper without rustc")?;
     let crate_name = arg_value(args, "--crate-name").unwrap_or_default();
     if crate_name == CELL_CRATE {
-        let status = Command::new(rustc)
-            .args(cell_args(library, args)?)
-            .status()
-            .context("running rustc")?;
-        return Ok(status.code().unwrap_or(1));
+        return run_rustc(rustc, &cell_args(library, args)?);
     }
-    if let Some(artifact) = prebuilt(library, &crate_name, args)? {
-        link_prebuilt(&artifact, &crate_name, args)?;
+    let Ok(package) = std::env::var("CARGO_PKG_NAME") else {
+        // cargo's own queries (`rustc -vV`, target info) are no compilations.
+        return run_rustc(rustc, args);
+    };
+    let artifacts = library.artifacts()?;
+    if let Some(artifact) = prebuilt(&artifacts, &package, &crate_name, args) {
+        link_prebuilt(artifact, &crate_name, args)?;
         return Ok(0);
     }
-    report_progress(library, &crate_name);
+    report_progress(&artifacts, &package, &crate_name);
+    run_rustc(rustc, args)
+}
+
+fn run_rustc(rustc: &OsString, args: &[OsString]) -> Result<i32> {
     let status = Command::new(rustc)
         .args(args)
         .status()
@@ -181,15 +186,9 @@ pub fn wrap_rustc(library: &CellLibrary, args: Vec<OsString>) -> Result<i32> {
 /// Shows `:dep` build progress in the notebook, as cargo would in a terminal.
 /// Crates of the cell library's own dependency tree are the kernel's
 /// business (built when versions or features differ), not the user's.
-fn report_progress(library: &CellLibrary, crate_name: &str) {
-    let Ok(package) = std::env::var("CARGO_PKG_NAME") else {
-        // cargo's own queries (`rustc -vV`, target info) are no compilations.
-        return;
-    };
+fn report_progress(artifacts: &[Artifact], package: &str, crate_name: &str) {
     let quiet = std::env::var_os(QUIET_ENV).is_some_and(|v| !v.is_empty())
-        || library
-            .artifacts()
-            .is_ok_and(|all| all.iter().any(|a| a.package == package));
+        || artifacts.iter().any(|a| a.package == package);
     if crate_name == "build_script_build" || quiet {
         return;
     }
@@ -214,17 +213,17 @@ fn arg_value(args: &[OsString], flag: &str) -> Option<String> {
 /// The prebuilt artifact that can stand in for this compilation: same
 /// package (from the same place), version and target, with every requested
 /// feature.
-fn prebuilt(
-    library: &CellLibrary,
+fn prebuilt<'a>(
+    artifacts: &'a [Artifact],
+    package: &str,
     crate_name: &str,
     args: &[OsString],
-) -> Result<Option<Artifact>> {
-    let (Ok(manifest_dir), Ok(package), Ok(version)) = (
+) -> Option<&'a Artifact> {
+    let (Ok(manifest_dir), Ok(version)) = (
         std::env::var("CARGO_MANIFEST_DIR"),
-        std::env::var("CARGO_PKG_NAME"),
         std::env::var("CARGO_PKG_VERSION"),
     ) else {
-        return Ok(None);
+        return None;
     };
     let wanted: BTreeSet<String> = args
         .windows(2)
@@ -237,13 +236,13 @@ fn prebuilt(
         })
         .collect();
     let manifest_dir = PathBuf::from(manifest_dir);
-    Ok(library.artifacts()?.into_iter().find(|a| {
+    artifacts.iter().find(|a| {
         a.manifest_dir == manifest_dir
             && a.package == package
             && a.version == version
             && a.crate_name == crate_name
             && wanted.is_subset(&a.features)
-    }))
+    })
 }
 
 /// Where the cell library's own source is (so rust-analyzer can read it).

@@ -68,6 +68,18 @@ impl CellError {
             traceback,
         }
     }
+
+    /// An error whose traceback is its message.
+    fn plain(ename: &str, message: impl Into<String>) -> Self {
+        let message = message.into();
+        Self::new(ename, message.clone(), vec![message])
+    }
+}
+
+/// Locks `mutex`, also after a panic elsewhere poisoned it: the data behind
+/// these locks (a message, a list of pages) stays valid either way.
+fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(|p| p.into_inner())
 }
 
 /// A request for input from a running cell; the answer goes back on `reply`.
@@ -304,21 +316,16 @@ fn signal_cell(shared: &Arc<Shared>) {
 const INTERRUPT_GRACE: Duration = Duration::from_millis(1500);
 
 fn engine_gone() -> Outcome {
-    Outcome::failed(CellError::new(
+    Outcome::failed(CellError::plain(
         "EngineError",
         "the Rust engine is not running; restart the kernel",
-        vec!["the Rust engine is not running; restart the kernel".into()],
     ))
 }
 
 fn fail_all(requests: std_mpsc::Receiver<Request>, why: &str) {
     for request in requests {
         if let Request::Execute { reply, .. } = request {
-            let _ = reply.send(Outcome::failed(CellError::new(
-                "EngineError",
-                why,
-                vec![why.to_owned()],
-            )));
+            let _ = reply.send(Outcome::failed(CellError::plain("EngineError", why)));
         }
     }
 }
@@ -366,13 +373,7 @@ fn read_cell_output(
                 Some(Shown::Output(output)) => {
                     let _ = outputs.send(output);
                 }
-                Some(Shown::Page(data)) => {
-                    shared
-                        .pages
-                        .lock()
-                        .unwrap_or_else(|p| p.into_inner())
-                        .push(data);
-                }
+                Some(Shown::Page(data)) => lock(&shared.pages).push(data),
                 None => {}
             },
             Frame::Panicked => shared.panicked.store(true, Ordering::SeqCst),
@@ -391,10 +392,7 @@ fn read_cell_output(
                     report["message"].as_str().unwrap_or("(no message)"),
                     report["location"].as_str().unwrap_or_default()
                 );
-                *shared
-                    .panic_message
-                    .lock()
-                    .unwrap_or_else(|p| p.into_inner()) = Some(message);
+                *lock(&shared.panic_message) = Some(message);
             }
             Frame::Fence => {
                 let _guard = shared.fence_signal.0.lock();
@@ -622,11 +620,7 @@ impl Worker {
         self.shared.panicked.store(false, Ordering::SeqCst);
         self.shared.returned_error.store(false, Ordering::SeqCst);
         self.take_panic_message();
-        self.shared
-            .pages
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .clear();
+        lock(&self.shared.pages).clear();
         let fences_before = self.shared.fences.load(Ordering::SeqCst);
         let inputs = self.inputs.clone();
         let mut callbacks = EvalCallbacks {
@@ -635,12 +629,15 @@ impl Worker {
         let result = self.context.execute_with_callbacks(&code, &mut callbacks);
         let ran = matches!(&result, Ok(out) if out.phases.iter().any(|p| p.name == "Execution"));
         if let Ok(out) = &result {
-            let phases: Vec<String> = out
-                .phases
-                .iter()
-                .map(|p| format!("{} {:?}", p.name, p.duration))
-                .collect();
-            tracing::debug!("cell phases: {}", phases.join(", "));
+            // Formatted only when debug logging is on.
+            tracing::debug!(
+                "cell phases: {}",
+                out.phases
+                    .iter()
+                    .map(|p| format!("{} {:?}", p.name, p.duration))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            );
         }
         if ran {
             self.wait_for_fence(fences_before + 1, Duration::from_secs(2));
@@ -648,24 +645,19 @@ impl Worker {
         self.shared.running.store(false, Ordering::SeqCst);
         let interrupted = self.shared.interrupted.swap(false, Ordering::SeqCst);
         let mut outcome = self.outcome(&code, result, interrupted);
-        outcome.pages =
-            std::mem::take(&mut *self.shared.pages.lock().unwrap_or_else(|p| p.into_inner()));
+        outcome.pages = std::mem::take(&mut *lock(&self.shared.pages));
         self.record_child_pid();
         outcome
     }
 
     fn take_panic_message(&self) -> Option<String> {
-        self.shared
-            .panic_message
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .take()
+        lock(&self.shared.panic_message).take()
     }
 
     fn wait_for_fence(&self, target: u64, limit: Duration) {
         let deadline = Instant::now() + limit;
-        let (lock, signal) = &self.shared.fence_signal;
-        let mut guard = lock.lock().unwrap_or_else(|p| p.into_inner());
+        let (mutex, signal) = &self.shared.fence_signal;
+        let mut guard = lock(mutex);
         while self.shared.fences.load(Ordering::SeqCst) < target {
             let left = deadline.saturating_duration_since(Instant::now());
             if left.is_zero() {
@@ -687,11 +679,9 @@ impl Worker {
         match result {
             Ok(outputs) => {
                 if self.shared.returned_error.load(Ordering::SeqCst) {
-                    let message = "the cell returned an error through `?` (printed above); variables it defined were dropped";
-                    return Outcome::failed(CellError::new(
+                    return Outcome::failed(CellError::plain(
                         "Error",
-                        message,
-                        vec![message.to_owned()],
+                        "the cell returned an error through `?` (printed above); variables it defined were dropped",
                     ));
                 }
                 if self.shared.panicked.load(Ordering::SeqCst) {
@@ -756,12 +746,9 @@ impl Worker {
                 } else {
                     "CellProcessDied"
                 };
-                Outcome::failed(CellError::new(ename, message.clone(), vec![message]))
+                Outcome::failed(CellError::plain(ename, message))
             }
-            Err(other) => {
-                let message = other.to_string();
-                Outcome::failed(CellError::new("Error", message.clone(), vec![message]))
-            }
+            Err(other) => Outcome::failed(CellError::plain("Error", other.to_string())),
         }
     }
 }

@@ -31,6 +31,8 @@ const DISPLAY_PREFIX: &[u8] = b"\x01asyncbook-display ";
 const PANIC_PREFIX: &[u8] = b"\x01asyncbook-panic ";
 /// The line the cell library writes when a cell's body starts.
 const STARTED_PREFIX: &[u8] = b"\x01asyncbook-started";
+/// Every line prefix that is protocol rather than the cell's own output.
+const MARKERS: [&[u8]; 4] = [EVCXR_PREFIX, DISPLAY_PREFIX, PANIC_PREFIX, STARTED_PREFIX];
 
 /// Installs the relay in a cell process; evcxr's runtime loop runs after it.
 pub fn install() -> Result<()> {
@@ -139,7 +141,7 @@ impl Relay {
                 self.pass_to_evcxr(bare, err, buf);
                 continue;
             }
-            let first_marker = [EVCXR_PREFIX, DISPLAY_PREFIX, PANIC_PREFIX, STARTED_PREFIX]
+            let first_marker = MARKERS
                 .into_iter()
                 .filter_map(|marker| find(bare, marker).map(|at| (at, marker)))
                 .min_by_key(|(at, _)| *at);
@@ -165,7 +167,7 @@ impl Relay {
             }
         }
         // A partial line goes out now unless it may be a protocol line.
-        let maybe_protocol = [EVCXR_PREFIX, DISPLAY_PREFIX, PANIC_PREFIX, STARTED_PREFIX]
+        let maybe_protocol = MARKERS
             .iter()
             .any(|marker| is_prefix_either_way(&self.pending, marker));
         if !self.in_content && !maybe_protocol {

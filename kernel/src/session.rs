@@ -102,12 +102,8 @@ pub async fn run(info: jupyter_protocol::ConnectionInfo) -> Result<()> {
     loop {
         let message = match session.deferred.pop_front() {
             Some(message) => message,
-            None => match transport::receive(&mut session.shell_recv).await {
-                Ok(Ok(message)) => message,
-                Ok(Err(rejected)) => {
-                    log_rejected("shell", &rejected);
-                    continue;
-                }
+            None => match next_request(&mut session.shell_recv, "shell").await {
+                Ok(message) => message,
                 Err(error) => {
                     tracing::error!("shell socket failed: {error}");
                     return Ok(());
@@ -118,13 +114,21 @@ pub async fn run(info: jupyter_protocol::ConnectionInfo) -> Result<()> {
     }
 }
 
-fn log_rejected(channel: &str, rejected: &Rejected) {
-    match rejected {
-        Rejected::Signature(why) => {
-            tracing::warn!("{channel}: dropped a message with a bad signature ({why})")
-        }
-        Rejected::Malformed(why) => {
-            tracing::warn!("{channel}: dropped a malformed message ({why})")
+/// The next correctly signed, well-formed message on `channel`; the others
+/// are logged, once each, and dropped.
+async fn next_request(
+    recv: &mut RouterRecvConnection,
+    channel: &str,
+) -> std::result::Result<JupyterMessage, zeromq::ZmqError> {
+    loop {
+        match transport::receive(recv).await? {
+            Ok(message) => return Ok(message),
+            Err(Rejected::Signature(why)) => {
+                tracing::warn!("{channel}: dropped a message with a bad signature ({why})")
+            }
+            Err(Rejected::Malformed(why)) => {
+                tracing::warn!("{channel}: dropped a malformed message ({why})")
+            }
         }
     }
 }
@@ -363,17 +367,9 @@ impl Session {
     /// Answers `aborted` to the execute requests already waiting on shell;
     /// other requests keep their turn.
     async fn abort_queue(&mut self) {
-        while let Ok(received) =
-            tokio::time::timeout(QUEUED, transport::receive(&mut self.shell_recv)).await
+        while let Ok(Ok(message)) =
+            tokio::time::timeout(QUEUED, next_request(&mut self.shell_recv, "shell")).await
         {
-            let message = match received {
-                Ok(Ok(message)) => message,
-                Ok(Err(rejected)) => {
-                    log_rejected("shell", &rejected);
-                    continue;
-                }
-                Err(_) => return,
-            };
             if !matches!(message.content, JupyterMessageContent::ExecuteRequest(_)) {
                 self.deferred.push_back(message);
                 continue;
@@ -407,14 +403,13 @@ impl Session {
             return;
         }
         loop {
-            match transport::receive(&mut self.stdin.1).await {
-                Ok(Ok(message)) => {
+            match next_request(&mut self.stdin.1, "stdin").await {
+                Ok(message) => {
                     if let JupyterMessageContent::InputReply(reply) = message.content {
                         let _ = ask.reply.send(reply.value);
                         return;
                     }
                 }
-                Ok(Err(rejected)) => log_rejected("stdin", &rejected),
                 Err(_) => {
                     let _ = ask.reply.send(String::new());
                     return;
@@ -612,13 +607,8 @@ struct Control {
 impl Control {
     async fn serve(mut self, mut recv: RouterRecvConnection) {
         loop {
-            let message = match transport::receive(&mut recv).await {
-                Ok(Ok(message)) => message,
-                Ok(Err(rejected)) => {
-                    log_rejected("control", &rejected);
-                    continue;
-                }
-                Err(_) => return,
+            let Ok(message) = next_request(&mut recv, "control").await else {
+                return;
             };
             let status = |state| {
                 let status = Status {

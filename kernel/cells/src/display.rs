@@ -4,7 +4,6 @@
 //! Each call writes one marker line to stdout; the kernel's output relay turns
 //! it into the matching Jupyter message, in order with the cell's text output.
 
-use std::io::Write;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use base64::Engine as _;
@@ -14,9 +13,7 @@ use serde_json::{json, Map, Value};
 pub const MARKER: &str = "\u{1}asyncbook-display ";
 
 fn emit(message: Value) {
-    let mut out = std::io::stdout().lock();
-    let _ = writeln!(out, "{MARKER}{message}");
-    let _ = out.flush();
+    crate::tell_kernel(format_args!("{MARKER}{message}"));
 }
 
 /// A bundle of representations of one value, keyed by MIME type.
@@ -159,10 +156,7 @@ impl<T: std::fmt::Debug + ?Sized> DebugDisplay for T {
 /// The non-generic part of [`DebugDisplay`], compiled once here rather than
 /// in every cell that shows a value.
 fn show_debug(value: &dyn std::fmt::Debug) {
-    let mut out = std::io::stdout().lock();
-    let _ = write!(
-        out,
-        "EVCXR_BEGIN_CONTENT text/plain\n{value:?}\nEVCXR_END_CONTENT\n"
-    );
-    let _ = out.flush();
+    crate::tell_kernel(format_args!(
+        "EVCXR_BEGIN_CONTENT text/plain\n{value:?}\nEVCXR_END_CONTENT"
+    ));
 }

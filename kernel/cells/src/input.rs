@@ -4,7 +4,7 @@
 //! forwards it as an `input_request` and writes the answer to the cell
 //! process's stdin, one line.
 
-use std::io::{Read, Write};
+use std::io::Read;
 use std::mem::ManuallyDrop;
 use std::os::fd::FromRawFd;
 
@@ -34,11 +34,7 @@ fn ask(command: &str, prompt: &str) -> String {
             c => c,
         })
         .collect();
-    {
-        let mut out = std::io::stdout().lock();
-        let _ = writeln!(out, "{command}:{prompt}");
-        let _ = out.flush();
-    }
+    crate::tell_kernel(format_args!("{command}:{prompt}"));
     String::from_utf8_lossy(&read_line()).into_owned()
 }
 

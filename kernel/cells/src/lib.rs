@@ -22,3 +22,13 @@ pub use timeline::Timeline;
 
 #[doc(hidden)]
 pub use runtime::CellRuntime as __CellRuntime;
+
+/// Writes one line of the cell process's protocol with the kernel (a display,
+/// an input request, a panic report ...) to stdout, whole and flushed, so
+/// the kernel's relay sees it in order with the cell's own output.
+pub(crate) fn tell_kernel(line: std::fmt::Arguments<'_>) {
+    use std::io::Write;
+    let mut out = std::io::stdout().lock();
+    let _ = writeln!(out, "{line}");
+    let _ = out.flush();
+}

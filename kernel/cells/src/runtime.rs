@@ -83,11 +83,7 @@ async fn run_cell(cell: Option<u64>, body: CellBody<'_>) {
     let mut interrupted = session_setup();
     interrupted.mark_unchanged();
     // From here on an interrupt cancels this cell: tell the kernel.
-    {
-        let mut out = std::io::stdout().lock();
-        let _ = writeln!(out, "{STARTED_MARKER}");
-        let _ = out.flush();
-    }
+    crate::tell_kernel(format_args!("{STARTED_MARKER}"));
     let outcome = tokio::select! {
         biased;
         value = CELL.scope(cell, InCell(body)) => Some(value),
@@ -131,9 +127,7 @@ fn install_panic_hook() {
             .unwrap_or_default();
         if IN_CELL.with(|flag| flag.get()) {
             let json = serde_json::json!({ "message": message, "location": location });
-            let mut out = std::io::stdout().lock();
-            let _ = writeln!(out, "{PANIC_MARKER}{json}");
-            let _ = out.flush();
+            crate::tell_kernel(format_args!("{PANIC_MARKER}{json}"));
         } else {
             let thread = std::thread::current();
             let name = thread.name().unwrap_or("unnamed");

@@ -38,10 +38,11 @@ impl VariableStore {
     }
 
     pub fn lazy_arc<T: 'static, F: FnOnce() -> T>(&mut self, name: &str, create: F) -> Arc<T> {
-        if !self.variables.contains_key(name) {
-            self.put(name, Box::new(Arc::new(create())));
-        }
-        match self.variables.get(name).and_then(|v| v.downcast_ref()) {
+        let stored = self
+            .variables
+            .entry(name.to_owned())
+            .or_insert_with(|| Box::new(Arc::new(create())));
+        match stored.downcast_ref() {
             Some(value) => Arc::clone(value),
             None => panic!("lazy_arc {name} changed type"),
         }

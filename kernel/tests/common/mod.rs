@@ -18,11 +18,11 @@ use jupyter_zmq_client::{
     create_client_iopub_connection, create_client_shell_connection_with_identity,
     create_client_stdin_connection_with_identity, peer_identity_for_session,
     ClientControlConnection, ClientHeartbeatConnection, ClientIoPubConnection,
-    ClientShellConnection, ClientStdinConnection, ConnectionInfo, RawMessage,
+    ClientShellConnection, ClientStdinConnection, Connection, ConnectionInfo, RawMessage,
 };
 use serde_json::{json, Value};
 use tokio::time::timeout;
-use zeromq::{SocketRecv, SocketSend, ZmqMessage};
+use zeromq::{DealerSocket, SocketRecv, SocketSend, ZmqMessage};
 
 /// Time for the first cell of a fresh kernel (engine warm-up) on a busy machine.
 pub const WARM_UP: Duration = Duration::from_secs(180);
@@ -385,38 +385,20 @@ impl Kernel {
     }
 
     pub async fn send_frames_shell(&mut self, frames: Vec<Bytes>) {
-        let message = ZmqMessage::try_from(frames).expect("frames");
-        self.shell
-            .socket
-            .send(message)
-            .await
-            .expect("sending on shell");
+        send_frames(&mut self.shell, frames, "shell").await;
     }
 
     pub async fn send_frames_control(&mut self, frames: Vec<Bytes>) {
-        let message = ZmqMessage::try_from(frames).expect("frames");
-        self.control
-            .socket
-            .send(message)
-            .await
-            .expect("sending on control");
+        send_frames(&mut self.control, frames, "control").await;
     }
 
     pub async fn send_frames_stdin(&mut self, frames: Vec<Bytes>) {
-        let message = ZmqMessage::try_from(frames).expect("frames");
-        self.stdin
-            .socket
-            .send(message)
-            .await
-            .expect("sending on stdin");
+        send_frames(&mut self.stdin, frames, "stdin").await;
     }
 
     /// The next shell message, or `None` after `wait`.
     pub async fn next_shell(&mut self, wait: Duration) -> Option<Msg> {
-        let frames = timeout(wait, self.shell.socket.recv()).await.ok()?;
-        let raw = RawMessage::from_multipart(frames.expect("shell socket"), &self.shell.mac)
-            .expect("a signed reply on shell");
-        Some(Msg::from_raw(raw))
+        receive(&mut self.shell, wait, "shell").await
     }
 
     /// The shell reply to request `id`; panics after `wait`.
@@ -440,13 +422,9 @@ impl Kernel {
         let deadline = Instant::now() + wait;
         loop {
             let left = deadline.saturating_duration_since(Instant::now());
-            let frames = timeout(left, self.control.socket.recv())
+            let reply = receive(&mut self.control, left, "control")
                 .await
-                .unwrap_or_else(|_| panic!("no control reply to {id} within {wait:?}"))
-                .expect("control socket");
-            let raw = RawMessage::from_multipart(frames, &self.control.mac)
-                .expect("a signed reply on control");
-            let reply = Msg::from_raw(raw);
+                .unwrap_or_else(|| panic!("no control reply to {id} within {wait:?}"));
             if reply.parent_id() == Some(id) {
                 return reply;
             }
@@ -455,10 +433,7 @@ impl Kernel {
 
     /// The next message on stdin (an input_request), or `None` after `wait`.
     pub async fn next_stdin(&mut self, wait: Duration) -> Option<Msg> {
-        let frames = timeout(wait, self.stdin.socket.recv()).await.ok()?;
-        let raw = RawMessage::from_multipart(frames.expect("stdin socket"), &self.stdin.mac)
-            .expect("a signed message on stdin");
-        Some(Msg::from_raw(raw))
+        receive(&mut self.stdin, wait, "stdin").await
     }
 
     /// Answers an input_request.
@@ -680,6 +655,31 @@ impl Drop for Kernel {
 }
 
 /// HMAC-SHA256 of the four signed parts, hex; empty when the key is empty.
+/// Sends frames (those after the routing id) on a shell, control or stdin
+/// connection.
+async fn send_frames(channel: &mut Connection<DealerSocket>, frames: Vec<Bytes>, name: &str) {
+    let message = ZmqMessage::try_from(frames).expect("frames");
+    channel
+        .socket
+        .send(message)
+        .await
+        .unwrap_or_else(|e| panic!("sending on {name}: {e}"));
+}
+
+/// The next message on a shell, control or stdin connection, which must be
+/// signed with the session's key; `None` after `wait`.
+async fn receive(
+    channel: &mut Connection<DealerSocket>,
+    wait: Duration,
+    name: &str,
+) -> Option<Msg> {
+    let frames = timeout(wait, channel.socket.recv()).await.ok()?;
+    let frames = frames.unwrap_or_else(|e| panic!("{name} socket: {e}"));
+    let raw = RawMessage::from_multipart(frames, &channel.mac)
+        .unwrap_or_else(|e| panic!("a signed message on {name}: {e}"));
+    Some(Msg::from_raw(raw))
+}
+
 pub fn sign(key: &str, parts: &[Bytes]) -> String {
     if key.is_empty() {
         return String::new();
