@@ -2,7 +2,7 @@
 //! replies, so the message loop, control and heartbeat never block on a cell.
 
 use std::os::unix::net::UnixListener;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::atomic::{AtomicBool, AtomicI32, AtomicU64, Ordering};
 use std::sync::{mpsc as std_mpsc, Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -144,15 +144,6 @@ struct Shared {
 pub struct EngineChannels {
     pub outputs: mpsc::UnboundedReceiver<Output>,
     pub inputs: mpsc::UnboundedReceiver<InputAsk>,
-}
-
-/// Folder for one kernel's build files and output socket, removed on drop.
-pub struct SessionDir(pub PathBuf);
-
-impl Drop for SessionDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
 }
 
 impl Engine {

@@ -11,6 +11,7 @@ mod install;
 mod relay;
 mod runner;
 mod session;
+mod session_dir;
 mod transport;
 
 use std::path::PathBuf;

@@ -20,7 +20,8 @@ use serde_json::{Map, Value};
 use tokio::sync::{mpsc, oneshot, Mutex};
 
 use crate::completeness::{self, Completeness};
-use crate::engine::{CellError, Engine, EngineChannels, InputAsk, Outcome, Output, SessionDir};
+use crate::engine::{CellError, Engine, EngineChannels, InputAsk, Outcome, Output};
+use crate::session_dir::SessionDir;
 use crate::transport::{self, Rejected, Sockets};
 
 /// What the iopub publisher task is asked to do, in order.
@@ -67,10 +68,8 @@ struct HistoryItem {
 pub async fn run(info: jupyter_protocol::ConnectionInfo) -> Result<()> {
     let session_id = uuid_like();
     let sockets = Sockets::bind(&info, &session_id).await?;
-    let dir = std::env::temp_dir().join(format!("asyncbook-{}", std::process::id()));
-    std::fs::create_dir_all(&dir)?;
-    let session_dir = Arc::new(SessionDir(dir.clone()));
-    let (engine, EngineChannels { outputs, inputs }) = Engine::start(&dir)?;
+    let session_dir = Arc::new(SessionDir::create()?);
+    let (engine, EngineChannels { outputs, inputs }) = Engine::start(session_dir.path())?;
 
     let (publish, publish_rx) = mpsc::unbounded_channel();
     tokio::spawn(publisher(sockets.iopub, publish_rx, outputs));
@@ -665,7 +664,7 @@ impl Control {
 /// Ends the cell process, removes the session's build folder, exits.
 fn shut_down(engine: &Engine, session_dir: &SessionDir) -> ! {
     engine.kill_cell_process();
-    let _ = std::fs::remove_dir_all(&session_dir.0);
+    session_dir.remove();
     std::process::exit(0);
 }
 

@@ -455,3 +455,43 @@ async fn kernel_exits_when_its_parent_dies() {
     assert!(took < Duration::from_secs(10), "exit took {took:?}");
     wait_gone(&children).await;
 }
+
+/// A killed kernel cannot remove its build folder (about 100 MB); the next
+/// kernel to start does, and keeps the folders of kernels still running.
+#[tokio::test(flavor = "multi_thread")]
+async fn folders_of_killed_kernels_are_removed() {
+    let shared = tempfile::tempdir().expect("a shared temporary folder");
+    let options = || Options {
+        env: vec![("TMPDIR".into(), shared.path().display().to_string())],
+        ..Options::default()
+    };
+    let sessions = || -> Vec<String> {
+        std::fs::read_dir(shared.path())
+            .unwrap()
+            .flatten()
+            .map(|e| e.file_name().to_string_lossy().into_owned())
+            .filter(|name| name.starts_with("asyncbook-"))
+            .collect()
+    };
+    let killed = Kernel::start_with(options()).await;
+    let running = Kernel::start_with(options()).await;
+    let of = |kernel: &Kernel| format!("asyncbook-{}-", kernel.pid());
+    let (killed_prefix, running_prefix) = (of(&killed), of(&running));
+    assert_eq!(sessions().len(), 2, "{:?}", sessions());
+
+    drop(killed); // SIGKILL: no chance to clean up
+    assert!(sessions().iter().any(|s| s.starts_with(&killed_prefix)));
+    let _next = Kernel::start_with(options()).await;
+
+    let left = sessions();
+    assert!(
+        !left.iter().any(|s| s.starts_with(&killed_prefix)),
+        "the killed kernel's folder is still there: {left:?}"
+    );
+    assert!(
+        left.iter().any(|s| s.starts_with(&running_prefix)),
+        "a running kernel's folder was removed: {left:?}"
+    );
+    assert_eq!(left.len(), 2, "{left:?}");
+    drop(running);
+}
