@@ -27,7 +27,10 @@ pub const WRAPPER_ENV: &str = "ASYNCBOOK_RUSTC_WRAPPER";
 pub const QUIET_ENV: &str = "ASYNCBOOK_QUIET_BUILD";
 
 /// The crate name evcxr gives to every cell.
-const CELL_CRATE: &str = "ctx";
+pub const CELL_CRATE: &str = "ctx";
+
+/// The cell library's package name, as cells depend on it.
+pub const CELLS_PACKAGE: &str = "asyncbook-cells";
 
 /// The execution count of the cell being built, passed to the wrapper as a
 /// build environment variable so the cell knows its number.
@@ -160,6 +163,9 @@ pub fn wrap_rustc(library: &CellLibrary, args: Vec<OsString>) -> Result<i32> {
     let (rustc, args) = args.split_first().context("rustc wrapper without rustc")?;
     let crate_name = arg_value(args, "--crate-name").unwrap_or_default();
     if crate_name == CELL_CRATE {
+        if let Some(path) = std::env::var_os(crate::cell_build::RECORD_ENV) {
+            crate::cell_build::record(Path::new(&path), rustc, args)?;
+        }
         return run_rustc(rustc, &cell_args(library, args)?);
     }
     let Ok(package) = std::env::var("CARGO_PKG_NAME") else {
@@ -250,7 +256,7 @@ pub fn cells_source(library: &CellLibrary) -> Result<PathBuf> {
     library
         .artifacts()?
         .into_iter()
-        .find(|a| a.package == "asyncbook-cells")
+        .find(|a| a.package == CELLS_PACKAGE)
         .map(|a| a.manifest_dir)
         .context("the cell library is missing from its artifacts manifest")
 }
@@ -303,11 +309,21 @@ fn link_prebuilt(artifact: &Artifact, crate_name: &str, args: &[OsString]) -> Re
     Ok(())
 }
 
-fn cell_args(library: &CellLibrary, args: &[OsString]) -> Result<Vec<OsString>> {
+/// rustc's arguments for a cell: cargo's, adjusted to link the cell library.
+pub fn cell_args(library: &CellLibrary, args: &[OsString]) -> Result<Vec<OsString>> {
     let mut out: Vec<OsString> = Vec::with_capacity(args.len() + 4);
     let mut args = args.iter();
     while let Some(arg) = args.next() {
-        if arg == "--extern" {
+        if arg == "-C"
+            && args
+                .as_slice()
+                .first()
+                .is_some_and(|v| v.to_string_lossy().starts_with("incremental="))
+        {
+            // Every cell is new code: incremental state would only be
+            // written, never reused.
+            args.next();
+        } else if arg == "--extern" {
             // cargo's copy of the cell library is replaced by the canonical path below.
             let value = args.next().context("--extern without a value")?;
             if !value.to_string_lossy().starts_with("asyncbook=") {

@@ -12,6 +12,7 @@ use evcxr::{CommandContext, EvalCallbacks, EvalContext};
 use serde_json::{Map, Value};
 use tokio::sync::{mpsc, oneshot};
 
+use crate::cell_build;
 use crate::cell_link::{self, CellLibrary};
 use crate::frames::{read_frame, Frame};
 use crate::relay;
@@ -181,6 +182,12 @@ impl Engine {
         let _ = std::fs::copy(library.dir.join("Cargo.lock"), build_dir.join("Cargo.lock"));
         std::env::set_var("EVCXR_CONFIG_DIR", session_dir.join("config"));
         std::env::set_var("LD_LIBRARY_PATH", library.load_path()?);
+        // evcxr then starts cargo through the kernel (see `cell_build`).
+        let launcher_dir = session_dir.join("bin");
+        cell_build::install(&launcher_dir)?;
+        let path = std::env::var_os("PATH").unwrap_or_default();
+        let dirs = std::iter::once(launcher_dir).chain(std::env::split_paths(&path));
+        std::env::set_var("PATH", std::env::join_paths(dirs)?);
 
         let thread_shared = shared.clone();
         std::thread::Builder::new()
@@ -493,9 +500,10 @@ impl Worker {
         // in instead of compiling them, and rust-analyzer reads their source
         // to infer the types of variables such as a `JoinHandle`.
         let setup = format!(
-            ":opt 0\n:offline true\n:dep tokio = {{ version = \"={}\", features = [\"full\", \"test-util\"] }}\n:dep futures = \"={}\"\n:dep asyncbook = {{ package = \"asyncbook-cells\", path = {:?} }}\n:offline false",
+            ":opt 0\n:offline true\n:dep tokio = {{ version = \"={}\", features = [\"full\", \"test-util\"] }}\n:dep futures = \"={}\"\n:dep asyncbook = {{ package = \"{}\", path = {:?} }}\n:offline false",
             cell_link::TOKIO_VERSION,
             cell_link::FUTURES_VERSION,
+            cell_link::CELLS_PACKAGE,
             cell_link::cells_source(library)?.display().to_string(),
         );
         worker

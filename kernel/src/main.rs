@@ -1,6 +1,7 @@
 //! Asyncbook: a Jupyter kernel for async Rust whose cells share one tokio
 //! runtime.
 
+mod cell_build;
 mod cell_link;
 mod commands;
 mod completeness;
@@ -44,7 +45,11 @@ enum Command {
 }
 
 fn main() -> ExitCode {
-    // The same binary also serves as the cell process and as rustc wrapper.
+    // The same binary also serves as the cell process, as evcxr's cargo
+    // launcher and as rustc wrapper.
+    if cell_build::invoked() {
+        return cell_build::run();
+    }
     if let Some(dir) = std::env::var_os(cell_link::WRAPPER_ENV) {
         let library = cell_link::CellLibrary { dir: dir.into() };
         let args: Vec<_> = std::env::args_os().skip(1).collect();

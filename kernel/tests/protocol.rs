@@ -478,6 +478,14 @@ async fn dep_builds_a_crate_and_shows_its_progress() {
     );
     let greeted = kernel.run("greeting::hello(\"cells\")").await;
     assert_eq!(greeted.result().as_deref(), Some("\"hello, cells\""));
+    // A local crate may change between cells: the next cell builds it again.
+    std::fs::write(
+        crate_dir.join("src/lib.rs"),
+        "pub fn hello(name: &str) -> String { format!(\"good day, {name}\") }\n",
+    )
+    .unwrap();
+    let greeted = kernel.run("greeting::hello(\"cells\")").await;
+    assert_eq!(greeted.result().as_deref(), Some("\"good day, cells\""));
     let joined = kernel.run("before.await.unwrap() * 6").await;
     assert_eq!(joined.result().as_deref(), Some("42"));
 }

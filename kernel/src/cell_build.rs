@@ -1,0 +1,279 @@
+//! Builds a cell without cargo when nothing but the cell's source changed.
+//!
+//! evcxr runs `cargo build` on its generated crate for every cell. With the
+//! dependencies built, cargo's part is checking each of them for freshness
+//! (about a quarter of a trivial cell's time) before it calls rustc once, for
+//! the cell. evcxr starts cargo as `mold -run <cargo> ...` whenever a program
+//! named `mold` is on `PATH`; the engine puts the kernel binary there under
+//! that name (a folder of the session), so every cargo call comes here:
+//! - a `build` runs cargo, and the rustc wrapper records how cargo compiled
+//!   the cell crate (rustc, arguments, environment), kept together with all
+//!   that cargo's decisions depended on: manifest, lock file, cargo's
+//!   configuration, the command line and the environment;
+//! - the next `build` with all of those unchanged compiles the new source
+//!   with that rustc command and reports the library as cargo would.
+//!
+//! Everything else goes to cargo: `check`, `metadata`, a build after `:dep`
+//! or `:build_env` changed the manifest or environment, and any build while a
+//! dependency is a local crate (its files may change between cells).
+
+use std::ffi::OsString;
+use std::path::{Path, PathBuf};
+use std::process::{Command, ExitCode};
+
+use anyhow::{Context, Result};
+use serde::{Deserialize, Serialize};
+
+use crate::cell_link::{self, CellLibrary};
+
+/// The name evcxr looks for on `PATH`.
+pub const PROGRAM: &str = "mold";
+
+/// Set by a recording build: where the rustc wrapper writes the cell's command.
+pub const RECORD_ENV: &str = "ASYNCBOOK_RECORD_CELL_COMMAND";
+
+/// Relative to the cell crate; inside `target`, so `cargo clean` drops it.
+const RECIPE_FILE: &str = "target/asyncbook-cell-command.json";
+const PENDING_FILE: &str = "target/asyncbook-cell-command.pending.json";
+
+/// Environment variables of a build that differ from cell to cell without
+/// changing what cargo would do.
+const PER_CELL_ENV: &[&str] = &[cell_link::CELL_ENV];
+
+/// cargo's jobserver: its file descriptors are not open outside cargo.
+const JOBSERVER_ENV: &[&str] = &["CARGO_MAKEFLAGS", "MAKEFLAGS", "MFLAGS"];
+
+/// How cargo compiled the cell crate.
+#[derive(Serialize, Deserialize)]
+pub struct CellCommand {
+    rustc: String,
+    args: Vec<String>,
+    env: Vec<(String, String)>,
+}
+
+#[derive(Serialize, Deserialize)]
+struct Recipe {
+    /// All that cargo's decisions depended on when `command` was recorded.
+    inputs: String,
+    command: CellCommand,
+}
+
+/// Makes `dir` a folder holding the kernel binary under evcxr's name for
+/// the cargo launcher, to be put first on `PATH`.
+pub fn install(dir: &Path) -> Result<()> {
+    std::fs::create_dir_all(dir)?;
+    let exe = std::env::current_exe()?;
+    std::os::unix::fs::symlink(exe, dir.join(PROGRAM)).context("linking the cell builder")
+}
+
+/// True when this process was started under [`PROGRAM`]'s name.
+pub fn invoked() -> bool {
+    std::env::args_os()
+        .next()
+        .map(PathBuf::from)
+        .is_some_and(|p| p.file_name().is_some_and(|n| n == PROGRAM))
+}
+
+/// Entry point when started as [`PROGRAM`]: `-run <cargo> <args>` from evcxr,
+/// anything else is handed to a real `mold` further along `PATH`.
+pub fn run() -> ExitCode {
+    let args: Vec<OsString> = std::env::args_os().skip(1).collect();
+    let result = match args.split_first() {
+        Some((flag, rest)) if flag == "-run" && !rest.is_empty() => cargo(&rest[0], &rest[1..]),
+        _ => real_mold(&args),
+    };
+    match result {
+        Ok(code) => ExitCode::from(code.clamp(0, 255) as u8),
+        Err(error) => {
+            eprintln!("asyncbook cell build: {error:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn cargo(cargo: &OsString, args: &[OsString]) -> Result<i32> {
+    if args.first().is_none_or(|a| a != "build") {
+        return status(Command::new(cargo).args(args));
+    }
+    let inputs = build_inputs(args);
+    if let Some(inputs) = &inputs {
+        if let Some(command) = recorded_command(inputs) {
+            return compile(command);
+        }
+    }
+    let _ = std::fs::remove_file(RECIPE_FILE);
+    let _ = std::fs::remove_file(PENDING_FILE);
+    let mut build = Command::new(cargo);
+    build.args(args);
+    if inputs.is_some() {
+        build.env(RECORD_ENV, PENDING_FILE);
+    }
+    let code = status(&mut build)?;
+    if let Some(inputs) = inputs {
+        keep_recipe(inputs);
+    }
+    Ok(code)
+}
+
+/// Everything a cargo build's outcome depends on besides the sources: None
+/// when a local crate's sources take part too, or something is not UTF-8.
+fn build_inputs(args: &[OsString]) -> Option<String> {
+    let manifest = std::fs::read_to_string("Cargo.toml").ok()?;
+    if has_local_dependency(&manifest) {
+        return None;
+    }
+    let mut inputs = manifest;
+    for file in ["Cargo.lock", ".cargo/config.toml"] {
+        inputs.push_str(&format!("\n--- {file}\n"));
+        inputs.push_str(&std::fs::read_to_string(file).unwrap_or_default());
+    }
+    inputs.push_str("\n--- arguments\n");
+    for arg in args {
+        inputs.push_str(arg.to_str()?);
+        inputs.push('\n');
+    }
+    inputs.push_str("--- environment\n");
+    let mut env: Vec<(String, String)> = std::env::vars_os()
+        .map(|(k, v)| Some((k.into_string().ok()?, v.into_string().ok()?)))
+        .collect::<Option<_>>()?;
+    env.retain(|(k, _)| !PER_CELL_ENV.contains(&k.as_str()));
+    env.sort();
+    for (key, value) in env {
+        inputs.push_str(&format!("{key}={value}\n"));
+    }
+    Some(inputs)
+}
+
+/// A `path` dependency other than the prebuilt cell library.
+fn has_local_dependency(manifest: &str) -> bool {
+    let Ok(manifest) = manifest.parse::<toml::Table>() else {
+        return true;
+    };
+    let Some(deps) = manifest.get("dependencies").and_then(|d| d.as_table()) else {
+        return false;
+    };
+    deps.values().any(|dep| {
+        dep.get("path").is_some()
+            && dep.get("package").and_then(|p| p.as_str()) != Some(cell_link::CELLS_PACKAGE)
+    })
+}
+
+fn recorded_command(inputs: &str) -> Option<CellCommand> {
+    let recipe: Recipe = serde_json::from_slice(&std::fs::read(RECIPE_FILE).ok()?).ok()?;
+    if recipe.inputs != inputs {
+        return None;
+    }
+    // The compiled dependencies must still be where cargo left them.
+    let present = recipe
+        .command
+        .args
+        .windows(2)
+        .filter(|pair| pair[0] == "--extern")
+        .filter_map(|pair| pair[1].split_once('=').map(|(_, path)| path))
+        .all(|path| Path::new(path).exists());
+    present.then_some(recipe.command)
+}
+
+/// Stores the command the wrapper recorded during this build, if it got as
+/// far as compiling the cell.
+fn keep_recipe(inputs: String) {
+    let Some(command) = std::fs::read(PENDING_FILE)
+        .ok()
+        .and_then(|bytes| serde_json::from_slice::<CellCommand>(&bytes).ok())
+    else {
+        return;
+    };
+    let _ = std::fs::remove_file(PENDING_FILE);
+    if let Ok(json) = serde_json::to_vec(&Recipe { inputs, command }) {
+        let _ = std::fs::write(RECIPE_FILE, json);
+    }
+}
+
+/// Called by the rustc wrapper for the cell crate during a recording build.
+pub fn record(path: &Path, rustc: &OsString, args: &[OsString]) -> Result<()> {
+    let text = |s: &OsString| {
+        s.clone()
+            .into_string()
+            .map_err(|_| anyhow::anyhow!("not UTF-8"))
+    };
+    let command = CellCommand {
+        rustc: text(rustc)?,
+        args: args.iter().map(text).collect::<Result<_>>()?,
+        env: std::env::vars()
+            .filter(|(k, _)| !JOBSERVER_ENV.contains(&k.as_str()))
+            .collect(),
+    };
+    std::fs::write(path, serde_json::to_vec(&command)?)?;
+    Ok(())
+}
+
+/// Compiles the cell as cargo did last time, and reports the library on
+/// stdout in cargo's JSON (rustc's diagnostics reach evcxr on stderr).
+fn compile(command: CellCommand) -> Result<i32> {
+    let library = CellLibrary {
+        dir: std::env::var_os(cell_link::WRAPPER_ENV)
+            .context("the cell library is not set")?
+            .into(),
+    };
+    let args: Vec<OsString> = command.args.iter().map(OsString::from).collect();
+    let mut env = command.env;
+    for key in PER_CELL_ENV {
+        env.retain(|(k, _)| k != key);
+        if let Ok(value) = std::env::var(key) {
+            env.push((key.to_string(), value));
+        }
+    }
+    let code = status(
+        Command::new(&command.rustc)
+            .args(cell_link::cell_args(&library, &args)?)
+            .env_clear()
+            .envs(env),
+    )?;
+    if code == 0 {
+        let out_dir = args
+            .windows(2)
+            .find(|pair| pair[0] == "--out-dir")
+            .map(|pair| PathBuf::from(&pair[1]))
+            .context("no --out-dir")?;
+        let library_file = out_dir.join(format!("lib{}.so", cell_link::CELL_CRATE));
+        let artifact = serde_json::json!({
+            "reason": "compiler-artifact",
+            "target": { "name": cell_link::CELL_CRATE, "kind": ["cdylib"] },
+            "filenames": [library_file],
+        });
+        println!("{artifact}");
+    }
+    Ok(code)
+}
+
+fn status(command: &mut Command) -> Result<i32> {
+    let status = command.status().context("starting the build")?;
+    Ok(status.code().unwrap_or(1))
+}
+
+/// The next `mold` on `PATH` after the session's own.
+fn real_mold(args: &[OsString]) -> Result<i32> {
+    let me = std::env::current_exe()?.canonicalize()?;
+    let path = std::env::var_os("PATH").unwrap_or_default();
+    let found = std::env::split_paths(&path)
+        .map(|dir| dir.join(PROGRAM))
+        .find(|candidate| {
+            candidate.is_file() && candidate.canonicalize().is_ok_and(|real| real != me)
+        })
+        .context("mold is not installed")?;
+    status(Command::new(found).args(args))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn local_dependencies_other_than_the_cell_library_are_noticed() {
+        let library = "[dependencies]\ntokio = { version = \"=1.0\" }\nasyncbook = { package = \"asyncbook-cells\", path = \"/x/cells\" }\n";
+        assert!(!has_local_dependency(library));
+        let local = format!("{library}greeting = {{ path = \"/home/me/greeting\" }}\n");
+        assert!(has_local_dependency(&local));
+        assert!(!has_local_dependency("[package]\nname = \"ctx\"\n"));
+    }
+}
