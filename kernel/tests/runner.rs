@@ -22,9 +22,14 @@ struct Run {
 }
 
 fn asyncbook_test(args: &[&str]) -> Run {
+    asyncbook_test_with(args, &[])
+}
+
+fn asyncbook_test_with(args: &[&str], env: &[(&str, &str)]) -> Run {
     let output = Command::new(env!("CARGO_BIN_EXE_asyncbook"))
         .arg("test")
         .args(args)
+        .envs(env.iter().copied())
         .current_dir(repo())
         .output()
         .expect("running asyncbook test");
@@ -175,4 +180,20 @@ fn sanitize_rules_apply_from_the_nearest_folder_up_to_the_root() {
         "ok   {root}/rules/deeper/timing.ipynb: 2 passed, 0 failed ("
     ));
     assert_eq!(run.closing_line(), "2 passed, 2 failed");
+}
+
+/// A kernel that exits while starting (here: no cell library) fails the
+/// notebook's cells with the kernel's own words, after a second attempt.
+#[test]
+fn a_kernel_that_cannot_start_is_reported_with_its_reason() {
+    let notebook = fixture("pass.ipynb");
+    let run = asyncbook_test_with(
+        &[notebook.to_str().unwrap()],
+        &[("ASYNCBOOK_CELLS_DIR", "/nonexistent/asyncbook-cells")],
+    );
+    assert!(!run.success);
+    let said = run.lines.join("\n");
+    assert!(said.contains("not run: the kernel did not start"), "{said}");
+    assert!(said.contains("cell library is incomplete"), "{said}");
+    assert_eq!(run.closing_line(), "0 passed, 3 failed, 1 skipped");
 }

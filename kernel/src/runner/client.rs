@@ -100,10 +100,15 @@ impl Kernel {
 
         let session_id = uuid::Uuid::new_v4().to_string();
         let (iopub, shell, control) = loop {
-            if let Some(status) = child.try_wait()? {
-                bail!("the kernel exited ({status}){}", log_tail(dir.path()));
-            }
-            match timeout_at(deadline, connect(&info, &session_id)).await {
+            // A kernel that exits (a port taken meanwhile) is noticed at once,
+            // not after the ZeroMQ connect's own timeout.
+            let attempt = tokio::select! {
+                status = child.wait() => {
+                    bail!("the kernel exited ({}){}", describe(status), log_tail(dir.path()))
+                }
+                attempt = timeout_at(deadline, connect(&info, &session_id)) => attempt,
+            };
+            match attempt {
                 Ok(Ok(connected)) => break connected,
                 Ok(Err(_)) if Instant::now() < deadline => sleep(Duration::from_millis(100)).await,
                 Ok(Err(error)) => return Err(error.context("connecting to the kernel")),
