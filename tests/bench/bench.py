@@ -10,7 +10,8 @@ cell sequence. Per kernel type there are several rounds, each on a fresh kernel:
     cycle up to 300 cells and measures RSS again
     N spawn cells                                                (timed samples)
 
-Then the tutorial notebooks are run once (Asyncbook only). The table goes to stdout and
+Then the tutorial notebooks are run once (Asyncbook only), two at a time as `make test` runs
+them (`--notebook-jobs`). The table goes to stdout and
 everything, raw samples included, to target/bench/<timestamp>.json and latest.json.
 Exit status: 0 when the bench ran (targets missed or not), 1 when a kernel failed or hung.
 """
@@ -18,7 +19,6 @@ Exit status: 0 when the bench ran (targets missed or not), 1 when a kernel faile
 from __future__ import annotations
 
 import argparse
-import asyncio
 import datetime
 import json
 import os
@@ -31,10 +31,8 @@ import subprocess
 import sys
 import time
 
-import nbclient
-import nbformat
 import zmq
-from jupyter_client import AsyncKernelManager, KernelManager
+from jupyter_client import KernelManager
 from jupyter_client.kernelspec import KernelSpec
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
@@ -315,47 +313,16 @@ def run_round(kind: str, number: int, cycles: int, rss_cells: int | None, spawn:
 # ---------------------------------------------------------------- notebooks
 
 
-def has_test_subcommand() -> bool:
-    probe = subprocess.run([str(ASYNCBOOK), "help", "test"], capture_output=True, text=True)
-    return probe.returncode == 0
-
-
 def run_notebooks_cli(args) -> dict:
     started = time.perf_counter()
     try:
-        done = subprocess.run([str(ASYNCBOOK), "test", "notebooks/"], cwd=ROOT, capture_output=True,
-                              text=True, timeout=args.notebooks_timeout)
+        done = subprocess.run([str(ASYNCBOOK), "test", "-j", str(args.notebook_jobs), "notebooks/"], cwd=ROOT,
+                              capture_output=True, text=True, timeout=args.notebooks_timeout)
         ok, tail = done.returncode == 0, (done.stdout + done.stderr)[-2000:]
     except subprocess.TimeoutExpired:
         ok, tail = False, f"timed out after {args.notebooks_timeout} s"
-    return {"method": "asyncbook test notebooks/", "wall_s": time.perf_counter() - started,
+    return {"method": f"asyncbook test -j {args.notebook_jobs} notebooks/", "wall_s": time.perf_counter() - started,
             "ok": ok, "output_tail": tail}
-
-
-async def _run_notebook(path: pathlib.Path, args) -> None:
-    notebook = nbformat.read(path, as_version=4)
-    km = AsyncKernelManager(kernel_name="asyncbook")  # not python3: nbclient adds no ipykernel options
-    km._kernel_spec = kernel_spec("asyncbook")
-    client = nbclient.NotebookClient(notebook, km=km, timeout=args.cell_timeout, allow_errors=False,
-                                     startup_timeout=args.start_timeout,
-                                     resources={"metadata": {"path": str(path.parent)}})
-    await client.async_execute()
-
-
-def run_notebooks_nbclient(args) -> dict:
-    per_notebook, ok = [], True
-    started = time.perf_counter()
-    for path in sorted((ROOT / "notebooks").glob("*.ipynb")):
-        t0 = time.perf_counter()
-        try:
-            asyncio.run(asyncio.wait_for(_run_notebook(path, args), args.notebooks_timeout))
-            status = "ok"
-        except Exception as exc:  # noqa: BLE001 - reported, the bench goes on
-            ok, status = False, f"{type(exc).__name__}: {str(exc)[:300]}"
-        per_notebook.append({"notebook": path.name, "wall_s": time.perf_counter() - t0, "status": status})
-        print(f"  {path.name}: {per_notebook[-1]['wall_s']:.1f} s {status.splitlines()[0]}", flush=True)
-    return {"method": "nbclient, one fresh kernel per notebook (`asyncbook test` not in the binary)",
-            "wall_s": time.perf_counter() - started, "ok": ok, "per_notebook": per_notebook}
 
 
 # ---------------------------------------------------------------- report
@@ -523,6 +490,8 @@ def parse_args() -> argparse.Namespace:
     p.add_argument("--cell-timeout", type=float, default=120, help="seconds for any other cell (default 120)")
     p.add_argument("--spawn-timeout", type=float, default=30,
                    help="seconds for a spawn cell; evcxr's spawn cells hang (default 30)")
+    p.add_argument("--notebook-jobs", type=int, default=2,
+                   help="notebooks run at once, as `make test` runs them (default 2)")
     p.add_argument("--notebooks-timeout", type=float, default=900, help="seconds for one notebooks run (default 900)")
     return p.parse_args()
 
@@ -564,8 +533,7 @@ def main() -> int:
                       f"{hung}", flush=True)
         if "asyncbook" in kinds and not args.no_notebooks:
             print("notebooks/ ...", flush=True)
-            cli = has_test_subcommand()
-            report["notebooks"] = run_notebooks_cli(args) if cli else run_notebooks_nbclient(args)
+            report["notebooks"] = run_notebooks_cli(args)
     except BenchError as exc:
         print(f"\nbench failed: {exc}", file=sys.stderr)
         return 1
