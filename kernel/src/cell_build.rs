@@ -36,9 +36,10 @@ pub const RECORD_ENV: &str = "ASYNCBOOK_RECORD_CELL_COMMAND";
 const RECIPE_FILE: &str = "target/asyncbook-cell-command.json";
 const PENDING_FILE: &str = "target/asyncbook-cell-command.pending.json";
 
-/// Environment variables of a build that differ from cell to cell without
-/// changing what cargo would do.
-const PER_CELL_ENV: &[&str] = &[cell_link::CELL_ENV];
+/// Environment variables the kernel changes between builds that do not
+/// change what cargo does: the cell's number, and the flag that keeps the
+/// warm-up's dependency builds out of the notebook.
+const PER_CELL_ENV: &[&str] = &[cell_link::CELL_ENV, cell_link::QUIET_ENV];
 
 /// cargo's jobserver: its file descriptors are not open outside cargo.
 const JOBSERVER_ENV: &[&str] = &["CARGO_MAKEFLAGS", "MAKEFLAGS", "MFLAGS"];
@@ -109,7 +110,9 @@ fn cargo(cargo: &OsString, args: &[OsString]) -> Result<i32> {
         build.env(RECORD_ENV, PENDING_FILE);
     }
     let code = status(&mut build)?;
-    if let Some(inputs) = inputs {
+    // The next build starts from what cargo left (it adds the cell crate
+    // to the lock file the first time).
+    if let (Some(_), Some(inputs)) = (inputs, build_inputs(args)) {
         keep_recipe(inputs);
     }
     Ok(code)
