@@ -19,12 +19,12 @@
 
 use std::ffi::OsString;
 use std::path::{Path, PathBuf};
-use std::process::{Command, ExitCode};
+use std::process::Command;
 
 use anyhow::{Context, Result};
 use serde::{Deserialize, Serialize};
 
-use crate::cell_link::{self, CellLibrary};
+use crate::cell_link::{self, exit_code, CellLibrary};
 
 /// The name evcxr looks for on `PATH`.
 pub const PROGRAM: &str = "mold";
@@ -59,12 +59,16 @@ struct Recipe {
     command: CellCommand,
 }
 
-/// Makes `dir` a folder holding the kernel binary under evcxr's name for
-/// the cargo launcher, to be put first on `PATH`.
+/// Puts the kernel binary, under evcxr's name for the cargo launcher, in
+/// `dir` and `dir` first on this process's `PATH`.
 pub fn install(dir: &Path) -> Result<()> {
     std::fs::create_dir_all(dir)?;
     let exe = std::env::current_exe()?;
-    std::os::unix::fs::symlink(exe, dir.join(PROGRAM)).context("linking the cell builder")
+    std::os::unix::fs::symlink(exe, dir.join(PROGRAM)).context("linking the cell builder")?;
+    let path = std::env::var_os("PATH").unwrap_or_default();
+    let dirs = std::iter::once(dir.to_path_buf()).chain(std::env::split_paths(&path));
+    std::env::set_var("PATH", std::env::join_paths(dirs)?);
+    Ok(())
 }
 
 /// True when this process was started under [`PROGRAM`]'s name.
@@ -77,24 +81,17 @@ pub fn invoked() -> bool {
 
 /// Entry point when started as [`PROGRAM`]: `-run <cargo> <args>` from evcxr,
 /// anything else is handed to a real `mold` further along `PATH`.
-pub fn run() -> ExitCode {
+pub fn run() -> Result<i32> {
     let args: Vec<OsString> = std::env::args_os().skip(1).collect();
-    let result = match args.split_first() {
+    match args.split_first() {
         Some((flag, rest)) if flag == "-run" && !rest.is_empty() => cargo(&rest[0], &rest[1..]),
         _ => real_mold(&args),
-    };
-    match result {
-        Ok(code) => ExitCode::from(code.clamp(0, 255) as u8),
-        Err(error) => {
-            eprintln!("asyncbook cell build: {error:#}");
-            ExitCode::FAILURE
-        }
     }
 }
 
 fn cargo(cargo: &OsString, args: &[OsString]) -> Result<i32> {
     if args.first().is_none_or(|a| a != "build") {
-        return status(Command::new(cargo).args(args));
+        return exit_code(Command::new(cargo).args(args));
     }
     let inputs = build_inputs(args);
     if let Some(inputs) = &inputs {
@@ -109,7 +106,7 @@ fn cargo(cargo: &OsString, args: &[OsString]) -> Result<i32> {
     if inputs.is_some() {
         build.env(RECORD_ENV, PENDING_FILE);
     }
-    let code = status(&mut build)?;
+    let code = exit_code(&mut build)?;
     // The next build starts from what cargo left (it adds the cell crate
     // to the lock file the first time).
     if let (Some(_), Some(inputs)) = (inputs, build_inputs(args)) {
@@ -213,11 +210,7 @@ pub fn record(path: &Path, rustc: &OsString, args: &[OsString]) -> Result<()> {
 /// Compiles the cell as cargo did last time, and reports the library on
 /// stdout in cargo's JSON (rustc's diagnostics reach evcxr on stderr).
 fn compile(command: CellCommand) -> Result<i32> {
-    let library = CellLibrary {
-        dir: std::env::var_os(cell_link::WRAPPER_ENV)
-            .context("the cell library is not set")?
-            .into(),
-    };
+    let library = CellLibrary::from_env().context("the cell library is not set")?;
     let args: Vec<OsString> = command.args.iter().map(OsString::from).collect();
     let mut env = command.env;
     for key in PER_CELL_ENV {
@@ -226,18 +219,15 @@ fn compile(command: CellCommand) -> Result<i32> {
             env.push((key.to_string(), value));
         }
     }
-    let code = status(
+    let code = exit_code(
         Command::new(&command.rustc)
             .args(cell_link::cell_args(&library, &args)?)
             .env_clear()
             .envs(env),
     )?;
     if code == 0 {
-        let out_dir = args
-            .windows(2)
-            .find(|pair| pair[0] == "--out-dir")
-            .map(|pair| PathBuf::from(&pair[1]))
-            .context("no --out-dir")?;
+        let out_dir =
+            PathBuf::from(cell_link::arg_value(&args, "--out-dir").context("no --out-dir")?);
         let library_file = out_dir.join(format!("lib{}.so", cell_link::CELL_CRATE));
         let artifact = serde_json::json!({
             "reason": "compiler-artifact",
@@ -247,11 +237,6 @@ fn compile(command: CellCommand) -> Result<i32> {
         println!("{artifact}");
     }
     Ok(code)
-}
-
-fn status(command: &mut Command) -> Result<i32> {
-    let status = command.status().context("starting the build")?;
-    Ok(status.code().unwrap_or(1))
 }
 
 /// The next `mold` on `PATH` after the session's own.
@@ -264,7 +249,7 @@ fn real_mold(args: &[OsString]) -> Result<i32> {
             candidate.is_file() && candidate.canonicalize().is_ok_and(|real| real != me)
         })
         .context("mold is not installed")?;
-    status(Command::new(found).args(args))
+    exit_code(Command::new(found).args(args))
 }
 
 #[cfg(test)]

@@ -86,6 +86,11 @@ impl CellLibrary {
         Ok(library)
     }
 
+    /// The library a rustc wrapper or cell build was started for, if any.
+    pub fn from_env() -> Option<Self> {
+        std::env::var_os(WRAPPER_ENV).map(|dir| Self { dir: dir.into() })
+    }
+
     fn dylib(&self) -> PathBuf {
         self.dir.join("libasyncbook.so")
     }
@@ -182,10 +187,14 @@ pub fn wrap_rustc(library: &CellLibrary, args: Vec<OsString>) -> Result<i32> {
 }
 
 fn run_rustc(rustc: &OsString, args: &[OsString]) -> Result<i32> {
-    let status = Command::new(rustc)
-        .args(args)
+    exit_code(Command::new(rustc).args(args))
+}
+
+/// Runs `command` to its end; its exit code (1 when a signal ended it).
+pub fn exit_code(command: &mut Command) -> Result<i32> {
+    let status = command
         .status()
-        .context("running rustc")?;
+        .with_context(|| format!("running {}", command.get_program().to_string_lossy()))?;
     Ok(status.code().unwrap_or(1))
 }
 
@@ -210,7 +219,7 @@ fn report_progress(artifacts: &[Artifact], package: &str, crate_name: &str) {
     let _ = crate::frames::FrameWriter::new(stream).send(&frame);
 }
 
-fn arg_value(args: &[OsString], flag: &str) -> Option<String> {
+pub fn arg_value(args: &[OsString], flag: &str) -> Option<String> {
     args.windows(2)
         .find(|pair| pair[0] == flag)
         .map(|pair| pair[1].to_string_lossy().into_owned())

@@ -183,11 +183,7 @@ impl Engine {
         std::env::set_var("EVCXR_CONFIG_DIR", session_dir.join("config"));
         std::env::set_var("LD_LIBRARY_PATH", library.load_path()?);
         // evcxr then starts cargo through the kernel (see `cell_build`).
-        let launcher_dir = session_dir.join("bin");
-        cell_build::install(&launcher_dir)?;
-        let path = std::env::var_os("PATH").unwrap_or_default();
-        let dirs = std::iter::once(launcher_dir).chain(std::env::split_paths(&path));
-        std::env::set_var("PATH", std::env::join_paths(dirs)?);
+        cell_build::install(&session_dir.join("bin"))?;
 
         let thread_shared = shared.clone();
         std::thread::Builder::new()

@@ -48,18 +48,11 @@ fn main() -> ExitCode {
     // The same binary also serves as the cell process, as evcxr's cargo
     // launcher and as rustc wrapper.
     if cell_build::invoked() {
-        return cell_build::run();
+        return helper_exit(cell_build::run(), "cell build");
     }
-    if let Some(dir) = std::env::var_os(cell_link::WRAPPER_ENV) {
-        let library = cell_link::CellLibrary { dir: dir.into() };
+    if let Some(library) = cell_link::CellLibrary::from_env() {
         let args: Vec<_> = std::env::args_os().skip(1).collect();
-        return match cell_link::wrap_rustc(&library, args) {
-            Ok(code) => ExitCode::from(code.clamp(0, 255) as u8),
-            Err(error) => {
-                eprintln!("asyncbook rustc wrapper: {error:#}");
-                ExitCode::FAILURE
-            }
-        };
+        return helper_exit(cell_link::wrap_rustc(&library, args), "rustc wrapper");
     }
     if std::env::var_os("EVCXR_IS_RUNTIME").is_some() {
         // SAFETY: asks the kernel (our parent) to take this process with it.
@@ -89,6 +82,18 @@ fn main() -> ExitCode {
         Ok(code) => code,
         Err(error) => {
             eprintln!("asyncbook: {error:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// The exit of a helper role (cell build, rustc wrapper): the code of the
+/// program it ran, or a failure it explains.
+fn helper_exit(result: anyhow::Result<i32>, role: &str) -> ExitCode {
+    match result {
+        Ok(code) => ExitCode::from(code.clamp(0, 255) as u8),
+        Err(error) => {
+            eprintln!("asyncbook {role}: {error:#}");
             ExitCode::FAILURE
         }
     }
