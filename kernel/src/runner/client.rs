@@ -7,7 +7,7 @@ use std::path::Path;
 use std::process::Stdio;
 use std::time::Duration;
 
-use anyhow::{anyhow, bail, Context, Result};
+use anyhow::{bail, Context, Result};
 use jupyter_protocol::{
     ConnectionInfo, ExecuteRequest, ExecutionState, InterruptRequest, JupyterMessage,
     JupyterMessageContent, KernelInfoRequest, ReplyStatus, ShutdownRequest, Transport,
@@ -53,6 +53,8 @@ pub enum Ending {
 /// How long an interrupted cell gets to end before the kernel is given up.
 const INTERRUPT_GRACE: Duration = Duration::from_secs(20);
 const INTERRUPT_REPEAT: Duration = Duration::from_secs(2);
+/// How long a kernel that failed to start may take to exit.
+const EXIT_GRACE: Duration = Duration::from_secs(5);
 const KERNEL_LOG: &str = "kernel.log";
 
 impl Kernel {
@@ -125,10 +127,12 @@ impl Kernel {
             iopub: forward(iopub),
             dir,
         };
-        kernel
-            .wait_until_ready(deadline)
-            .await
-            .map_err(|error| anyhow!("{error:#}{}", log_tail(kernel.dir.path())))?;
+        if let Err(error) = kernel.wait_until_ready(deadline).await {
+            // A failing kernel closes its sockets before it writes why; its
+            // log is read once it has exited.
+            let _ = tokio::time::timeout(EXIT_GRACE, kernel.child.wait()).await;
+            bail!("{error:#}{}", log_tail(kernel.dir.path()));
+        }
         Ok(kernel)
     }
 
