@@ -39,7 +39,10 @@ const PENDING_FILE: &str = "target/asyncbook-cell-command.pending.json";
 /// Environment variables the kernel changes between builds that do not
 /// change what cargo does: the cell's number, and the flag that keeps the
 /// warm-up's dependency builds out of the notebook.
-const PER_CELL_ENV: &[&str] = &[cell_link::CELL_ENV, cell_link::QUIET_ENV];
+const PER_CELL_ENV: &[&str] = &[cell_link::CELL_ENV, cell_link::SETUP_ENV];
+
+/// The package evcxr writes to check a dependency with `cargo metadata`.
+const DEPENDENCY_CHECK_PACKAGE: &str = "evcxr_dummy_validate_dep";
 
 /// cargo's jobserver: its file descriptors are not open outside cargo.
 const JOBSERVER_ENV: &[&str] = &["CARGO_MAKEFLAGS", "MAKEFLAGS", "MFLAGS"];
@@ -90,7 +93,12 @@ pub fn run() -> Result<i32> {
 }
 
 fn cargo(cargo: &OsString, args: &[OsString]) -> Result<i32> {
-    if args.first().is_none_or(|a| a != "build") {
+    // evcxr puts options such as `--offline` before the subcommand.
+    let subcommand = args.iter().find(|a| !a.to_string_lossy().starts_with('-'));
+    if subcommand.is_some_and(|s| s == "metadata") && checks_kernel_dependency() {
+        return Ok(0);
+    }
+    if subcommand.is_none_or(|s| s != "build") {
         return exit_code(Command::new(cargo).args(args));
     }
     let inputs = build_inputs(args);
@@ -113,6 +121,21 @@ fn cargo(cargo: &OsString, args: &[OsString]) -> Result<i32> {
         keep_recipe(inputs);
     }
     Ok(code)
+}
+
+/// evcxr checks each `:dep` with `cargo metadata` on a one-dependency crate
+/// (a few hundred ms each). The kernel's own dependencies are the versions
+/// the cell library was built with, so they pass without it.
+fn checks_kernel_dependency() -> bool {
+    let setup = std::env::var_os(cell_link::SETUP_ENV).is_some_and(|v| !v.is_empty());
+    setup
+        && std::fs::read_to_string("Cargo.toml").is_ok_and(|manifest| {
+            manifest
+                .parse::<toml::Table>()
+                .ok()
+                .and_then(|m| m.get("package")?.get("name")?.as_str().map(str::to_owned))
+                .is_some_and(|name| name == DEPENDENCY_CHECK_PACKAGE)
+        })
 }
 
 /// Everything a cargo build's outcome depends on besides the sources: None

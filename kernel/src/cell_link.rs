@@ -23,8 +23,9 @@ use serde_json::Value;
 /// Set (to the cell library folder) when the kernel binary runs as rustc wrapper.
 pub const WRAPPER_ENV: &str = "ASYNCBOOK_RUSTC_WRAPPER";
 
-/// Set (non-empty) while the kernel warms up: builds then are not the user's.
-pub const QUIET_ENV: &str = "ASYNCBOOK_QUIET_BUILD";
+/// Set (non-empty) while the kernel declares its own dependencies: their
+/// builds are not the user's, and they need no checking.
+pub const SETUP_ENV: &str = "ASYNCBOOK_KERNEL_SETUP";
 
 /// The crate name evcxr gives to every cell.
 pub const CELL_CRATE: &str = "ctx";
@@ -149,18 +150,23 @@ impl CellLibrary {
     }
 
     /// The folders a cell process needs on `LD_LIBRARY_PATH`: this library,
-    /// and the standard library it was built against.
-    pub fn load_path(&self) -> Result<OsString> {
-        let output = Command::new("rustc")
-            .args(["--print", "target-libdir"])
-            .output()?;
-        let std_dir = PathBuf::from(String::from_utf8(output.stdout)?.trim());
-        let mut dirs = vec![self.dir.clone(), self.deps(), std_dir];
+    /// and the standard library it was built against (in `std_libdir`).
+    pub fn load_path(&self, std_libdir: &Path) -> Result<OsString> {
+        let mut dirs = vec![self.dir.clone(), self.deps(), std_libdir.to_path_buf()];
         if let Some(old) = std::env::var_os("LD_LIBRARY_PATH") {
             dirs.extend(std::env::split_paths(&old));
         }
         Ok(std::env::join_paths(dirs)?)
     }
+}
+
+/// The toolchain's folder of standard library binaries.
+pub fn std_libdir() -> Result<PathBuf> {
+    let output = Command::new("rustc")
+        .args(["--print", "target-libdir"])
+        .output()
+        .context("running rustc")?;
+    Ok(PathBuf::from(String::from_utf8(output.stdout)?.trim()))
 }
 
 /// Runs as `RUSTC_WRAPPER`: `args` are `rustc` and its arguments.
@@ -202,7 +208,7 @@ pub fn exit_code(command: &mut Command) -> Result<i32> {
 /// Crates of the cell library's own dependency tree are the kernel's
 /// business (built when versions or features differ), not the user's.
 fn report_progress(artifacts: &[Artifact], package: &str, crate_name: &str) {
-    let quiet = std::env::var_os(QUIET_ENV).is_some_and(|v| !v.is_empty())
+    let quiet = std::env::var_os(SETUP_ENV).is_some_and(|v| !v.is_empty())
         || artifacts.iter().any(|a| a.package == package);
     if crate_name == "build_script_build" || quiet {
         return;

@@ -16,6 +16,7 @@ use crate::cell_build;
 use crate::cell_link::{self, CellLibrary};
 use crate::frames::{read_frame, Frame};
 use crate::relay;
+use crate::std_sources;
 
 /// Output of cells, in the order it was produced.
 #[derive(Debug, Clone, PartialEq)]
@@ -181,7 +182,9 @@ impl Engine {
         std::fs::create_dir_all(&build_dir)?;
         let _ = std::fs::copy(library.dir.join("Cargo.lock"), build_dir.join("Cargo.lock"));
         std::env::set_var("EVCXR_CONFIG_DIR", session_dir.join("config"));
-        std::env::set_var("LD_LIBRARY_PATH", library.load_path()?);
+        let std_libdir = cell_link::std_libdir()?;
+        std::env::set_var("LD_LIBRARY_PATH", library.load_path(&std_libdir)?);
+        std_sources::prepare(&session_dir.join("rust-src"), &std_libdir)?;
         // evcxr then starts cargo through the kernel (see `cell_build`).
         cell_build::install(&session_dir.join("bin"))?;
 
@@ -491,7 +494,7 @@ impl Worker {
         worker.record_child_pid();
         worker.set_build_env("RUSTC_WRAPPER", &exe.display().to_string());
         worker.set_build_env(cell_link::WRAPPER_ENV, &library.dir.display().to_string());
-        worker.set_build_env(cell_link::QUIET_ENV, "1");
+        worker.set_build_env(cell_link::SETUP_ENV, "1");
         // The exact versions the cell library holds: the wrapper links them
         // in instead of compiling them, and rust-analyzer reads their source
         // to infer the types of variables such as a `JoinHandle`.
@@ -518,7 +521,7 @@ impl Worker {
             .execute("async {}.await;")
             .map_err(|e| anyhow::anyhow!("warming up the engine: {e}"))?;
         worker.wait_for_fence(1, Duration::from_secs(5));
-        worker.set_build_env(cell_link::QUIET_ENV, "");
+        worker.set_build_env(cell_link::SETUP_ENV, "");
         tracing::debug!(
             "warm-up: first async cell ran after {:?}",
             started.elapsed()

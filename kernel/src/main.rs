@@ -13,6 +13,7 @@ mod relay;
 mod runner;
 mod session;
 mod session_dir;
+mod std_sources;
 mod transport;
 
 use std::path::PathBuf;

@@ -478,6 +478,15 @@ async fn dep_builds_a_crate_and_shows_its_progress() {
     );
     let greeted = kernel.run("greeting::hello(\"cells\")").await;
     assert_eq!(greeted.result().as_deref(), Some("\"hello, cells\""));
+    // The user's dependencies are checked before anything is built.
+    let missing = kernel
+        .execute(":dep missing = { path = \"/nonexistent/missing\" }")
+        .await
+        .failed();
+    assert!(
+        missing.error_text().contains("/nonexistent/missing"),
+        "{missing:?}"
+    );
     // A local crate may change between cells: the next cell builds it again.
     std::fs::write(
         crate_dir.join("src/lib.rs"),
@@ -488,4 +497,40 @@ async fn dep_builds_a_crate_and_shows_its_progress() {
     assert_eq!(greeted.result().as_deref(), Some("\"good day, cells\""));
     let joined = kernel.run("before.await.unwrap() * 6").await;
     assert_eq!(joined.result().as_deref(), Some("42"));
+}
+
+/// evcxr keeps a variable between cells under its inferred type: types from
+/// the standard library, tokio and closures' results all come out named.
+#[tokio::test(flavor = "multi_thread")]
+async fn variables_keep_their_inferred_types() {
+    let mut kernel = Kernel::start().await;
+    kernel
+        .run(
+            "let counts = std::collections::HashMap::<u32, String>::new();\n\
+             let read = std::fs::read_to_string(\"/nonexistent\");\n\
+             let doubled = [1, 2].iter().map(|x| x * 2).collect::<Vec<_>>();\n\
+             let shared = std::sync::Arc::new(std::sync::Mutex::new(0u8));\n\
+             let thread = std::thread::spawn(|| 3);\n\
+             let task = tokio::spawn(async { 5 });\n\
+             let (tx, rx) = tokio::sync::oneshot::channel::<&str>();",
+        )
+        .await;
+    let vars = kernel.run(":vars").await;
+    for expected in [
+        "counts: std::collections::HashMap<u32, String>",
+        "read: Result<String, std::io::Error>",
+        "doubled: Vec<i32>",
+        "shared: std::sync::Arc<std::sync::Mutex<u8>>",
+        "thread: std::thread::JoinHandle<i32>",
+        "task: tokio::task::JoinHandle<i32>",
+        "tx: tokio::sync::oneshot::Sender<&str>",
+        "rx: tokio::sync::oneshot::Receiver<&str>",
+    ] {
+        let listed = vars.result().unwrap_or_default();
+        assert!(listed.contains(expected), "{expected} in {vars:?}");
+    }
+    let used = kernel
+        .run("tx.send(\"sent\").unwrap();\nformat!(\"{} {} {}\", rx.await.unwrap(), task.await.unwrap(), thread.join().unwrap())")
+        .await;
+    assert_eq!(used.result().as_deref(), Some("\"sent 5 3\""));
 }
