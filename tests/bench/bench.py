@@ -25,6 +25,7 @@ import os
 import pathlib
 import platform
 import queue
+import re
 import shutil
 import signal
 import subprocess
@@ -152,7 +153,11 @@ class Kernel:
         self.km.shutdown_wait_time = 3.0
         self._log = open(log_path, "w")
         started = time.perf_counter()
-        self.km.start_kernel(stdout=self._log, stderr=self._log, cwd=str(ROOT))
+        # Asyncbook's debug log carries the engine's warm-up phases (see `warm_up_phases`).
+        env = dict(os.environ)
+        if kind == "asyncbook":
+            env["ASYNCBOOK_LOG"] = "asyncbook=debug"
+        self.km.start_kernel(stdout=self._log, stderr=self._log, cwd=str(ROOT), env=env)
         self.pid = self.km.provisioner.process.pid
         self.kc = self.km.client()
         self.kc.start_channels()
@@ -264,6 +269,27 @@ def shown_text(outputs: list[dict]) -> str:
     return "".join(parts)
 
 
+# `warm-up: evcxr ready after 1.8s`: phase names as the engine logs them, in order.
+WARM_UP_LINE = re.compile(r"warm-up: (.+?) (?:after|in) ([0-9.]+)(s|ms|µs)")
+WARM_UP_PHASES = {
+    "evcxr ready": "evcxr started (rust-analyzer has analysed std)",
+    "dependencies declared": "tokio, futures and the cell library declared (and analysed)",
+    "first async cell ran": "first async cell ran: the engine is ready",
+    "rust-analyzer ready": "later, once idle: rust-analyzer's first inference through tokio (own duration)",
+}
+
+
+def warm_up_phases(log: pathlib.Path) -> dict[str, float]:
+    """Seconds since the engine thread started, per phase, from the kernel's debug log."""
+    scale = {"s": 1.0, "ms": 1e-3, "µs": 1e-6}
+    phases = {}
+    for match in WARM_UP_LINE.finditer(log.read_text(errors="replace")):
+        phase, value, unit = match.groups()
+        if phase in WARM_UP_PHASES:
+            phases[phase] = float(value) * scale[unit]
+    return phases
+
+
 def run_round(kind: str, number: int, cycles: int, rss_cells: int | None, spawn: bool, args) -> dict:
     """One fresh kernel: start, first await, `cycles` timed cycles, RSS checkpoints, spawn block."""
     log = OUT_DIR / "logs" / f"{kind}-round{number}.log"
@@ -307,6 +333,8 @@ def run_round(kind: str, number: int, cycles: int, rss_cells: int | None, spawn:
         result["cells_run"] = kernel.cells
     finally:
         kernel.close()
+    if kind == "asyncbook":
+        result["warm_up_s"] = warm_up_phases(log)
     return result
 
 
@@ -470,6 +498,12 @@ def render(report: dict) -> str:
     if any(row.get("evcxr", {}).get("hung") for row in report["summary"].values()):
         lines.append("evcxr spawn cell: `tokio::spawn(..).await` after the runtime's cell never answered "
                      f"(cell timeout {cfg['spawn_timeout']:.0f} s; one tokio copy per cell, evcxr issue #245).")
+    warm = [r.get("warm_up_s", {}) for r in report["rounds"].get("asyncbook", [])]
+    if any(warm):
+        lines += ["", f"Asyncbook engine warm-up, seconds since the engine thread started (p50 of {len(warm)} kernels):"]
+        for phase, label in WARM_UP_PHASES.items():
+            values = [w[phase] for w in warm if phase in w]
+            lines.append(f"  {fmt(percentile(values, 0.5), 's'):>7}  {label}")
     return "\n".join(lines)
 
 
