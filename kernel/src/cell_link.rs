@@ -450,7 +450,9 @@ fn replace_runtime(lines: &mut [String], open: usize) {
 
 /// evcxr wraps an async cell as `.block_on(async {` .. `});` followed by its
 /// panic guard `})) {`; the user's own code may contain `});` lines, so the
-/// body's end is the last `});` before that guard.
+/// body's end is the last `});` before that guard. The body runs in an inner
+/// block whose value is dropped: a cell that uses `?` ends in
+/// `Ok::<(), EvcxrUserCodeError>(())`, and the library's runner takes `()`.
 fn route_body(lines: &mut [String], open: usize, cell: Option<u64>) {
     let guard = lines[open..].iter().position(|l| l.trim() == "})) {");
     let close = guard.and_then(|guard| {
@@ -462,9 +464,9 @@ fn route_body(lines: &mut [String], open: usize, cell: Option<u64>) {
     if let Some(close) = close {
         lines[open] = lines[open].replace(
             ".block_on(async {",
-            &format!(".__asyncbook_run({cell:?}, Box::pin(async {{"),
+            &format!(".__asyncbook_run({cell:?}, Box::pin(async {{ let _ = async {{"),
         );
-        lines[close] = lines[close].replace("});", "}));");
+        lines[close] = lines[close].replace("});", "}.await; }));");
     }
 }
 
@@ -521,10 +523,13 @@ evcxr_variable_store
         assert_eq!(lines[7], "#[unsafe(no_mangle)]");
         assert_eq!(lines[13], "asyncbook::runtime::shared()");
         assert!(lines[14..17].iter().all(|l| l.is_empty()), "{lines:#?}");
-        assert_eq!(lines[17], ".__asyncbook_run(Some(7), Box::pin(async {");
-        // The user's own `});` stays; evcxr's closing one gets the extra paren.
+        assert_eq!(
+            lines[17],
+            ".__asyncbook_run(Some(7), Box::pin(async { let _ = async {"
+        );
+        // The user's own `});` stays; evcxr's closing one ends both blocks.
         assert_eq!(lines[20], "});");
-        assert_eq!(lines[21], "}));");
+        assert_eq!(lines[21], "}.await; }));");
         assert_eq!(lines[22], "})) {");
         assert!(!rewritten.contains("Runtime::new"));
         assert!(lines.contains(&"extern crate asyncbook as _;"));

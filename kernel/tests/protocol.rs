@@ -171,6 +171,25 @@ async fn one_session_covers_the_shell_protocol() {
     assert_eq!(kept.result().as_deref(), Some("11"));
     assert_eq!(kept.count(), 7, "failed cells count too");
 
+    // `?` at the top level of a cell: Ok goes on, Err ends the cell with
+    // status error and the error on stderr; earlier variables survive.
+    let parsed = kernel
+        .run("let parsed: i32 = \"41\".parse::<i32>()?;\nparsed + 1")
+        .await;
+    assert_eq!(parsed.result().as_deref(), Some("42"), "{parsed:?}");
+    let early = kernel
+        .execute("let lost: i32 = \"forty\".parse::<i32>()?;\nlost")
+        .await
+        .failed();
+    assert_execute_order(&early, &session);
+    assert!(
+        early.stderr().contains("invalid digit found in string"),
+        "{early:?}"
+    );
+    assert!(early.shown().contains("through `?`"), "{early:?}");
+    let after = kernel.run("parsed + origin_offset").await;
+    assert_eq!(after.result().as_deref(), Some("51"));
+
     // Rich display: HTML, Markdown, SVG, PNG as display_data.
     let rich = kernel
         .run(

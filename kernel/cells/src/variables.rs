@@ -10,6 +10,10 @@ use std::sync::Arc;
 /// What evcxr prints when a variable's type changed, so it forgets the name.
 const VARIABLE_CHANGED_TYPE: &str = "EVCXR_VARIABLE_CHANGED_TYPE:";
 
+/// What a cell prints when it ends early through `?` on an error; evcxr's
+/// generated error conversion names it through this module.
+pub const USER_ERROR_OCCURRED: &str = "EVCXR_ERROR_OCCURRED";
+
 #[derive(Default)]
 pub struct VariableStore {
     variables: HashMap<String, Box<dyn Any>>,
