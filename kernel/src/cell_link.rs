@@ -30,6 +30,9 @@ pub const SETUP_ENV: &str = "ASYNCBOOK_KERNEL_SETUP";
 /// The crate name evcxr gives to every cell.
 pub const CELL_CRATE: &str = "ctx";
 
+/// The metadata every cell crate is compiled with, whatever its dependencies.
+const CELL_METADATA: &str = "metadata=asyncbook-cell";
+
 /// The cell library's package name, as cells depend on it.
 pub const CELLS_PACKAGE: &str = "asyncbook-cells";
 
@@ -338,6 +341,19 @@ pub fn cell_args(library: &CellLibrary, args: &[OsString]) -> Result<Vec<OsStrin
             // Every cell is new code: incremental state would only be
             // written, never reused.
             args.next();
+        } else if arg == "-C"
+            && args
+                .as_slice()
+                .first()
+                .is_some_and(|v| v.to_string_lossy().starts_with("metadata="))
+        {
+            // cargo derives the crate's metadata from its dependencies, and
+            // the type ids of the notebook's own types from that: a `:dep`
+            // would turn every stored `struct` value into a value of another
+            // type, and the store would drop it.
+            args.next();
+            out.push(arg.clone());
+            out.push(CELL_METADATA.into());
         } else if arg == "--extern" {
             // cargo's copy of the cell library is replaced by the canonical path below.
             let value = args.next().context("--extern without a value")?;

@@ -2,6 +2,20 @@
 
 use evcxr::CompilationError;
 
+/// What a failed cell shows of rustc's diagnostics: its errors, then the
+/// warnings that point into the cell. Warnings without a place in the cell
+/// are about earlier cells' items (an unused macro, say) and would repeat
+/// under every failing cell.
+pub fn shown(diagnostics: &[CompilationError]) -> Vec<&CompilationError> {
+    let (errors, warnings): (Vec<_>, Vec<_>) =
+        diagnostics.iter().partition(|d| d.level() != "warning");
+    let in_cell = warnings.into_iter().filter(|w| {
+        w.primary_spanned_message()
+            .is_some_and(|m| m.span.is_some())
+    });
+    errors.into_iter().chain(in_cell).collect()
+}
+
 /// Renders one compile error as rustc would, with spans in cell coordinates.
 pub fn render(error: &CompilationError, source: &str) -> String {
     let lines: Vec<&str> = source.lines().collect();
@@ -57,10 +71,45 @@ pub fn render(error: &CompilationError, source: &str) -> String {
         ));
     }
     for help in error.help() {
-        out.push_str(&format!("{pad} = help: {help}\n"));
+        out.push_str(&format!("{pad} = help: {}\n", with_suggestion(&help)));
     }
     for note in notes {
         out.push_str(&format!("{pad} = note: {note}\n"));
     }
     out
+}
+
+/// evcxr appends a help's suggested code after a blank line; it reads as part
+/// of the help: "help: make it mutable: `mut`".
+fn with_suggestion(help: &str) -> String {
+    match help.split_once("\n\n") {
+        Some((message, code)) if !code.contains('\n') => format!("{message}: `{code}`"),
+        Some((message, code)) => format!("{message}:\n{}", indent(code)),
+        None => help.to_owned(),
+    }
+}
+
+fn indent(code: &str) -> String {
+    code.lines()
+        .map(|line| format!("    {line}"))
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::with_suggestion;
+
+    #[test]
+    fn suggested_code_reads_as_part_of_its_help() {
+        assert_eq!(
+            with_suggestion("consider changing this to be mutable\n\nmut"),
+            "consider changing this to be mutable: `mut`"
+        );
+        assert_eq!(
+            with_suggestion("add these lines\n\nuse a;\nuse b;"),
+            "add these lines:\n    use a;\n    use b;"
+        );
+        assert_eq!(with_suggestion("plain help"), "plain help");
+    }
 }

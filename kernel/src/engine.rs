@@ -721,11 +721,12 @@ impl Worker {
                 }
             }
             Err(evcxr::Error::CompilationErrors(errors)) => {
-                let rendered: Vec<String> = errors
+                let shown = crate::diagnostics::shown(&errors);
+                let rendered: Vec<String> = shown
                     .iter()
                     .map(|e| crate::diagnostics::render(e, code))
                     .collect();
-                let first = errors.first().map(|e| e.message()).unwrap_or_default();
+                let first = shown.first().map(|e| e.message()).unwrap_or_default();
                 Outcome::failed(CellError::new(
                     "CompileError",
                     first,

@@ -159,6 +159,11 @@ async fn one_session_covers_the_shell_protocol() {
     assert!(shown.contains("let typed: u32 = \"text\";"), "{shown}");
     assert_eq!(broken.reply.content["ename"], error["ename"]);
     assert_eq!(broken.reply.content["traceback"], error["traceback"]);
+    // Warnings about earlier cells' items stay out of a later cell's error.
+    kernel.run("macro_rules! never_used { () => {}; }").await;
+    let noisy = kernel.execute("let typed: u32 = \"text\";").await.failed();
+    assert!(!noisy.error_text().contains("never_used"), "{noisy:?}");
+    assert_eq!(noisy.reply.content["evalue"], "mismatched types");
 
     // A panic: status error and its message; earlier variables survive.
     let panic = kernel
@@ -169,7 +174,7 @@ async fn one_session_covers_the_shell_protocol() {
     assert!(panic.shown().contains("boom number 7"), "{panic:?}");
     let kept = kernel.run("origin_offset + 1").await;
     assert_eq!(kept.result().as_deref(), Some("11"));
-    assert_eq!(kept.count(), 7, "failed cells count too");
+    assert_eq!(kept.count(), 9, "failed cells count too");
 
     // `?` at the top level of a cell: Ok goes on, Err ends the cell with
     // status error and the error on stderr; earlier variables survive.
@@ -480,6 +485,9 @@ async fn dep_builds_a_crate_and_shows_its_progress() {
     kernel
         .run("let before = tokio::spawn(async { tokio::time::sleep(std::time::Duration::from_millis(50)).await; 7 });")
         .await;
+    kernel
+        .run("#[derive(Debug)]\nstruct Tally { count: u32 }\nlet mut tally = Tally { count: 3 };")
+        .await;
     let dep = kernel
         .execute(&format!(
             ":dep greeting = {{ path = {:?} }}",
@@ -516,6 +524,14 @@ async fn dep_builds_a_crate_and_shows_its_progress() {
     assert_eq!(greeted.result().as_deref(), Some("\"good day, cells\""));
     let joined = kernel.run("before.await.unwrap() * 6").await;
     assert_eq!(joined.result().as_deref(), Some("42"));
+    // A value of a type the notebook defined outlives the `:dep` too.
+    let kept = kernel.run("tally.count += 1;\ntally").await;
+    assert_eq!(
+        kept.result().as_deref(),
+        Some("Tally { count: 4 }"),
+        "{kept:?}"
+    );
+    assert!(!kept.stderr().contains("lost"), "{kept:?}");
 }
 
 /// evcxr keeps a variable between cells under its inferred type: types from
