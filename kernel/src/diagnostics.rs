@@ -5,7 +5,7 @@ use evcxr::CompilationError;
 /// What a failed cell shows of rustc's diagnostics: its errors, then the
 /// warnings that point into the cell. Warnings without a place in the cell
 /// are about earlier cells' items (an unused macro, say) and would repeat
-/// under every failing cell.
+/// under every failing cell. Should nothing be left, all are shown.
 pub fn shown(diagnostics: &[CompilationError]) -> Vec<&CompilationError> {
     let (errors, warnings): (Vec<_>, Vec<_>) =
         diagnostics.iter().partition(|d| d.level() != "warning");
@@ -13,7 +13,12 @@ pub fn shown(diagnostics: &[CompilationError]) -> Vec<&CompilationError> {
         w.primary_spanned_message()
             .is_some_and(|m| m.span.is_some())
     });
-    errors.into_iter().chain(in_cell).collect()
+    let shown: Vec<_> = errors.into_iter().chain(in_cell).collect();
+    if shown.is_empty() {
+        diagnostics.iter().collect()
+    } else {
+        shown
+    }
 }
 
 /// Renders one compile error as rustc would, with spans in cell coordinates.
