@@ -332,21 +332,19 @@ pub fn cell_args(library: &CellLibrary, args: &[OsString]) -> Result<Vec<OsStrin
     let mut out: Vec<OsString> = Vec::with_capacity(args.len() + 4);
     let mut args = args.iter();
     while let Some(arg) = args.next() {
-        if arg == "-C"
-            && args
-                .as_slice()
-                .first()
-                .is_some_and(|v| v.to_string_lossy().starts_with("incremental="))
-        {
+        // Whether `arg` is `-C` and the next argument sets `option`.
+        let codegen = |option: &str| {
+            arg == "-C"
+                && args
+                    .as_slice()
+                    .first()
+                    .is_some_and(|v| v.to_string_lossy().starts_with(option))
+        };
+        if codegen("incremental=") {
             // Every cell is new code: incremental state would only be
             // written, never reused.
             args.next();
-        } else if arg == "-C"
-            && args
-                .as_slice()
-                .first()
-                .is_some_and(|v| v.to_string_lossy().starts_with("metadata="))
-        {
+        } else if codegen("metadata=") {
             // cargo derives the crate's metadata from its dependencies, and
             // the type ids of the notebook's own types from that: a `:dep`
             // would turn every stored `struct` value into a value of another
