@@ -474,11 +474,7 @@ impl Worker {
     ) -> Result<Self> {
         let started = Instant::now();
         let (context, channels) = EvalContext::new().map_err(|e| anyhow::anyhow!("{e}"))?;
-        tracing::debug!(
-            "warm-up: evcxr ready after {:?} (engine thread computing {:?})",
-            started.elapsed(),
-            thread_cpu_time()
-        );
+        log_warm_up("evcxr ready after", started, Duration::ZERO);
         // Whatever evcxr reads from the cell process outside our relay.
         for receiver in [channels.stdout, channels.stderr] {
             let outputs = outputs.clone();
@@ -513,11 +509,7 @@ impl Worker {
             .context
             .execute(&setup)
             .map_err(|e| anyhow::anyhow!("{e}"))?;
-        tracing::debug!(
-            "warm-up: dependencies declared after {:?} (engine thread computing {:?})",
-            started.elapsed(),
-            thread_cpu_time()
-        );
+        log_warm_up("dependencies declared after", started, Duration::ZERO);
         // One await switches evcxr to async mode now rather than in the user's
         // first cell, so every cell runs on the shared runtime and the first
         // real cell is already warm.
@@ -527,11 +519,7 @@ impl Worker {
             .map_err(|e| anyhow::anyhow!("warming up the engine: {e}"))?;
         worker.wait_for_fence(1, Duration::from_secs(5));
         worker.set_build_env(cell_link::SETUP_ENV, "");
-        tracing::debug!(
-            "warm-up: first async cell ran after {:?} (engine thread computing {:?})",
-            started.elapsed(),
-            thread_cpu_time()
-        );
+        log_warm_up("first async cell ran after", started, Duration::ZERO);
         worker.record_child_pid();
         Ok(worker)
     }
@@ -565,11 +553,7 @@ impl Worker {
                         let started = Instant::now();
                         let computed = thread_cpu_time();
                         let _ = self.context.completions("tokio::spawn(async {}).", 23);
-                        tracing::debug!(
-                            "warm-up: rust-analyzer ready in {:?} (engine thread computing {:?})",
-                            started.elapsed(),
-                            thread_cpu_time().saturating_sub(computed)
-                        );
+                        log_warm_up("rust-analyzer ready in", started, computed);
                         analyzer_warm = true;
                         continue;
                     }
@@ -761,6 +745,17 @@ impl Worker {
             Err(other) => Outcome::failed(CellError::plain("Error", other.to_string())),
         }
     }
+}
+
+/// Logs a step of the engine's warm-up (the bench reads these lines): the
+/// wall time since `started`, and the engine thread's CPU time since it had
+/// used `computed` (zero: since the thread started).
+fn log_warm_up(step: &str, started: Instant, computed: Duration) {
+    tracing::debug!(
+        "warm-up: {step} {:?} (engine thread computing {:?})",
+        started.elapsed(),
+        thread_cpu_time().saturating_sub(computed)
+    );
 }
 
 /// CPU time the calling thread has used. On the engine thread that is
