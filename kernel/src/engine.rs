@@ -94,6 +94,9 @@ pub struct InputAsk {
 
 pub struct Completion {
     pub matches: Vec<String>,
+    /// The kind of each match (`function`, `class`, `module`...), as the
+    /// frontends' icons name them.
+    pub kinds: Vec<&'static str>,
     /// Byte offsets into the code.
     pub start: usize,
     pub end: usize,
@@ -171,6 +174,10 @@ impl Engine {
         });
         let socket_path = session_dir.join("output.sock");
         let listener = UnixListener::bind(&socket_path).context("binding the output socket")?;
+        std::fs::set_permissions(
+            &socket_path,
+            std::os::unix::fs::PermissionsExt::from_mode(0o600),
+        )?;
         spawn_output_listener(listener, out_tx.clone(), shared.clone());
 
         // The cell process inherits these; evcxr starts it with our binary.
@@ -574,6 +581,7 @@ impl Worker {
                 } => {
                     let completion = match self.context.completions(&code, cursor) {
                         Ok(c) => Completion {
+                            kinds: c.completions.iter().map(|c| c.kind).collect(),
                             matches: c
                                 .completions
                                 .into_iter()
@@ -584,6 +592,7 @@ impl Worker {
                         },
                         Err(_) => Completion {
                             matches: vec![],
+                            kinds: vec![],
                             start: cursor,
                             end: cursor,
                         },

@@ -142,7 +142,7 @@ fn uuid_like() -> String {
 
 impl Session {
     async fn reply(&self, content: impl Into<JupyterMessageContent>, parent: &JupyterMessage) {
-        let message = JupyterMessage::new(content, Some(parent));
+        let message = transport::message(content, parent);
         if let Err(error) = self.shell_send.lock().await.send(message).await {
             tracing::error!("could not send a shell reply: {error}");
         }
@@ -395,8 +395,8 @@ impl Session {
         let request = InputRequest {
             prompt: ask.prompt,
             password: ask.password,
-        }
-        .as_child_of(parent);
+        };
+        let request = transport::message(request, parent);
         if self.stdin.0.send(request).await.is_err() {
             let _ = ask.reply.send(String::new());
             return;
@@ -419,15 +419,29 @@ impl Session {
 
     async fn complete(&self, code: &str, cursor_pos: usize) -> CompleteReply {
         let cursor = byte_offset(code, cursor_pos);
-        let (matches, start, end) = match self.engine.complete(code.to_owned(), cursor).await {
-            Some(found) => (found.matches, found.start, found.end),
-            None => (vec![], cursor, cursor),
+        let (matches, kinds, start, end) = match self.engine.complete(code.to_owned(), cursor).await
+        {
+            Some(found) => (found.matches, found.kinds, found.start, found.end),
+            None => (vec![], vec![], cursor, cursor),
         };
+        let (cursor_start, cursor_end) = (char_offset(code, start), char_offset(code, end));
+        // JupyterLab and VS Code show each match's kind as an icon.
+        let typed: Vec<Value> = matches
+            .iter()
+            .zip(kinds)
+            .map(|(text, kind)| {
+                serde_json::json!({
+                    "text": text, "type": kind, "start": cursor_start, "end": cursor_end,
+                })
+            })
+            .collect();
+        let mut metadata = Map::new();
+        metadata.insert("_jupyter_types_experimental".into(), typed.into());
         CompleteReply {
             matches,
-            cursor_start: char_offset(code, start),
-            cursor_end: char_offset(code, end),
-            metadata: Map::new(),
+            cursor_start,
+            cursor_end,
+            metadata,
             status: ReplyStatus::Ok,
             error: None,
         }
@@ -504,13 +518,15 @@ fn glob_match(pattern: &str, text: &str) -> bool {
     let t: Vec<char> = text.chars().collect();
     let (mut pi, mut ti, mut star, mut mark) = (0, 0, None, 0);
     while ti < t.len() {
-        if pi < p.len() && (p[pi] == '?' || p[pi] == t[ti]) {
-            pi += 1;
-            ti += 1;
-        } else if pi < p.len() && p[pi] == '*' {
+        // A `*` in the pattern is always a wildcard, even where the text
+        // holds a `*` too.
+        if pi < p.len() && p[pi] == '*' {
             star = Some(pi);
             mark = ti;
             pi += 1;
+        } else if pi < p.len() && (p[pi] == '?' || p[pi] == t[ti]) {
+            pi += 1;
+            ti += 1;
         } else if let Some(s) = star {
             pi = s + 1;
             mark += 1;
@@ -555,10 +571,22 @@ fn char_offset(code: &str, bytes: usize) -> usize {
         .unwrap_or(0)
 }
 
-pub fn kernel_info() -> KernelInfoReply {
+/// The kernel_info reply. Protocol 5.5 lists optional features in
+/// `supported_features` (this kernel has none: no debugger, no subshells),
+/// a field the protocol crate's type does not carry yet.
+pub fn kernel_info() -> JupyterMessageContent {
+    let mut content = serde_json::to_value(kernel_info_fields()).unwrap_or_default();
+    content["supported_features"] = Value::Array(Vec::new());
+    JupyterMessageContent::UnknownMessage(UnknownMessage {
+        msg_type: "kernel_info_reply".into(),
+        content,
+    })
+}
+
+fn kernel_info_fields() -> KernelInfoReply {
     KernelInfoReply {
         status: ReplyStatus::Ok,
-        protocol_version: "5.3".into(),
+        protocol_version: transport::PROTOCOL_VERSION.into(),
         implementation: "asyncbook".into(),
         implementation_version: env!("CARGO_PKG_VERSION").into(),
         language_info: LanguageInfo {
@@ -617,7 +645,7 @@ impl Control {
             };
             let _ = self.publish.send(status(ExecutionState::Busy));
             let reply: Option<JupyterMessageContent> = match &message.content {
-                JupyterMessageContent::KernelInfoRequest(_) => Some(kernel_info().into()),
+                JupyterMessageContent::KernelInfoRequest(_) => Some(kernel_info()),
                 JupyterMessageContent::InterruptRequest(_) => {
                     self.engine.interrupt();
                     Some(
@@ -634,10 +662,7 @@ impl Control {
                         status: ReplyStatus::Ok,
                         error: None,
                     };
-                    let _ = self
-                        .send
-                        .send(JupyterMessage::new(reply, Some(&message)))
-                        .await;
+                    let _ = self.send.send(transport::message(reply, &message)).await;
                     let _ = self.publish.send(status(ExecutionState::Idle));
                     let (done, flushed) = oneshot::channel();
                     let _ = self.publish.send(Publish::Flush(done));
@@ -651,10 +676,7 @@ impl Control {
                 }
             };
             if let Some(reply) = reply {
-                let _ = self
-                    .send
-                    .send(JupyterMessage::new(reply, Some(&message)))
-                    .await;
+                let _ = self.send.send(transport::message(reply, &message)).await;
             }
             let _ = self.publish.send(status(ExecutionState::Idle));
         }
@@ -815,4 +837,31 @@ impl OutputState {
 pub fn connection_info(path: &PathBuf) -> Result<jupyter_protocol::ConnectionInfo> {
     let text = std::fs::read_to_string(path)?;
     Ok(serde_json::from_str(&text)?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::glob_match;
+
+    #[test]
+    fn wildcards_match_as_in_ipython_history_search() {
+        for (pattern, text, matches) in [
+            ("6 *", "6 * 7", true),
+            ("*", "", true),
+            ("6*7", "6 * 7", true),
+            ("6 ? 7", "6 * 7", true),
+            ("6 ? 7", "6 ?? 7", false),
+            ("?", "?", true),
+            ("a*b*c", "a*xb*yc", true),
+            ("a*b*c", "a*xb*y", false),
+            ("let x*", "let y = 1", false),
+            ("*é", "café", true),
+        ] {
+            assert_eq!(
+                glob_match(pattern, text),
+                matches,
+                "{pattern:?} on {text:?}"
+            );
+        }
+    }
 }

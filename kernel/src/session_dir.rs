@@ -29,8 +29,11 @@ impl SessionDir {
     pub fn create() -> Result<Self> {
         let base = std::env::temp_dir();
         remove_abandoned(&base);
+        // Owner only, as Jupyter's runtime folder: the folder holds the
+        // notebook's code and the socket cells write their output to.
         let staging = tempfile::Builder::new()
             .prefix(STAGING_PREFIX)
+            .permissions(std::os::unix::fs::PermissionsExt::from_mode(0o700))
             .tempdir_in(&base)
             .context("creating the session folder")?;
         let lock = File::create(staging.path().join(LOCK_FILE))?;

@@ -5,7 +5,7 @@
 use anyhow::{Context, Result};
 use bytes::Bytes;
 use jupyter_protocol::{
-    ConnectionInfo, Header, JupyterMessage, JupyterMessageContent, UnknownMessage,
+    ConnectionInfo, Header, JupyterMessage, JupyterMessageContent, Transport, UnknownMessage,
 };
 use jupyter_zmq_client::{
     create_kernel_control_connection, create_kernel_heartbeat_connection,
@@ -15,6 +15,21 @@ use jupyter_zmq_client::{
 };
 use serde_json::Value;
 use zeromq::{SocketRecv, SocketSend};
+
+/// The protocol version this kernel speaks: in kernel_info and in the
+/// header of every message it sends.
+pub const PROTOCOL_VERSION: &str = "5.5";
+
+/// A message in reply to `parent` (routing ids and parent header taken
+/// from it), with this kernel's protocol version.
+pub fn message(
+    content: impl Into<JupyterMessageContent>,
+    parent: &JupyterMessage,
+) -> JupyterMessage {
+    let mut message = JupyterMessage::new(content, Some(parent));
+    message.header.version = PROTOCOL_VERSION.into();
+    message
+}
 
 pub struct Sockets {
     pub shell: (RouterSendConnection, RouterRecvConnection),
@@ -26,6 +41,9 @@ pub struct Sockets {
 
 impl Sockets {
     pub async fn bind(info: &ConnectionInfo, session_id: &str) -> Result<Self> {
+        if info.transport == Transport::IPC {
+            remove_stale_sockets(info)?;
+        }
         Ok(Sockets {
             shell: create_kernel_shell_connection(info, session_id)
                 .await
@@ -47,6 +65,31 @@ impl Sockets {
                 .context("binding heartbeat")?,
         })
     }
+}
+
+/// With the `ipc` transport each channel is a Unix socket at `{ip}-{port}`.
+/// A kernel restarted on the same connection file (as jupyter_client does)
+/// finds the sockets of the one before it if that one was killed; binding
+/// replaces them, as libzmq does. Anything but a socket is left alone.
+fn remove_stale_sockets(info: &ConnectionInfo) -> Result<()> {
+    use std::os::unix::fs::FileTypeExt;
+    let ports = [
+        info.shell_port,
+        info.iopub_port,
+        info.stdin_port,
+        info.control_port,
+        info.hb_port,
+    ];
+    for port in ports {
+        let path = format!("{}-{port}", info.ip);
+        match std::fs::symlink_metadata(&path) {
+            Ok(found) if found.file_type().is_socket() => std::fs::remove_file(&path)
+                .with_context(|| format!("removing the stale socket {path}"))?,
+            Ok(_) => anyhow::bail!("{path} exists and is not a socket"),
+            Err(_) => {}
+        }
+    }
+    Ok(())
 }
 
 /// Why an incoming message was dropped.
@@ -149,6 +192,7 @@ pub async fn publish(
     mut message: JupyterMessage,
 ) -> Result<()> {
     let topic = format!("kernel.{}.{}", iopub.session_id, message.header.msg_type);
+    message.header.version = PROTOCOL_VERSION.into();
     message.zmq_identities = vec![Bytes::from(topic)];
     iopub.send(message).await.context("publishing on iopub")
 }

@@ -277,10 +277,11 @@ async fn forged_and_malformed_messages_are_dropped() {
     assert_eq!(count("stdin:"), 1, "{log}");
 
     // Malformed input on shell and control, read from as a client does
-    // (iopub and shell are drained between bursts).
+    // (iopub and shell are drained between bursts, small enough for the
+    // Unix socket buffers the test kernel's channels use).
     let mut rng = Rng(0x5eed_1234_abcd_0001);
     for sent in 0..10_000 {
-        if sent % 200 == 0 {
+        if sent % 50 == 0 {
             kernel.drain(Duration::from_millis(50)).await;
         }
         let frames = malformed(&mut rng, &kernel);
@@ -290,6 +291,7 @@ async fn forged_and_malformed_messages_are_dropped() {
             kernel.send_frames_control(frames).await;
         }
     }
+    kernel.drain(Duration::from_millis(50)).await;
     let id = kernel.send_shell("kernel_info_request", json!({})).await;
     let reply = kernel.shell_reply(&id, ANSWER).await;
     assert_eq!(reply.content["status"], "ok");
@@ -494,4 +496,27 @@ async fn folders_of_killed_kernels_are_removed() {
     );
     assert_eq!(left.len(), 2, "{left:?}");
     drop(running);
+}
+
+/// The kernel's session folder (the cells' source, build products and the
+/// output socket) is the user's alone, as Jupyter's runtime folder is.
+#[tokio::test(flavor = "multi_thread")]
+async fn the_session_folder_is_private() {
+    use std::os::unix::fs::PermissionsExt;
+    let kernel = Kernel::start().await;
+    let session = std::fs::read_dir(kernel.dir())
+        .unwrap()
+        .flatten()
+        .find(|e| e.file_name().to_string_lossy().starts_with("asyncbook-"))
+        .expect("the session folder")
+        .path();
+    let mode = |path: &std::path::Path| {
+        std::fs::symlink_metadata(path)
+            .unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+            .permissions()
+            .mode()
+            & 0o777
+    };
+    assert_eq!(mode(&session), 0o700, "{}", session.display());
+    assert_eq!(mode(&session.join("output.sock")), 0o600);
 }

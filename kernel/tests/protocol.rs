@@ -100,7 +100,9 @@ async fn one_session_covers_the_shell_protocol() {
     let (info, iopub) = kernel.request("kernel_info_request", json!({})).await;
     assert_eq!(info.msg_type(), "kernel_info_reply");
     assert_eq!(info.content["status"], "ok");
-    assert_eq!(info.content["protocol_version"], "5.3");
+    assert_eq!(info.content["protocol_version"], "5.5");
+    assert_eq!(info.header["version"], "5.5");
+    assert_eq!(info.content["supported_features"], json!([]));
     assert_eq!(info.content["implementation"], "asyncbook");
     assert_eq!(info.content["language_info"]["name"], "rust");
     assert_eq!(info.content["language_info"]["file_extension"], ".rs");
@@ -338,6 +340,28 @@ async fn one_session_covers_the_shell_protocol() {
     let wide = wide.content["history"].as_array().unwrap().clone();
     assert_eq!(wide.len(), 3, "n limits the matches: {wide:?}");
     assert_eq!(wide[2][1].as_u64(), Some(last), "n keeps the most recent");
+    // `*` and `?` are wildcards also where the input holds those characters.
+    for (pattern, found) in [
+        ("6 *", true),
+        ("6 ? 7", true),
+        ("6*7", true),
+        ("6 ?", false),
+    ] {
+        let (reply, _) = kernel
+            .request(
+                "history_request",
+                json!({"hist_access_type": "search", "pattern": pattern, "unique": true,
+                       "n": 10, "output": false, "raw": true}),
+            )
+            .await;
+        let inputs: Vec<&str> = reply.content["history"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter_map(|e| e[2].as_str())
+            .collect();
+        assert_eq!(inputs.contains(&"6 * 7"), found, "{pattern:?}: {inputs:?}");
+    }
 
     // is_complete.
     for (code, status) in [
@@ -369,6 +393,20 @@ async fn one_session_covers_the_shell_protocol() {
     assert!(matches.iter().any(|m| starts(m, "swap")), "{reply:?}");
     assert_eq!(reply.content["cursor_start"], 10);
     assert_eq!(reply.content["cursor_end"], 12);
+    // Each match with its kind, for the frontend's icons.
+    let typed = reply.content["metadata"]["_jupyter_types_experimental"]
+        .as_array()
+        .expect("typed matches");
+    assert_eq!(typed.len(), matches.len(), "{reply:?}");
+    let swap = typed
+        .iter()
+        .find(|t| starts(&t["text"], "swap"))
+        .expect("swap among the typed matches");
+    assert_eq!(swap["type"], "function", "{swap}");
+    assert_eq!(
+        (swap["start"].clone(), swap["end"].clone()),
+        (json!(10), json!(12))
+    );
     assert_eq!(iopub.first().and_then(Msg::state), Some("busy"));
     let code = "let total = origin_of";
     let (reply, _) = kernel

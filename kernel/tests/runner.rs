@@ -183,7 +183,7 @@ fn sanitize_rules_apply_from_the_nearest_folder_up_to_the_root() {
 }
 
 /// A kernel that exits while starting (here: no cell library) fails the
-/// notebook's cells with the kernel's own words, after a second attempt.
+/// notebook's cells with the kernel's own words.
 #[test]
 fn a_kernel_that_cannot_start_is_reported_with_its_reason() {
     let notebook = fixture("pass.ipynb");

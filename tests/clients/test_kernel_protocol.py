@@ -37,7 +37,8 @@ class AsyncbookKernelTests(jupyter_kernel_test.KernelTests):
     ]
 
     supported_history_operations = ("tail", "range", "search")
-    code_history_pattern = "6*7"
+    # A pattern whose `*` also stands in the input (`6 * 7`).
+    code_history_pattern = "6 *"
 
 
 class AsyncbookIopubWelcome(jupyter_kernel_test.IopubWelcomeTests):

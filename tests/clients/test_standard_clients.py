@@ -9,7 +9,7 @@ import sys
 
 import nbclient
 import nbformat
-from jupyter_client.manager import start_new_kernel
+from jupyter_client.manager import KernelManager, start_new_kernel
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 JUPYTER = pathlib.Path(sys.executable).with_name("jupyter")
@@ -42,6 +42,35 @@ def test_client_started_from_kernelspec_runs_a_cell():
         assert values == ["42"]
     finally:
         kc.stop_channels()
+        km.shutdown_kernel(now=False)
+
+
+def test_client_on_the_ipc_transport_runs_a_cell_and_restarts(tmp_path):
+    km = KernelManager(kernel_name="asyncbook", transport="ipc")
+    km.connection_file = str(tmp_path / "kernel.json")
+    km.start_kernel()
+    try:
+        assert km.transport == "ipc"
+        for attempt in ("first", "restarted"):
+            kc = km.client()
+            kc.start_channels()
+            kc.wait_for_ready(timeout=120)
+            results = []
+            reply = kc.execute_interactive(
+                f'let run = "{attempt}";\nrun',
+                timeout=120,
+                output_hook=lambda msg: results.append(msg),
+            )
+            kc.stop_channels()
+            assert reply["content"]["status"] == "ok"
+            values = [m["content"]["data"]["text/plain"] for m in results if m["msg_type"] == "execute_result"]
+            assert values == [f'"{attempt}"']
+            sockets = sorted(p.name for p in tmp_path.iterdir() if p.is_socket())
+            assert sockets == [f"kernel-ipc-{n}" for n in sorted(str(p) for p in km.ports)], sockets
+            if attempt == "first":
+                # A killed kernel leaves its sockets; the next one binds over them.
+                km.restart_kernel(now=True)
+    finally:
         km.shutdown_kernel(now=False)
 
 

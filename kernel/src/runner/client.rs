@@ -1,9 +1,13 @@
-//! A client session with a fresh kernel: this same binary started as
-//! `asyncbook kernel -f FILE` on free localhost ports with a random key, and
-//! driven over ZeroMQ like any Jupyter frontend would.
+//! The one way Asyncbook starts and speaks to a kernel of its own: the
+//! runner and the integration tests all launch through [`Launch`].
+//!
+//! The kernel listens on Unix sockets (the `ipc` transport) in a folder only
+//! this user can enter. Free TCP ports would have to be chosen here and bound
+//! there, and any process on the machine could take one in between; a
+//! socket path in a private folder cannot be taken.
 
-use std::net::{IpAddr, Ipv4Addr};
-use std::path::Path;
+use std::ffi::OsString;
+use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use std::time::Duration;
 
@@ -13,23 +17,173 @@ use jupyter_protocol::{
     JupyterMessageContent, KernelInfoRequest, ReplyStatus, ShutdownRequest, Transport,
 };
 use jupyter_zmq_client::{
-    create_client_control_connection, create_client_iopub_connection,
-    create_client_shell_connection_with_identity, peek_ports_with_listeners,
-    peer_identity_for_session, ClientControlConnection, Connection,
+    create_client_control_connection, create_client_heartbeat_connection,
+    create_client_iopub_connection, create_client_shell_connection_with_identity,
+    create_client_stdin_connection_with_identity, peer_identity_for_session,
+    ClientControlConnection, ClientHeartbeatConnection, ClientIoPubConnection,
+    ClientShellConnection, ClientStdinConnection, Connection,
 };
 use tokio::process::{Child, Command};
 use tokio::sync::mpsc;
-use tokio::time::{sleep, timeout_at, Instant};
+use tokio::time::{timeout_at, Instant};
 
 type ShellSend = Connection<zeromq::DealerSendHalf>;
 
+const KERNEL_LOG: &str = "kernel.log";
+const CONNECTION_FILE: &str = "kernel.json";
+/// Unix socket paths hold at most 107 bytes.
+const MAX_SOCKET_PATH: usize = 107;
+
+/// How to start a kernel.
+pub struct Launch {
+    /// The `asyncbook` binary.
+    pub program: PathBuf,
+    /// The kernel's working directory; the caller's when `None`.
+    pub workdir: Option<PathBuf>,
+    pub env: Vec<(OsString, OsString)>,
+    /// The connection key (empty: messages unsigned).
+    pub key: String,
+}
+
+impl Launch {
+    pub fn new(program: impl Into<PathBuf>) -> Launch {
+        Launch {
+            program: program.into(),
+            workdir: None,
+            env: Vec::new(),
+            key: uuid::Uuid::new_v4().simple().to_string(),
+        }
+    }
+
+    /// Writes the connection file and starts the kernel on it. The kernel's
+    /// stdout and stderr go to its log in the launch folder.
+    pub fn start(self) -> Result<KernelProcess> {
+        let dir = tempfile::Builder::new()
+            .prefix("asyncbook-launch-")
+            .permissions(std::os::unix::fs::PermissionsExt::from_mode(0o700))
+            .tempdir()
+            .context("creating the launch folder")?;
+        let prefix = dir.path().join("kernel");
+        if prefix.as_os_str().len() + 2 > MAX_SOCKET_PATH {
+            bail!(
+                "the temporary folder's path is too long for a Unix socket: {}",
+                prefix.display()
+            );
+        }
+        let info = ConnectionInfo {
+            ip: prefix.display().to_string(),
+            transport: Transport::IPC,
+            shell_port: 1,
+            iopub_port: 2,
+            stdin_port: 3,
+            control_port: 4,
+            hb_port: 5,
+            key: self.key,
+            signature_scheme: "hmac-sha256".into(),
+            kernel_name: Some("asyncbook".into()),
+        };
+        let connection_file = dir.path().join(CONNECTION_FILE);
+        std::fs::write(&connection_file, serde_json::to_vec_pretty(&info)?)?;
+        let log = std::fs::File::create(dir.path().join(KERNEL_LOG))?;
+        let mut command = Command::new(&self.program);
+        command
+            .arg("kernel")
+            .arg("-f")
+            .arg(&connection_file)
+            .env("JPY_PARENT_PID", std::process::id().to_string())
+            .envs(self.env)
+            .stdin(Stdio::null())
+            .stdout(log.try_clone()?)
+            .stderr(log)
+            .kill_on_drop(true);
+        if let Some(workdir) = &self.workdir {
+            command.current_dir(workdir);
+        }
+        let child = command
+            .spawn()
+            .with_context(|| format!("starting {}", self.program.display()))?;
+        Ok(KernelProcess { child, info, dir })
+    }
+}
+
+/// A started kernel process, its connection and its launch folder (the
+/// connection file, the sockets and the kernel's log), removed on drop.
+pub struct KernelProcess {
+    pub child: Child,
+    pub info: ConnectionInfo,
+    dir: tempfile::TempDir,
+}
+
+/// The five channels of one client session.
+pub struct Channels {
+    pub shell: ClientShellConnection,
+    pub stdin: ClientStdinConnection,
+    pub control: ClientControlConnection,
+    pub iopub: ClientIoPubConnection,
+    pub heartbeat: ClientHeartbeatConnection,
+}
+
+impl KernelProcess {
+    pub fn dir(&self) -> &Path {
+        self.dir.path()
+    }
+
+    pub fn connection_file(&self) -> PathBuf {
+        self.dir.path().join(CONNECTION_FILE)
+    }
+
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(self.dir.path().join(KERNEL_LOG)).unwrap_or_default()
+    }
+
+    /// The end of the kernel's log, for reports about a kernel that failed.
+    pub fn log_tail(&self) -> String {
+        let text = self.log();
+        let lines: Vec<&str> = text.lines().collect();
+        let tail = lines[lines.len().saturating_sub(20)..].join("\n");
+        if tail.is_empty() {
+            String::new()
+        } else {
+            format!("\nkernel log:\n{tail}")
+        }
+    }
+
+    /// Connects a client session once the kernel listens. A kernel that
+    /// exits meanwhile is reported at once, with its log.
+    pub async fn connect(&mut self, session_id: &str, deadline: Instant) -> Result<Channels> {
+        let attempt = tokio::select! {
+            status = self.child.wait() => {
+                // A failing kernel may close its sockets before it writes why.
+                bail!("the kernel exited ({}){}", describe(status), self.log_tail())
+            }
+            attempt = timeout_at(deadline, connect(&self.info, session_id)) => attempt,
+        };
+        match attempt {
+            Ok(connected) => connected.context("connecting to the kernel"),
+            Err(_) => bail!("could not connect to the kernel{}", self.log_tail()),
+        }
+    }
+}
+
+async fn connect(info: &ConnectionInfo, session_id: &str) -> Result<Channels> {
+    let identity = peer_identity_for_session(session_id)?;
+    Ok(Channels {
+        iopub: create_client_iopub_connection(info, "", session_id).await?,
+        shell: create_client_shell_connection_with_identity(info, session_id, identity.clone())
+            .await?,
+        stdin: create_client_stdin_connection_with_identity(info, session_id, identity).await?,
+        control: create_client_control_connection(info, session_id).await?,
+        heartbeat: create_client_heartbeat_connection(info).await?,
+    })
+}
+
+/// A fresh kernel driven as the runner drives it.
 pub struct Kernel {
-    child: Child,
+    process: KernelProcess,
     shell: ShellSend,
     control: ClientControlConnection,
     shell_replies: mpsc::UnboundedReceiver<JupyterMessage>,
     iopub: mpsc::UnboundedReceiver<JupyterMessage>,
-    dir: tempfile::TempDir,
 }
 
 /// What running one cell produced.
@@ -55,83 +209,27 @@ const INTERRUPT_GRACE: Duration = Duration::from_secs(20);
 const INTERRUPT_REPEAT: Duration = Duration::from_secs(2);
 /// How long a kernel that failed to start may take to exit.
 const EXIT_GRACE: Duration = Duration::from_secs(5);
-const KERNEL_LOG: &str = "kernel.log";
 
 impl Kernel {
-    /// Starts a kernel in `workdir` and waits until it can run cells.
-    pub async fn start(workdir: &Path, startup: Duration) -> Result<Kernel> {
+    /// Starts a kernel and waits until it can run cells.
+    pub async fn start(launch: Launch, startup: Duration) -> Result<Kernel> {
         let deadline = Instant::now() + startup;
-        let dir = tempfile::Builder::new()
-            .prefix("asyncbook-test-")
-            .tempdir()?;
-        // Kernels started in parallel must not be handed the same free
-        // ports: one launch at a time, until its kernel is connected.
-        static LAUNCH: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
-        let launching = LAUNCH.lock().await;
-        let localhost = IpAddr::V4(Ipv4Addr::LOCALHOST);
-        let (ports, listeners) = peek_ports_with_listeners(localhost, 5).await?;
-        let info = ConnectionInfo {
-            ip: localhost.to_string(),
-            transport: Transport::TCP,
-            shell_port: ports[0],
-            iopub_port: ports[1],
-            stdin_port: ports[2],
-            control_port: ports[3],
-            hb_port: ports[4],
-            key: uuid::Uuid::new_v4().simple().to_string(),
-            signature_scheme: "hmac-sha256".into(),
-            kernel_name: Some("asyncbook".into()),
-        };
-        let connection_file = dir.path().join("kernel.json");
-        std::fs::write(&connection_file, serde_json::to_vec_pretty(&info)?)?;
-        let log = std::fs::File::create(dir.path().join(KERNEL_LOG))?;
-        let mut child = Command::new(std::env::current_exe()?)
-            .arg("kernel")
-            .arg("-f")
-            .arg(&connection_file)
-            .current_dir(workdir)
-            .env("JPY_PARENT_PID", std::process::id().to_string())
-            .stdin(Stdio::null())
-            .stdout(log.try_clone()?)
-            .stderr(log)
-            .kill_on_drop(true)
-            .spawn()
-            .context("starting the kernel")?;
-        // The ports stay reserved until the kernel is about to bind them.
-        drop(listeners);
-
+        let mut process = launch.start()?;
         let session_id = uuid::Uuid::new_v4().to_string();
-        let (iopub, shell, control) = loop {
-            // A kernel that exits (a port taken meanwhile) is noticed at once,
-            // not after the ZeroMQ connect's own timeout.
-            let attempt = tokio::select! {
-                status = child.wait() => {
-                    bail!("the kernel exited ({}){}", describe(status), log_tail(dir.path()))
-                }
-                attempt = timeout_at(deadline, connect(&info, &session_id)) => attempt,
-            };
-            match attempt {
-                Ok(Ok(connected)) => break connected,
-                Ok(Err(_)) if Instant::now() < deadline => sleep(Duration::from_millis(100)).await,
-                Ok(Err(error)) => return Err(error.context("connecting to the kernel")),
-                Err(_) => bail!("could not connect to the kernel{}", log_tail(dir.path())),
-            }
-        };
-        drop(launching);
-        let (shell, shell_recv) = shell.split();
+        let channels = process.connect(&session_id, deadline).await?;
+        let (shell, shell_recv) = channels.shell.split();
         let mut kernel = Kernel {
-            child,
+            process,
             shell,
-            control,
+            control: channels.control,
             shell_replies: forward(shell_recv),
-            iopub: forward(iopub),
-            dir,
+            iopub: forward(channels.iopub),
         };
         if let Err(error) = kernel.wait_until_ready(deadline).await {
             // A failing kernel closes its sockets before it writes why; its
             // log is read once it has exited.
-            let _ = tokio::time::timeout(EXIT_GRACE, kernel.child.wait()).await;
-            bail!("{error:#}{}", log_tail(kernel.dir.path()));
+            let _ = tokio::time::timeout(EXIT_GRACE, kernel.process.child.wait()).await;
+            bail!("{error:#}{}", kernel.process.log_tail());
         }
         Ok(kernel)
     }
@@ -180,7 +278,7 @@ impl Kernel {
                     Ok(None) => bail!("the shell channel closed"),
                     Err(_) => bail!("no reply within the startup timeout"),
                 },
-                status = self.child.wait() => bail!("the kernel exited ({})", describe(status)),
+                status = self.process.child.wait() => bail!("the kernel exited ({})", describe(status)),
             }
         }
     }
@@ -238,9 +336,9 @@ impl Kernel {
                         run.execution_count = Some(reply.execution_count.value());
                     }
                 }
-                status = self.child.wait() => {
+                status = self.process.child.wait() => {
                     run.ending = Ending::Lost(format!(
-                        "the kernel exited ({}){}", describe(status), log_tail(self.dir.path())
+                        "the kernel exited ({}){}", describe(status), self.process.log_tail()
                     ));
                     return Ok(run);
                 }
@@ -265,41 +363,14 @@ impl Kernel {
     pub async fn shutdown(mut self) {
         let request: JupyterMessage = ShutdownRequest { restart: false }.into();
         if self.control.send(request).await.is_ok()
-            && tokio::time::timeout(Duration::from_secs(10), self.child.wait())
+            && tokio::time::timeout(Duration::from_secs(10), self.process.child.wait())
                 .await
                 .is_ok()
         {
             return;
         }
-        let _ = self.child.kill().await;
+        let _ = self.process.child.kill().await;
     }
-}
-
-/// The end of the kernel's own log, for reports about a kernel that failed.
-fn log_tail(dir: &Path) -> String {
-    let text = std::fs::read_to_string(dir.join(KERNEL_LOG)).unwrap_or_default();
-    let lines: Vec<&str> = text.lines().collect();
-    let tail = lines[lines.len().saturating_sub(20)..].join("\n");
-    if tail.is_empty() {
-        String::new()
-    } else {
-        format!("\nkernel log:\n{tail}")
-    }
-}
-
-async fn connect(
-    info: &ConnectionInfo,
-    session_id: &str,
-) -> Result<(
-    jupyter_zmq_client::ClientIoPubConnection,
-    jupyter_zmq_client::ClientShellConnection,
-    ClientControlConnection,
-)> {
-    let iopub = create_client_iopub_connection(info, "", session_id).await?;
-    let identity = peer_identity_for_session(session_id)?;
-    let shell = create_client_shell_connection_with_identity(info, session_id, identity).await?;
-    let control = create_client_control_connection(info, session_id).await?;
-    Ok((iopub, shell, control))
 }
 
 /// Reads a channel on its own task, so waiting on several never loses one.

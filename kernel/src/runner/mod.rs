@@ -1,7 +1,7 @@
 //! `asyncbook test`: runs notebooks headless, each in a fresh kernel, and
 //! checks every code cell against its stored outputs.
 
-mod client;
+pub mod client;
 mod compare;
 mod notebook;
 mod outputs;
@@ -15,7 +15,7 @@ use std::time::{Duration, Instant};
 use anyhow::{bail, Context, Result};
 use serde_json::Value;
 
-use client::{Ending, Kernel};
+use client::{Ending, Kernel, Launch};
 use compare::Sanitizer;
 use notebook::{CodeCell, Notebook};
 use outputs::NotebookOutputs;
@@ -265,17 +265,11 @@ async fn run_cells(
     let mut lost: Option<String> = None;
     if runnable {
         let startup = Duration::from_secs_f64(args.startup_timeout);
-        // A second attempt rides out a port taken by another process.
-        let started = match Kernel::start(&workdir, startup).await {
-            Ok(started) => Ok(started),
-            Err(error) => {
-                tracing::warn!(
-                    "{}: starting the kernel again: {error:#}",
-                    job.path.display()
-                );
-                Kernel::start(&workdir, startup).await
-            }
+        let launch = Launch {
+            workdir: Some(workdir),
+            ..Launch::new(std::env::current_exe().unwrap_or_else(|_| "asyncbook".into()))
         };
+        let started = Kernel::start(launch, startup).await;
         match started {
             Ok(started) => kernel = Some(started),
             Err(error) => lost = Some(format!("the kernel did not start: {error:#}")),

@@ -1,5 +1,5 @@
-//! A test client for the real kernel: writes a connection file, starts the
-//! `asyncbook` binary on it and speaks the Jupyter protocol over ZeroMQ.
+//! A test client for the real kernel: the `asyncbook` binary started by the
+//! kernel crate's launcher, spoken to over ZeroMQ.
 //!
 //! Messages are built and read as JSON so the tests see exactly what goes
 //! over the wire; every message the kernel sends must carry a valid
@@ -8,15 +8,13 @@
 #![allow(dead_code)] // each test binary uses a different part of the client
 
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, ExitStatus, Stdio};
+use std::process::ExitStatus;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
+use asyncbook_kernel::runner::client::{KernelProcess, Launch};
 use bytes::Bytes;
 use jupyter_zmq_client::{
-    create_client_control_connection, create_client_heartbeat_connection,
-    create_client_iopub_connection, create_client_shell_connection_with_identity,
-    create_client_stdin_connection_with_identity, peer_identity_for_session,
     ClientControlConnection, ClientHeartbeatConnection, ClientIoPubConnection,
     ClientShellConnection, ClientStdinConnection, Connection, ConnectionInfo, RawMessage,
 };
@@ -186,8 +184,9 @@ pub struct Options {
 
 /// A running kernel and a connected client; the kernel is killed on drop.
 pub struct Kernel {
-    child: Child,
-    dir: PathBuf,
+    process: KernelProcess,
+    /// The kernel's temporary folder (its `TMPDIR`), removed on drop.
+    scratch: tempfile::TempDir,
     pub info: ConnectionInfo,
     pub session: String,
     shell: ClientShellConnection,
@@ -222,22 +221,6 @@ fn random_hex(bytes: usize) -> String {
         .collect()
 }
 
-/// Retries a connection until the kernel has bound its port.
-macro_rules! connect {
-    ($what:literal, $connect:expr) => {{
-        let deadline = Instant::now() + ANSWER;
-        loop {
-            match $connect.await {
-                Ok(connection) => break connection,
-                Err(error) if Instant::now() > deadline => {
-                    panic!("could not connect to {}: {error}", $what)
-                }
-                Err(_) => tokio::time::sleep(Duration::from_millis(100)).await,
-            }
-        }
-    }};
-}
-
 impl Kernel {
     /// Starts a kernel and waits until it answers kernel_info.
     pub async fn start() -> Kernel {
@@ -253,70 +236,34 @@ impl Kernel {
     /// Starts a kernel and connects, without waiting for it to be ready.
     /// Also returns the connection file's path.
     pub async fn launch(options: Options) -> (Kernel, PathBuf) {
-        let dir = std::env::temp_dir().join(format!(
-            "asyncbook-test-{}-{}",
-            std::process::id(),
-            random_hex(6)
-        ));
-        std::fs::create_dir_all(&dir).expect("creating the test folder");
-        let key = options.key.unwrap_or_else(|| random_hex(32));
-        let ip: std::net::IpAddr = "127.0.0.1".parse().unwrap();
-        let (ports, listeners) = jupyter_zmq_client::peek_ports_with_listeners(ip, 5)
-            .await
-            .expect("free ports");
-        let file = json!({
-            "ip": "127.0.0.1",
-            "transport": "tcp",
-            "shell_port": ports[0],
-            "iopub_port": ports[1],
-            "stdin_port": ports[2],
-            "control_port": ports[3],
-            "hb_port": ports[4],
-            "key": key,
-            "signature_scheme": "hmac-sha256",
-            "kernel_name": "asyncbook",
-        });
-        let path = dir.join("connection.json");
-        std::fs::write(&path, file.to_string()).expect("writing the connection file");
-        let info: ConnectionInfo = serde_json::from_value(file).expect("connection info");
-        let log = std::fs::File::create(dir.join("kernel.log")).expect("kernel log");
-        drop(listeners);
-        let child = Command::new(env!("CARGO_BIN_EXE_asyncbook"))
-            .arg("kernel")
-            .arg("-f")
-            .arg(&path)
-            // The kernel's own temporary files go to the test folder.
-            .env("TMPDIR", &dir)
-            .envs(options.env)
-            .stdin(Stdio::null())
-            .stdout(log.try_clone().expect("kernel log"))
-            .stderr(log)
-            .spawn()
-            .expect("starting the kernel binary");
-
+        let scratch = tempfile::Builder::new()
+            .prefix("asyncbook-test-")
+            .tempdir()
+            .expect("creating the test folder");
+        let mut env = vec![("TMPDIR".into(), scratch.path().into())];
+        env.extend(options.env.into_iter().map(|(k, v)| (k.into(), v.into())));
+        let launch = Launch {
+            env,
+            key: options.key.unwrap_or_else(|| random_hex(32)),
+            ..Launch::new(env!("CARGO_BIN_EXE_asyncbook"))
+        };
+        let mut process = launch.start().expect("starting the kernel binary");
         let session = format!("test-{}", random_hex(8));
-        let identity = peer_identity_for_session(&session).expect("identity");
-        let shell = connect!(
-            "shell",
-            create_client_shell_connection_with_identity(&info, &session, identity.clone())
-        );
-        let stdin = connect!(
-            "stdin",
-            create_client_stdin_connection_with_identity(&info, &session, identity.clone())
-        );
-        let control = connect!("control", create_client_control_connection(&info, &session));
-        let iopub = connect!("iopub", create_client_iopub_connection(&info, "", &session));
-        let heartbeat = connect!("heartbeat", create_client_heartbeat_connection(&info));
+        let channels = process
+            .connect(&session, tokio::time::Instant::now() + ANSWER)
+            .await
+            .unwrap_or_else(|e| panic!("{e:#}"));
+        let path = process.connection_file();
         let kernel = Kernel {
-            child,
-            dir,
-            info,
+            info: process.info.clone(),
+            process,
+            scratch,
             session,
-            shell,
-            control,
-            stdin,
-            iopub,
-            heartbeat,
+            shell: channels.shell,
+            control: channels.control,
+            stdin: channels.stdin,
+            iopub: channels.iopub,
+            heartbeat: channels.heartbeat,
             welcome: None,
             strays: Vec::new(),
         };
@@ -338,17 +285,16 @@ impl Kernel {
     }
 
     pub fn pid(&self) -> u32 {
-        self.child.id()
+        self.process.child.id().expect("the kernel's process id")
     }
 
-    /// The folder holding the connection file, the kernel's log and its
-    /// temporary files.
+    /// The kernel's temporary folder.
     pub fn dir(&self) -> &Path {
-        &self.dir
+        self.scratch.path()
     }
 
     pub fn log(&self) -> String {
-        std::fs::read_to_string(self.dir.join("kernel.log")).unwrap_or_default()
+        self.process.log()
     }
 
     /// A signed message, as frames after the routing ids.
@@ -626,7 +572,12 @@ impl Kernel {
     pub async fn wait_exit(&mut self, wait: Duration) -> Option<ExitStatus> {
         let deadline = Instant::now() + wait;
         loop {
-            if let Some(status) = self.child.try_wait().expect("waiting for the kernel") {
+            if let Some(status) = self
+                .process
+                .child
+                .try_wait()
+                .expect("waiting for the kernel")
+            {
                 return Some(status);
             }
             if Instant::now() > deadline {
@@ -639,18 +590,24 @@ impl Kernel {
     /// Sends SIGINT to the kernel process, as jupyter_client's signal mode does.
     pub fn signal_interrupt(&self) {
         // SAFETY: signalling our own child process.
-        unsafe { libc::kill(self.child.id() as i32, libc::SIGINT) };
+        unsafe { libc::kill(self.pid() as i32, libc::SIGINT) };
     }
 }
 
 impl Drop for Kernel {
+    /// Kills the kernel and waits for it, so that it is gone (its locks
+    /// released, its files closed) when the test goes on.
     fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
+        let child = &mut self.process.child;
+        if child.start_kill().is_ok() {
+            let deadline = Instant::now() + Duration::from_secs(10);
+            while matches!(child.try_wait(), Ok(None)) && Instant::now() < deadline {
+                std::thread::sleep(Duration::from_millis(10));
+            }
+        }
         if std::thread::panicking() {
             eprintln!("--- kernel log ---\n{}", self.log());
         }
-        let _ = std::fs::remove_dir_all(&self.dir);
     }
 }
 
