@@ -398,6 +398,9 @@ fn rewrite_source(path: &Path) -> Result<PathBuf> {
 pub fn rewrite_cell_source(source: &str, cell: Option<u64>) -> String {
     let mut lines: Vec<String> = source.lines().map(str::to_owned).collect();
     replace_variable_store(&mut lines);
+    for line in &mut lines {
+        name_never_as_unit(line);
+    }
     if let Some(open) = lines.iter().position(|l| l.trim() == ".block_on(async {") {
         replace_runtime(&mut lines, open);
         route_body(&mut lines, open, cell);
@@ -412,6 +415,39 @@ pub fn rewrite_cell_source(source: &str, cell: Option<u64>) -> String {
     // cell whenever evcxr writes new code there.
     lines.push("const _: &str = include_str!(\"lib.rs\");".to_owned());
     lines.join("\n") + "\n"
+}
+
+/// evcxr stores each variable under the type rust-analyzer infers for it,
+/// written into the cell as `put_variable::<T>(stringify!(x), x)` (and
+/// `check_variable::<T>`, `take_variable::<T>` in later cells).
+/// rust-analyzer types a block that never ends (`async { loop { .. } }`) as
+/// producing `!`, which stable rustc does not accept in a type; rustc itself
+/// gives such a block the type `()`, so `()` is written in its place (a
+/// function pointer's `-> !` is stable and stays). Should evcxr ever write
+/// types elsewhere, the `!` would reach rustc again and the never-ending task
+/// test in `protocol.rs` fails.
+fn name_never_as_unit(line: &mut String) {
+    const TYPE_START: &str = "_variable::<";
+    const TYPE_END: &str = ">(stringify!(";
+    let Some(start) = line.find(TYPE_START).map(|at| at + TYPE_START.len()) else {
+        return;
+    };
+    let Some(end) = line.rfind(TYPE_END).filter(|&end| end >= start) else {
+        return;
+    };
+    let ty = &line[start..end];
+    if !ty.contains('!') {
+        return;
+    }
+    let mut fixed = String::with_capacity(ty.len() + 8);
+    for (at, c) in ty.char_indices() {
+        if c == '!' && !ty[..at].trim_end().ends_with("->") {
+            fixed.push_str("()");
+        } else {
+            fixed.push(c);
+        }
+    }
+    line.replace_range(start..end, &fixed);
 }
 
 /// Blanks lines `range` out, keeping their count.
@@ -551,6 +587,31 @@ evcxr_variable_store
             lines.last(),
             Some(&"const _: &str = include_str!(\"lib.rs\");")
         );
+    }
+
+    #[test]
+    fn never_in_a_stored_type_becomes_unit() {
+        let generated = "\
+evcxr_variable_store.put_variable::<tokio::task::JoinHandle<!>>(stringify!(ticker), ticker);
+vars_ok &= evcxr_variable_store.check_variable::<Result<(!, i32), fn() -> !>>(stringify!(r));
+let mut t = evcxr_variable_store.take_variable::<Vec<[!; 0]>>(stringify!(t));
+println!(\"{}\", !done);";
+        let rewritten = rewrite_cell_source(generated, None);
+        let lines: Vec<&str> = rewritten.lines().collect();
+        assert_eq!(
+            lines[0],
+            "evcxr_variable_store.put_variable::<tokio::task::JoinHandle<()>>(stringify!(ticker), ticker);"
+        );
+        assert_eq!(
+            lines[1],
+            "vars_ok &= evcxr_variable_store.check_variable::<Result<((), i32), fn() -> !>>(stringify!(r));"
+        );
+        assert_eq!(
+            lines[2],
+            "let mut t = evcxr_variable_store.take_variable::<Vec<[(); 0]>>(stringify!(t));"
+        );
+        // The user's own code keeps its `!`s.
+        assert_eq!(lines[3], "println!(\"{}\", !done);");
     }
 
     #[test]

@@ -45,6 +45,31 @@ async fn tasks_and_values_live_across_cells() {
     let joined = kernel.run("answer.await.unwrap() + unrelated - 1").await;
     assert_eq!(joined.result().as_deref(), Some("42"));
 
+    // The handle of a task that never returns (rust-analyzer calls its
+    // output `!`), kept, asked and aborted two cells later.
+    kernel
+        .run(
+            "let ticks = Arc::new(AtomicU64::new(0));\n\
+             let ticker = tokio::spawn({\n\
+                 let ticks = ticks.clone();\n\
+                 async move {\n\
+                     loop {\n\
+                         tokio::time::sleep(Duration::from_millis(5)).await;\n\
+                         ticks.fetch_add(1, Ordering::Relaxed);\n\
+                     }\n\
+                 }\n\
+             });",
+        )
+        .await;
+    let running = kernel
+        .run("tokio::time::sleep(Duration::from_millis(100)).await;\n(ticker.is_finished(), ticks.load(Ordering::Relaxed) > 0)")
+        .await;
+    assert_eq!(running.result().as_deref(), Some("(false, true)"));
+    let aborted = kernel
+        .run("ticker.abort();\nlet ended = ticker.await;\nended.unwrap_err().is_cancelled()")
+        .await;
+    assert_eq!(aborted.result().as_deref(), Some("true"));
+
     // A channel filled by a task spawned in an earlier cell.
     kernel
         .run(
