@@ -17,6 +17,7 @@ use crate::cell_link::{self, CellLibrary};
 use crate::frames::{read_frame, Frame};
 use crate::relay;
 use crate::std_sources;
+use crate::unnameable;
 
 /// Output of cells, in the order it was produced.
 #[derive(Debug, Clone, PartialEq)]
@@ -90,6 +91,16 @@ pub struct InputAsk {
     pub prompt: String,
     pub password: bool,
     pub reply: std_mpsc::Sender<String>,
+}
+
+type EvalResult = Result<evcxr::EvalOutputs, evcxr::Error>;
+
+/// The variable evcxr refused to store, if that is why `result` failed.
+fn refused(result: &EvalResult) -> Option<unnameable::Unpersistable> {
+    match result {
+        Err(error) => unnameable::unpersistable(&error.to_string()),
+        Ok(_) => None,
+    }
 }
 
 pub struct Completion {
@@ -629,6 +640,7 @@ impl Worker {
             input_reader: &|request| ask(&inputs, request.prompt, request.is_password),
         };
         let result = self.context.execute_with_callbacks(&code, &mut callbacks);
+        let (code, result) = self.box_unnameable(code.into_owned(), result, &mut callbacks);
         let ran = matches!(&result, Ok(out) if out.phases.iter().any(|p| p.name == "Execution"));
         if let Ok(out) = &result {
             // Formatted only when debug logging is on.
@@ -650,6 +662,54 @@ impl Worker {
         outcome.pages = std::mem::take(&mut *lock(&self.shared.pages));
         self.record_child_pid();
         outcome
+    }
+
+    /// Boxes the variables evcxr cannot store until the cell runs or no
+    /// box fits (see `unnameable`). Returns the code that ran.
+    fn box_unnameable(
+        &mut self,
+        code: String,
+        result: EvalResult,
+        callbacks: &mut EvalCallbacks,
+    ) -> (String, EvalResult) {
+        // Each try is a compilation that fails before anything runs; a few
+        // variables with a few shapes each stay well within this.
+        let mut tries = 24;
+        match self.boxed(&code, &result, callbacks, &mut tries) {
+            Some(found) => found,
+            None => (code, result),
+        }
+    }
+
+    /// The first boxing of the variable `result` refuses that runs, trying
+    /// the cell's other refused variables under each.
+    fn boxed(
+        &mut self,
+        code: &str,
+        result: &EvalResult,
+        callbacks: &mut EvalCallbacks,
+        tries: &mut usize,
+    ) -> Option<(String, EvalResult)> {
+        let what = refused(result)?;
+        for candidate in unnameable::rewrites(code, &what) {
+            *tries = tries.checked_sub(1)?;
+            let attempt = self.context.execute_with_callbacks(&candidate, callbacks);
+            match refused(&attempt) {
+                Some(next) if next.variable == what.variable => {}
+                Some(_) => {
+                    if let Some(found) = self.boxed(&candidate, &attempt, callbacks, tries) {
+                        return Some(found);
+                    }
+                }
+                // A box that does not fit fails to compile: nothing ran.
+                None if matches!(attempt, Err(evcxr::Error::CompilationErrors(_))) => {}
+                None => {
+                    tracing::debug!("boxed `{}` to keep it", what.variable);
+                    return Some((candidate, attempt));
+                }
+            }
+        }
+        None
     }
 
     fn take_panic_message(&self) -> Option<String> {

@@ -16,6 +16,7 @@ mod session;
 mod session_dir;
 mod std_sources;
 mod transport;
+mod unnameable;
 
 use std::path::PathBuf;
 use std::process::ExitCode;

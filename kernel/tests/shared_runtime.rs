@@ -19,6 +19,78 @@ fn live_tasks(report: &str) -> u64 {
     words[at].parse().expect("a task count")
 }
 
+/// Values whose type cannot be written down are boxed by the kernel and
+/// kept: lazy futures (run only when a later cell awaits them), async
+/// blocks, pinned futures, `join_all`, streams, iterator adaptors, closures
+/// with their state, and a future that is not `Send`.
+#[tokio::test(flavor = "multi_thread")]
+async fn values_of_unnameable_types_live_on() {
+    let mut kernel = Kernel::start().await;
+    kernel
+        .run(
+            "use futures::StreamExt;\n\
+             async fn brew(kind: &str) -> String {\n\
+                 println!(\"brewing {kind}\");\n\
+                 format!(\"a cup of {kind}\")\n\
+             }",
+        )
+        .await;
+    let ordered = kernel.run("let order = brew(\"espresso\");").await;
+    assert_eq!(ordered.shown(), "", "the future ran before its await");
+    let cup = kernel.run("order.await").await;
+    assert_eq!(cup.stdout(), "brewing espresso\n");
+    assert_eq!(cup.result().as_deref(), Some("\"a cup of espresso\""));
+    // Awaited once, the future is gone.
+    let again = kernel.execute("order.await").await.failed();
+    assert!(
+        again.shown().contains("cannot find value `order`"),
+        "{again:?}"
+    );
+
+    kernel
+        .run(
+            "let later = async { 2 + 3 };\n\
+             let pinned = Box::pin(async { 7 });\n\
+             let all = futures::future::join_all((1..=3).map(|i| async move { i * 2 }));",
+        )
+        .await;
+    let joined = kernel.run("(later.await, pinned.await, all.await)").await;
+    assert_eq!(joined.result().as_deref(), Some("(5, 7, [2, 4, 6])"));
+
+    kernel
+        .run(
+            "let tens = futures::stream::iter(0..3).then(|x| async move { x * 10 });\n\
+             let mut evens = (0..).filter(|n| n % 2 == 0);",
+        )
+        .await;
+    kernel.run("evens.next();").await;
+    let consumed = kernel
+        .run("(tens.collect::<Vec<_>>().await, evens.next())")
+        .await;
+    assert_eq!(consumed.result().as_deref(), Some("([0, 10, 20], Some(2))"));
+
+    kernel
+        .run(
+            "let mut count = 0;\n\
+             let mut bump = move |by: i32| { count += by; count };\n\
+             let greet = |name: &str| format!(\"hello {name}\");\n\
+             let take = { let word = String::from(\"once\"); move || word };",
+        )
+        .await;
+    kernel.run("bump(2);").await;
+    let called = kernel.run("(bump(3), greet(\"Ada\"), take())").await;
+    assert_eq!(
+        called.result().as_deref(),
+        Some("(5, \"hello Ada\", \"once\")")
+    );
+
+    kernel
+        .run("let local = { let rc = std::rc::Rc::new(5); async move { *rc + 1 } };")
+        .await;
+    let local = kernel.run("local.await").await;
+    assert_eq!(local.result().as_deref(), Some("6"));
+}
+
 /// Tasks, handles, channels, structs and locks across cells; background
 /// output while idle; background panics; `:runtime`.
 #[tokio::test(flavor = "multi_thread")]
