@@ -1,6 +1,7 @@
 //! The evcxr engine on its own thread, driven by a request enum with oneshot
 //! replies, so the message loop, control and heartbeat never block on a cell.
 
+use std::borrow::Cow;
 use std::os::unix::net::UnixListener;
 use std::path::Path;
 use std::sync::atomic::{AtomicBool, AtomicI32, AtomicU64, Ordering};
@@ -95,13 +96,19 @@ pub struct InputAsk {
 
 type EvalResult = Result<evcxr::EvalOutputs, evcxr::Error>;
 
-/// The variable evcxr refused to store, if that is why `result` failed.
+/// The variable evcxr refused to store, if that is why `result` failed
+/// (evcxr says so in a plain message, before compiling).
 fn refused(result: &EvalResult) -> Option<unnameable::Unpersistable> {
     match result {
-        Err(error) => unnameable::unpersistable(&error.to_string()),
-        Ok(_) => None,
+        Err(evcxr::Error::Message(message)) => unnameable::unpersistable(message),
+        _ => None,
     }
 }
+
+/// Compilations the kernel may spend boxing a cell's unnameable values: each
+/// try fails before anything runs, and a few variables with a few shapes
+/// each stay well within this.
+const BOXING_TRIES: usize = 24;
 
 pub struct Completion {
     pub matches: Vec<String>,
@@ -640,7 +647,11 @@ impl Worker {
             input_reader: &|request| ask(&inputs, request.prompt, request.is_password),
         };
         let result = self.context.execute_with_callbacks(&code, &mut callbacks);
-        let (code, result) = self.box_unnameable(code.into_owned(), result, &mut callbacks);
+        let mut tries = BOXING_TRIES;
+        let (code, result) = match self.boxed(&code, &result, &mut callbacks, &mut tries) {
+            Some((boxed, result)) => (Cow::Owned(boxed), result),
+            None => (code, result),
+        };
         let ran = matches!(&result, Ok(out) if out.phases.iter().any(|p| p.name == "Execution"));
         if let Ok(out) = &result {
             // Formatted only when debug logging is on.
@@ -664,25 +675,9 @@ impl Worker {
         outcome
     }
 
-    /// Boxes the variables evcxr cannot store until the cell runs or no
-    /// box fits (see `unnameable`). Returns the code that ran.
-    fn box_unnameable(
-        &mut self,
-        code: String,
-        result: EvalResult,
-        callbacks: &mut EvalCallbacks,
-    ) -> (String, EvalResult) {
-        // Each try is a compilation that fails before anything runs; a few
-        // variables with a few shapes each stay well within this.
-        let mut tries = 24;
-        match self.boxed(&code, &result, callbacks, &mut tries) {
-            Some(found) => found,
-            None => (code, result),
-        }
-    }
-
-    /// The first boxing of the variable `result` refuses that runs, trying
-    /// the cell's other refused variables under each.
+    /// Boxes the variables evcxr cannot store (see `unnameable`): the first
+    /// boxing of the variable `result` refuses that runs, trying the cell's
+    /// other refused variables under each. Returns the code that ran.
     fn boxed(
         &mut self,
         code: &str,

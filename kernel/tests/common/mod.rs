@@ -242,11 +242,13 @@ impl Kernel {
             .expect("creating the test folder");
         let mut env = vec![("TMPDIR".into(), scratch.path().into())];
         env.extend(options.env.into_iter().map(|(k, v)| (k.into(), v.into())));
-        let launch = Launch {
+        let mut launch = Launch {
             env,
-            key: options.key.unwrap_or_else(|| random_hex(32)),
             ..Launch::new(env!("CARGO_BIN_EXE_asyncbook"))
         };
+        if let Some(key) = options.key {
+            launch.key = key;
+        }
         let mut process = launch.start().expect("starting the kernel binary");
         let session = format!("test-{}", random_hex(8));
         let channels = process
