@@ -242,12 +242,8 @@ fn compile(command: CellCommand) -> Result<i32> {
             env.push((key.to_string(), value));
         }
     }
-    let code = exit_code(
-        Command::new(&command.rustc)
-            .args(cell_link::cell_args(&library, &args)?)
-            .env_clear()
-            .envs(env),
-    )?;
+    let rustc = OsString::from(&command.rustc);
+    let code = crate::cell_compile::compile(&library, &rustc, &args, Some(&env))?;
     if code == 0 {
         let out_dir =
             PathBuf::from(cell_link::arg_value(&args, "--out-dir").context("no --out-dir")?);

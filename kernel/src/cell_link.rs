@@ -180,7 +180,7 @@ pub fn wrap_rustc(library: &CellLibrary, args: Vec<OsString>) -> Result<i32> {
         if let Some(path) = std::env::var_os(crate::cell_build::RECORD_ENV) {
             crate::cell_build::record(Path::new(&path), rustc, args)?;
         }
-        return run_rustc(rustc, &cell_args(library, args)?);
+        return crate::cell_compile::compile(library, rustc, args, None);
     }
     let Ok(package) = std::env::var("CARGO_PKG_NAME") else {
         // cargo's own queries (`rustc -vV`, target info) are no compilations.
@@ -328,7 +328,13 @@ fn link_prebuilt(artifact: &Artifact, crate_name: &str, args: &[OsString]) -> Re
 }
 
 /// rustc's arguments for a cell: cargo's, adjusted to link the cell library.
-pub fn cell_args(library: &CellLibrary, args: &[OsString]) -> Result<Vec<OsString>> {
+/// Stored variables named in `never` have their `!` written as
+/// `asyncbook::variables::Never` (see [`name_never`]).
+pub fn cell_args(
+    library: &CellLibrary,
+    args: &[OsString],
+    never: &BTreeSet<String>,
+) -> Result<Vec<OsString>> {
     let mut out: Vec<OsString> = Vec::with_capacity(args.len() + 4);
     let mut args = args.iter();
     while let Some(arg) = args.next() {
@@ -360,7 +366,7 @@ pub fn cell_args(library: &CellLibrary, args: &[OsString]) -> Result<Vec<OsStrin
                 out.push(value.clone());
             }
         } else if Path::new(arg).ends_with("src/lib.rs") {
-            out.push(rewrite_source(Path::new(arg))?.into_os_string());
+            out.push(rewrite_source(Path::new(arg), never)?.into_os_string());
         } else {
             out.push(arg.clone());
         }
@@ -376,10 +382,10 @@ pub fn cell_args(library: &CellLibrary, args: &[OsString]) -> Result<Vec<OsStrin
 
 /// Writes a copy of evcxr's generated cell source that runs on the cell
 /// library (see [`rewrite_cell_source`]).
-fn rewrite_source(path: &Path) -> Result<PathBuf> {
+fn rewrite_source(path: &Path, never: &BTreeSet<String>) -> Result<PathBuf> {
     let source = std::fs::read_to_string(path)?;
     let cell = std::env::var(CELL_ENV).ok().and_then(|n| n.parse().ok());
-    let rewritten = rewrite_cell_source(&source, cell);
+    let rewritten = rewrite_cell_source(&source, cell, never);
     let target = path.with_file_name("asyncbook_lib.rs");
     std::fs::write(&target, rewritten)?;
     Ok(target)
@@ -395,11 +401,11 @@ fn rewrite_source(path: &Path) -> Result<PathBuf> {
 /// glue) out of the cell: it is compiled once in the cell library rather than
 /// at every cell. Lines keep their numbers, so evcxr maps diagnostics back to
 /// the user's code.
-pub fn rewrite_cell_source(source: &str, cell: Option<u64>) -> String {
+pub fn rewrite_cell_source(source: &str, cell: Option<u64>, never: &BTreeSet<String>) -> String {
     let mut lines: Vec<String> = source.lines().map(str::to_owned).collect();
     replace_variable_store(&mut lines);
     for line in &mut lines {
-        name_never_as_unit(line);
+        name_never(line, never);
     }
     if let Some(open) = lines.iter().position(|l| l.trim() == ".block_on(async {") {
         replace_runtime(&mut lines, open);
@@ -419,35 +425,75 @@ pub fn rewrite_cell_source(source: &str, cell: Option<u64>) -> String {
 
 /// evcxr stores each variable under the type rust-analyzer infers for it,
 /// written into the cell as `put_variable::<T>(stringify!(x), x)` (and
-/// `check_variable::<T>`, `take_variable::<T>` in later cells).
-/// rust-analyzer types a block that never ends (`async { loop { .. } }`) as
-/// producing `!`, which stable rustc does not accept in a type; rustc itself
-/// gives such a block the type `()`, so `()` is written in its place (a
-/// function pointer's `-> !` is stable and stays). Should evcxr ever write
-/// types elsewhere, the `!` would reach rustc again and the never-ending task
-/// test in `protocol.rs` fails.
-fn name_never_as_unit(line: &mut String) {
-    const TYPE_START: &str = "_variable::<";
-    const TYPE_END: &str = ">(stringify!(";
-    let Some(start) = line.find(TYPE_START).map(|at| at + TYPE_START.len()) else {
+/// `check_variable::<T>`, `take_variable::<T>` in later cells). Stable rustc
+/// does not accept `!` in such a type, and rust-analyzer writes `!` for two
+/// different things: a block that never ends (`async { loop { .. } }`), which
+/// rustc types as producing `()`, and a `-> !` function's result, which stays
+/// `!`. So `!` is written as `()`, or as `asyncbook::variables::Never` for the
+/// variables named in `never` (the cell compiler finds which; see
+/// `cell_compile`). A function pointer's `-> !` is stable and stays. Should
+/// evcxr ever write types elsewhere, the `!` would reach rustc again and the
+/// never-ending task tests in `shared_runtime.rs` fail.
+fn name_never(line: &mut String, never: &BTreeSet<String>) {
+    let Some(stored) = StoredType::find(line) else {
         return;
     };
-    let Some(end) = line.rfind(TYPE_END).filter(|&end| end >= start) else {
-        return;
-    };
-    let ty = &line[start..end];
-    if !ty.contains('!') {
+    let ty = &line[stored.ty.clone()];
+    if !has_never(ty) {
         return;
     }
+    let name = if never.contains(stored.variable) {
+        "asyncbook::variables::Never"
+    } else {
+        "()"
+    };
     let mut fixed = String::with_capacity(ty.len() + 8);
     for (at, c) in ty.char_indices() {
         if c == '!' && !ty[..at].trim_end().ends_with("->") {
-            fixed.push_str("()");
+            fixed.push_str(name);
         } else {
             fixed.push(c);
         }
     }
-    line.replace_range(start..end, &fixed);
+    line.replace_range(stored.ty, &fixed);
+}
+
+/// Whether a type holds a `!` other than a function pointer's `-> !`.
+fn has_never(ty: &str) -> bool {
+    ty.char_indices()
+        .any(|(at, c)| c == '!' && !ty[..at].trim_end().ends_with("->"))
+}
+
+/// A stored variable's type in one of evcxr's store lines.
+pub struct StoredType<'a> {
+    /// `put`, `check` or `take`.
+    pub action: &'a str,
+    /// Where the type is in the line.
+    pub ty: std::ops::Range<usize>,
+    pub variable: &'a str,
+}
+
+impl<'a> StoredType<'a> {
+    pub fn find(line: &'a str) -> Option<Self> {
+        const TYPE_START: &str = "_variable::<";
+        const TYPE_END: &str = ">(stringify!(";
+        let at = line.find(TYPE_START)?;
+        let start = at + TYPE_START.len();
+        let end = line.rfind(TYPE_END).filter(|&end| end >= start)?;
+        let action = line[..at].rsplit('.').next()?;
+        let rest = &line[end + TYPE_END.len()..];
+        let variable = &rest[..rest.find(')')?];
+        Some(Self {
+            action,
+            ty: start..end,
+            variable,
+        })
+    }
+
+    /// Whether the type holds a `!` that [`name_never`] names.
+    pub fn has_never(&self, line: &str) -> bool {
+        has_never(&line[self.ty.clone()])
+    }
 }
 
 /// Blanks lines `range` out, keeping their count.
@@ -522,7 +568,7 @@ fn route_body(lines: &mut [String], open: usize, cell: Option<u64>) {
 
 #[cfg(test)]
 mod tests {
-    use super::rewrite_cell_source;
+    use super::*;
 
     /// The shape of evcxr's generated code for an async cell (its own
     /// helper module abridged).
@@ -557,7 +603,7 @@ evcxr_variable_store
 
     #[test]
     fn cell_body_runtime_and_store_come_from_the_cell_library() {
-        let rewritten = rewrite_cell_source(GENERATED, Some(7));
+        let rewritten = rewrite_cell_source(GENERATED, Some(7), &BTreeSet::new());
         let lines: Vec<&str> = rewritten.lines().collect();
         let original: Vec<&str> = GENERATED.lines().collect();
         assert_eq!(
@@ -596,7 +642,7 @@ evcxr_variable_store.put_variable::<tokio::task::JoinHandle<!>>(stringify!(ticke
 vars_ok &= evcxr_variable_store.check_variable::<Result<(!, i32), fn() -> !>>(stringify!(r));
 let mut t = evcxr_variable_store.take_variable::<Vec<[!; 0]>>(stringify!(t));
 println!(\"{}\", !done);";
-        let rewritten = rewrite_cell_source(generated, None);
+        let rewritten = rewrite_cell_source(generated, None, &BTreeSet::new());
         let lines: Vec<&str> = rewritten.lines().collect();
         assert_eq!(
             lines[0],
@@ -615,9 +661,30 @@ println!(\"{}\", !done);";
     }
 
     #[test]
+    fn never_of_variables_found_to_keep_it_is_named() {
+        let generated = "\
+evcxr_variable_store.put_variable::<tokio::task::JoinHandle<!>>(stringify!(server), server);
+evcxr_variable_store.put_variable::<tokio::task::JoinHandle<!>>(stringify!(ticker), ticker);";
+        let never = BTreeSet::from(["server".to_owned()]);
+        let rewritten = rewrite_cell_source(generated, None, &never);
+        let lines: Vec<&str> = rewritten.lines().collect();
+        assert_eq!(
+            lines[0],
+            "evcxr_variable_store.put_variable::<tokio::task::JoinHandle<asyncbook::variables::Never>>(stringify!(server), server);"
+        );
+        assert!(lines[1].contains("JoinHandle<()>"), "{}", lines[1]);
+        let stored = StoredType::find(generated.lines().next().unwrap()).unwrap();
+        assert_eq!((stored.action, stored.variable), ("put", "server"));
+        let take = "let mut t = evcxr_variable_store.take_variable::<Vec<u8>>(stringify!(t));";
+        let stored = StoredType::find(take).unwrap();
+        assert_eq!((stored.action, stored.variable), ("take", "t"));
+        assert!(!stored.has_never(take));
+    }
+
+    #[test]
     fn unexpected_shapes_are_left_alone() {
         let plain = "fn run_user_code_2() {\nlet x = 1;\n}";
-        let rewritten = rewrite_cell_source(plain, None);
+        let rewritten = rewrite_cell_source(plain, None, &BTreeSet::new());
         assert!(rewritten.starts_with(plain), "{rewritten}");
     }
 }

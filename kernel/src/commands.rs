@@ -4,7 +4,7 @@
 use std::borrow::Cow;
 
 /// `(command, code it runs, help)`.
-const COMMANDS: [(&str, &str, &str); 2] = [
+const COMMANDS: [(&str, &str, &str); 3] = [
     (
         ":runtime",
         "println!(\"{}\", asyncbook::runtime::report());",
@@ -15,20 +15,47 @@ const COMMANDS: [(&str, &str, &str); 2] = [
         "asyncbook::tasks::show();",
         "List the tasks alive on the shared runtime (named ones in full) and its metrics",
     ),
+    (
+        ":warnings",
+        "",
+        "`:warnings off` hides rustc's warnings about cells, `:warnings on` shows them again",
+    ),
 ];
+
+/// The kernel's side of a cell's `:` commands.
+pub struct Expanded<'a> {
+    pub code: Cow<'a, str>,
+    /// Set by `:warnings on` or `:warnings off`.
+    pub show_warnings: Option<bool>,
+}
 
 /// evcxr's `:help` lists its own commands; ours are printed before them.
 const HELP: &str = ":help";
 
-pub fn expand(code: &str) -> Cow<'_, str> {
-    if !code.lines().any(|line| lookup(line).is_some()) {
-        return Cow::Borrowed(code);
-    }
+pub fn expand(code: &str) -> Expanded<'_> {
+    let mut show_warnings = None;
+    let mut changed = false;
     let lines: Vec<Cow<'_, str>> = code
         .lines()
-        .map(|line| lookup(line).unwrap_or(Cow::Borrowed(line)))
+        .map(|line| {
+            let found = match line.trim().strip_prefix(":warnings") {
+                Some(" on") => Some(Cow::Borrowed("")).inspect(|_| show_warnings = Some(true)),
+                Some(" off") => Some(Cow::Borrowed("")).inspect(|_| show_warnings = Some(false)),
+                _ => lookup(line),
+            };
+            changed |= found.is_some();
+            found.unwrap_or(Cow::Borrowed(line))
+        })
         .collect();
-    Cow::Owned(lines.join("\n"))
+    let code = if changed {
+        Cow::Owned(lines.join("\n"))
+    } else {
+        Cow::Borrowed(code)
+    };
+    Expanded {
+        code,
+        show_warnings,
+    }
 }
 
 fn lookup(line: &str) -> Option<Cow<'static, str>> {
@@ -38,7 +65,7 @@ fn lookup(line: &str) -> Option<Cow<'static, str>> {
     }
     COMMANDS
         .iter()
-        .find(|(name, _, _)| *name == line)
+        .find(|(name, code, _)| *name == line && !code.is_empty())
         .map(|(_, code, _)| Cow::Borrowed(*code))
 }
 
@@ -60,17 +87,30 @@ mod tests {
 
     #[test]
     fn expands_only_whole_command_lines() {
-        assert_eq!(expand("1 + 1"), "1 + 1");
-        let expanded = expand("let a = 1;\n:runtime\n");
+        assert_eq!(expand("1 + 1").code, "1 + 1");
+        let expanded = expand("let a = 1;\n:runtime\n").code;
         assert!(expanded.starts_with("let a = 1;\nprintln!"));
         assert!(expanded.contains("asyncbook::runtime::report()"));
-        assert_eq!(expand("// :runtime"), "// :runtime");
-        assert_eq!(expand("  :tasks  "), "asyncbook::tasks::show();");
+        assert_eq!(expand("// :runtime").code, "// :runtime");
+        assert_eq!(expand("  :tasks  ").code, "asyncbook::tasks::show();");
+    }
+
+    #[test]
+    fn warnings_are_switched_by_whole_lines() {
+        let off = expand(":warnings off\nlet a = 1;");
+        assert_eq!(
+            (off.code.as_ref(), off.show_warnings),
+            ("\nlet a = 1;", Some(false))
+        );
+        assert_eq!(expand(":warnings on").show_warnings, Some(true));
+        let neither = expand(":warnings\n// :warnings off");
+        assert_eq!(neither.show_warnings, None);
+        assert_eq!(neither.code, ":warnings\n// :warnings off");
     }
 
     #[test]
     fn help_lists_asyncbook_commands_before_evcxr_ones() {
-        let expanded = expand(":help");
+        let expanded = expand(":help").code;
         let (command, print) = expanded.split_once('\n').unwrap();
         assert_eq!(command, ":help");
         assert!(print.contains(":tasks           List the tasks alive"));

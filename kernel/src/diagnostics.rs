@@ -2,35 +2,93 @@
 
 use evcxr::CompilationError;
 
-/// What a failed cell shows of rustc's diagnostics: its errors, then the
-/// warnings that point into the cell. Warnings without a place in the cell
-/// are about earlier cells' items (an unused macro, say) and would repeat
-/// under every failing cell. Should nothing be left, all are shown.
-pub fn shown(diagnostics: &[CompilationError]) -> Vec<&CompilationError> {
-    let (errors, warnings): (Vec<_>, Vec<_>) =
-        diagnostics.iter().partition(|d| d.level() != "warning");
-    let in_cell = warnings.into_iter().filter(|w| {
-        w.primary_spanned_message()
-            .is_some_and(|m| m.span.is_some())
-    });
-    let shown: Vec<_> = errors.into_iter().chain(in_cell).collect();
-    if shown.is_empty() {
-        diagnostics.iter().collect()
-    } else {
-        shown
+/// One diagnostic, from evcxr (a cell that failed to compile) or from
+/// rustc's JSON (the warnings of a cell that compiled), with spans in the
+/// cell's own lines and columns.
+pub struct Diagnostic {
+    pub level: String,
+    /// An error code (`E0308`) or, for a lint, its name.
+    pub code: Option<String>,
+    pub message: String,
+    pub spans: Vec<Labelled>,
+    pub help: Vec<String>,
+}
+
+/// A label of a diagnostic; `span` is `None` for a note without a place.
+pub struct Labelled {
+    pub span: Option<Span>,
+    pub label: String,
+    pub primary: bool,
+}
+
+/// 1-based lines and columns; the end column is exclusive.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Span {
+    pub start_line: usize,
+    pub start_column: usize,
+    pub end_line: usize,
+    pub end_column: usize,
+}
+
+impl From<&CompilationError> for Diagnostic {
+    fn from(error: &CompilationError) -> Self {
+        Self {
+            level: error.level().to_owned(),
+            code: error.code().map(str::to_owned),
+            message: error.message(),
+            spans: error
+                .spanned_messages()
+                .iter()
+                .map(|m| Labelled {
+                    span: m.span.map(|s| Span {
+                        start_line: s.start_line,
+                        start_column: s.start_column,
+                        end_line: s.end_line,
+                        end_column: s.end_column,
+                    }),
+                    label: m.label.clone(),
+                    primary: m.is_primary,
+                })
+                .collect(),
+            help: error.help(),
+        }
     }
 }
 
-/// Renders one compile error as rustc would, with spans in cell coordinates.
-pub fn render(error: &CompilationError, source: &str) -> String {
+/// What a failed cell shows of rustc's diagnostics: its errors, then the
+/// warnings that point into the cell (none when `warnings` is false).
+/// Warnings without a place in the cell are about earlier cells' items (an
+/// unused macro, say) and would repeat under every failing cell. Should
+/// nothing be left, all are shown.
+pub fn shown(diagnostics: &[CompilationError], warnings: bool) -> Vec<Diagnostic> {
+    let (errors, warned): (Vec<_>, Vec<_>) =
+        diagnostics.iter().partition(|d| d.level() != "warning");
+    let in_cell = warned.into_iter().filter(|w| {
+        warnings
+            && w.primary_spanned_message()
+                .is_some_and(|m| m.span.is_some())
+    });
+    let shown: Vec<_> = errors.into_iter().chain(in_cell).collect();
+    if shown.is_empty() {
+        diagnostics.iter().map(Diagnostic::from).collect()
+    } else {
+        shown.into_iter().map(Diagnostic::from).collect()
+    }
+}
+
+/// Renders one diagnostic as rustc would, with spans in cell coordinates.
+pub fn render(error: &Diagnostic, source: &str) -> String {
     let lines: Vec<&str> = source.lines().collect();
     let mut out = String::new();
-    let level = error.level();
-    match error.code() {
-        Some(code) => out.push_str(&format!("{level}[{code}]: {}\n", error.message())),
-        None => out.push_str(&format!("{level}: {}\n", error.message())),
+    let level = &error.level;
+    match &error.code {
+        // A lint is named in a note, as rustc does.
+        Some(code) if code.starts_with('E') => {
+            out.push_str(&format!("{level}[{code}]: {}\n", error.message))
+        }
+        _ => out.push_str(&format!("{level}: {}\n", error.message)),
     }
-    let spanned = error.spanned_messages();
+    let spanned = &error.spans;
     let width = spanned
         .iter()
         .filter_map(|m| m.span.as_ref().map(|s| s.end_line))
@@ -67,16 +125,18 @@ pub fn render(error: &CompilationError, source: &str) -> String {
         } else {
             (1, text.chars().count() + 1)
         };
-        let marker = if message.is_primary { '^' } else { '-' };
-        out.push_str(&format!(
-            "{pad} | {}{} {}\n",
+        let marker = if message.primary { '^' } else { '-' };
+        let underline = format!(
+            "{pad} | {}{} {}",
             " ".repeat(start.saturating_sub(1)),
             marker.to_string().repeat(end - start),
             message.label
-        ));
+        );
+        out.push_str(underline.trim_end());
+        out.push('\n');
     }
-    for help in error.help() {
-        out.push_str(&format!("{pad} = help: {}\n", with_suggestion(&help)));
+    for help in &error.help {
+        out.push_str(&format!("{pad} = help: {}\n", with_suggestion(help)));
     }
     for note in notes {
         out.push_str(&format!("{pad} = note: {note}\n"));

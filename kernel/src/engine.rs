@@ -14,11 +14,13 @@ use serde_json::{Map, Value};
 use tokio::sync::{mpsc, oneshot};
 
 use crate::cell_build;
+use crate::cell_compile;
 use crate::cell_link::{self, CellLibrary};
 use crate::frames::{read_frame, Frame};
 use crate::relay;
 use crate::std_sources;
 use crate::unnameable;
+use crate::warnings::Warnings;
 
 /// Output of cells, in the order it was produced.
 #[derive(Debug, Clone, PartialEq)]
@@ -162,6 +164,7 @@ struct Shared {
     fences: AtomicU64,
     fence_signal: (Mutex<()>, std::sync::Condvar),
     running: AtomicBool,
+    warnings: Warnings,
 }
 
 pub struct EngineChannels {
@@ -189,6 +192,7 @@ impl Engine {
             fences: AtomicU64::new(0),
             fence_signal: (Mutex::new(()), std::sync::Condvar::new()),
             running: AtomicBool::new(false),
+            warnings: Warnings::new(session_dir.join("warnings.json")),
         });
         let socket_path = session_dir.join("output.sock");
         let listener = UnixListener::bind(&socket_path).context("binding the output socket")?;
@@ -200,6 +204,7 @@ impl Engine {
 
         // The cell process inherits these; evcxr starts it with our binary.
         std::env::set_var(relay::SOCKET_ENV, &socket_path);
+        std::env::set_var(cell_compile::WARNINGS_ENV, shared.warnings.file());
         let build_dir = session_dir.join("build");
         std::env::set_var("EVCXR_TMPDIR", &build_dir);
         // Cells resolve dependencies to the versions the cell library was
@@ -378,6 +383,9 @@ fn read_cell_output(
     let mut stdout = Utf8Carry::default();
     let mut stderr = Utf8Carry::default();
     while let Ok(Some(frame)) = read_frame(&mut stream) {
+        if let Some(warnings) = shared.warnings.take_due() {
+            let _ = outputs.send(Output::Stderr(warnings));
+        }
         match frame {
             Frame::Stdout(bytes) => {
                 let text = stdout.push(&bytes);
@@ -487,6 +495,7 @@ fn display_output(json: &[u8]) -> Option<Shown> {
 struct Worker {
     context: CommandContext,
     shared: Arc<Shared>,
+    outputs: mpsc::UnboundedSender<Output>,
     inputs: mpsc::UnboundedSender<InputAsk>,
 }
 
@@ -514,6 +523,7 @@ impl Worker {
         let mut worker = Worker {
             context,
             shared,
+            outputs,
             inputs,
         };
         worker.record_child_pid();
@@ -636,7 +646,12 @@ impl Worker {
     }
 
     fn execute(&mut self, code: &str) -> Outcome {
-        let code = crate::commands::expand(code);
+        let expanded = crate::commands::expand(code);
+        if let Some(on) = expanded.show_warnings {
+            self.shared.warnings.show(on);
+        }
+        let code = expanded.code;
+        self.shared.warnings.expect(&code);
         self.shared.panicked.store(false, Ordering::SeqCst);
         self.shared.returned_error.store(false, Ordering::SeqCst);
         self.take_panic_message();
@@ -666,6 +681,9 @@ impl Worker {
         }
         if ran {
             self.wait_for_fence(fences_before + 1, Duration::from_secs(2));
+        }
+        if let Some(warnings) = self.shared.warnings.finish() {
+            let _ = self.outputs.send(Output::Stderr(warnings));
         }
         self.shared.running.store(false, Ordering::SeqCst);
         let interrupted = self.shared.interrupted.swap(false, Ordering::SeqCst);
@@ -780,12 +798,12 @@ impl Worker {
                 }
             }
             Err(evcxr::Error::CompilationErrors(errors)) => {
-                let shown = crate::diagnostics::shown(&errors);
+                let shown = crate::diagnostics::shown(&errors, self.shared.warnings.shown());
                 let rendered: Vec<String> = shown
                     .iter()
                     .map(|e| crate::diagnostics::render(e, code))
                     .collect();
-                let first = shown.first().map(|e| e.message()).unwrap_or_default();
+                let first = shown.first().map(|e| e.message.clone()).unwrap_or_default();
                 Outcome::failed(CellError::new(
                     "CompileError",
                     first,

@@ -3,6 +3,7 @@
 //! the runner's [`runner::client`], so kernels are launched in one place.
 
 mod cell_build;
+mod cell_compile;
 mod cell_link;
 mod commands;
 mod completeness;
@@ -17,6 +18,7 @@ mod session_dir;
 mod std_sources;
 mod transport;
 mod unnameable;
+mod warnings;
 
 use std::path::PathBuf;
 use std::process::ExitCode;

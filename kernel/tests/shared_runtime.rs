@@ -91,6 +91,51 @@ async fn values_of_unnameable_types_live_on() {
     assert_eq!(local.result().as_deref(), Some("6"));
 }
 
+/// rustc's warnings about a cell's own code appear on stderr, rendered as
+/// rustc does, before the cell's output; `:warnings off` hides them.
+#[tokio::test(flavor = "multi_thread")]
+async fn warnings_about_the_cell_are_shown() {
+    let mut kernel = Kernel::start().await;
+    kernel
+        .run("async fn brew(kind: &str) -> String { format!(\"a cup of {kind}\") }")
+        .await;
+    let forgotten = kernel
+        .run("let cups = 1;\n    brew(\"latte\");\nprintln!(\"served\");")
+        .await;
+    let warning = "warning: unused implementer of `std::future::Future` that must be used\n\
+                   \x20--> cell:2:5\n\
+                   \x20 |\n\
+                   2 |     brew(\"latte\");\n\
+                   \x20 |     ^^^^^^^^^^^^^\n\
+                   \x20 = note: futures do nothing unless you `.await` or poll them\n";
+    assert!(forgotten.stderr().starts_with(warning), "{forgotten:?}");
+    let streams = forgotten.of_type("stream");
+    assert_eq!(
+        streams[0].content["name"], "stderr",
+        "the warning comes before the cell's output: {forgotten:?}"
+    );
+    assert_eq!(forgotten.stdout(), "served\n");
+
+    // An item's warning is shown once, where the item is defined.
+    let item = kernel.run("fn helper() -> u32 { let spare = 1; 2 }").await;
+    assert!(
+        item.stderr()
+            .contains("warning: unused variable: `spare`\n --> cell:1:26"),
+        "{item:?}"
+    );
+    let later = kernel.run("helper()").await;
+    assert_eq!(later.stderr(), "");
+    assert_eq!(later.result().as_deref(), Some("2"));
+
+    let quiet = kernel.run(":warnings off\nbrew(\"mocha\");").await;
+    assert_eq!(quiet.stderr(), "", "{quiet:?}");
+    let loud = kernel.run(":warnings on\nbrew(\"mocha\");").await;
+    assert!(
+        loud.stderr().starts_with("warning: unused implementer"),
+        "{loud:?}"
+    );
+}
+
 /// Tasks, handles, channels, structs and locks across cells; background
 /// output while idle; background panics; `:runtime`.
 #[tokio::test(flavor = "multi_thread")]
@@ -133,14 +178,34 @@ async fn tasks_and_values_live_across_cells() {
              });",
         )
         .await;
-    let running = kernel
-        .run("tokio::time::sleep(Duration::from_millis(100)).await;\n(ticker.is_finished(), ticks.load(Ordering::Relaxed) > 0)")
+    // The same for a task running an `async fn` that returns `!`: its
+    // handle's type holds a `!` that rustc keeps.
+    kernel
+        .run(
+            "async fn serve(ticks: Arc<AtomicU64>) -> ! {\n\
+                 loop {\n\
+                     tokio::time::sleep(Duration::from_millis(5)).await;\n\
+                     ticks.fetch_add(1, Ordering::Relaxed);\n\
+                 }\n\
+             }\n\
+             let served = Arc::new(AtomicU64::new(0));\n\
+             let server = tokio::spawn(serve(served.clone()));",
+        )
         .await;
-    assert_eq!(running.result().as_deref(), Some("(false, true)"));
+    let running = kernel
+        .run("tokio::time::sleep(Duration::from_millis(100)).await;\n(ticker.is_finished(), ticks.load(Ordering::Relaxed) > 0, server.is_finished(), served.load(Ordering::Relaxed) > 0)")
+        .await;
+    assert_eq!(
+        running.result().as_deref(),
+        Some("(false, true, false, true)")
+    );
     let aborted = kernel
         .run("ticker.abort();\nlet ended = ticker.await;\nended.unwrap_err().is_cancelled()")
         .await;
     assert_eq!(aborted.result().as_deref(), Some("true"));
+    kernel.run("server.abort();").await;
+    let stopped = kernel.run("server.await.unwrap_err().is_cancelled()").await;
+    assert_eq!(stopped.result().as_deref(), Some("true"));
 
     // A channel filled by a task spawned in an earlier cell.
     kernel

@@ -14,6 +14,19 @@ const VARIABLE_CHANGED_TYPE: &str = "EVCXR_VARIABLE_CHANGED_TYPE:";
 /// generated error conversion names it through this module.
 pub const USER_ERROR_OCCURRED: &str = "EVCXR_ERROR_OCCURRED";
 
+/// The never type `!`, named the one way stable Rust allows: as the output
+/// of `fn() -> !`. A stored variable whose type holds a `!` that rustc keeps
+/// (a handle of a task running an `async fn .. -> !`) is stored under it.
+pub type Never = <fn() -> ! as Returns>::Output;
+
+pub trait Returns {
+    type Output;
+}
+
+impl<T> Returns for fn() -> T {
+    type Output = T;
+}
+
 #[derive(Default)]
 pub struct VariableStore {
     variables: HashMap<String, Box<dyn Any>>,

@@ -1,0 +1,144 @@
+//! Runs rustc on a cell crate, for the rustc wrapper and for the cargo bypass.
+//!
+//! Two things evcxr does not do are done here, both after reading rustc's
+//! JSON diagnostics (which pass on to cargo and evcxr unchanged):
+//! - **`!` in stored types.** evcxr writes the type rust-analyzer infers for a
+//!   variable into the cell, and rust-analyzer writes `!` both for blocks
+//!   that never end (rustc: `()`) and for `-> !` results (rustc: `!`). The
+//!   rewrite names `!` as `()` unless a variable is remembered as needing
+//!   `asyncbook::variables::Never`; when the cell fails to compile and it
+//!   newly stores a variable with a `!`, it is compiled once more with those
+//!   variables named the other way, and what compiled is remembered, so
+//!   later cells read the variable under the type it was stored with. Should
+//!   evcxr stop writing `!`, nothing here is used.
+//! - **Warnings.** evcxr drops rustc's diagnostics when a cell compiles.
+//!   The warnings of a cell that compiled are written to the file the kernel
+//!   names in [`WARNINGS_ENV`], for the kernel to show (see `warnings`).
+
+use std::collections::BTreeSet;
+use std::ffi::OsString;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use anyhow::{Context, Result};
+
+use crate::cell_link::{cell_args, CellLibrary, StoredType, SETUP_ENV};
+
+/// Names the file a compiled cell's warnings go to (JSON, one per line).
+pub const WARNINGS_ENV: &str = "ASYNCBOOK_WARNINGS_FILE";
+
+/// Beside evcxr's `src/lib.rs`: the stored variables whose `!` is `Never`.
+const NEVER_FILE: &str = "asyncbook_never.txt";
+
+/// Compiles the cell; `env`, when given, replaces the environment.
+pub fn compile(
+    library: &CellLibrary,
+    rustc: &OsString,
+    args: &[OsString],
+    env: Option<&[(String, String)]>,
+) -> Result<i32> {
+    let source = args
+        .iter()
+        .map(Path::new)
+        .find(|arg| arg.ends_with("src/lib.rs"))
+        .context("the cell's source is not among rustc's arguments")?;
+    let generated = std::fs::read_to_string(source)?;
+    let memory = source.with_file_name(NEVER_FILE);
+    let remembered = read_names(&memory);
+    let run = |never: &BTreeSet<String>| -> Result<Output> {
+        let mut command = Command::new(rustc);
+        command.args(cell_args(library, args, never)?);
+        if let Some(env) = env {
+            command.env_clear().envs(env.iter().cloned());
+        }
+        command.output().context("running rustc")
+    };
+    let mut used = remembered.clone();
+    let mut output = run(&used)?;
+    if !output.status.success() {
+        let newly = newly_stored_with_never(&generated);
+        if !newly.is_empty() {
+            let flipped: BTreeSet<String> = used.symmetric_difference(&newly).cloned().collect();
+            let again = run(&flipped)?;
+            if again.status.success() {
+                (output, used) = (again, flipped);
+            }
+        }
+    }
+    if output.status.success() {
+        if used != remembered {
+            std::fs::write(&memory, used.into_iter().collect::<Vec<_>>().join("\n"))?;
+        }
+        keep_warnings(&output.stderr)?;
+    }
+    std::io::stdout().write_all(&output.stdout)?;
+    std::io::stderr().write_all(&output.stderr)?;
+    Ok(output.status.code().unwrap_or(1))
+}
+
+fn read_names(path: &Path) -> BTreeSet<String> {
+    std::fs::read_to_string(path)
+        .map(|text| text.lines().map(str::to_owned).collect())
+        .unwrap_or_default()
+}
+
+/// Variables the cell stores with a `!` in their type and does not read
+/// from the store: the ones it defines.
+fn newly_stored_with_never(generated: &str) -> BTreeSet<String> {
+    let stored: Vec<(StoredType, &str)> = generated
+        .lines()
+        .filter_map(|line| StoredType::find(line).map(|s| (s, line)))
+        .collect();
+    stored
+        .iter()
+        .filter(|(s, line)| s.action == "put" && s.has_never(line))
+        .filter(|(put, _)| {
+            !stored
+                .iter()
+                .any(|(s, _)| s.action != "put" && s.variable == put.variable)
+        })
+        .map(|(s, _)| s.variable.to_owned())
+        .collect()
+}
+
+/// Writes rustc's warnings for the kernel, unless the kernel is setting up.
+fn keep_warnings(stderr: &[u8]) -> Result<()> {
+    let Some(file) = std::env::var_os(WARNINGS_ENV).map(PathBuf::from) else {
+        return Ok(());
+    };
+    if std::env::var_os(SETUP_ENV).is_some_and(|v| !v.is_empty()) {
+        return Ok(());
+    }
+    let text = String::from_utf8_lossy(stderr);
+    let warnings: Vec<&str> = text
+        .lines()
+        .filter(|line| line.starts_with('{') && line.contains(r#""level":"warning""#))
+        .collect();
+    if warnings.is_empty() {
+        return Ok(());
+    }
+    // Whole or not at all: the kernel may read the file at any moment.
+    let partial = file.with_extension("partial");
+    std::fs::write(&partial, warnings.join("\n"))?;
+    std::fs::rename(partial, file)?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_variables_the_cell_defines_may_change_how_never_is_named() {
+        let generated = "\
+evcxr_variable_store.put_variable::<tokio::task::JoinHandle<!>>(stringify!(server), server);
+let mut old = evcxr_variable_store.take_variable::<tokio::task::JoinHandle<!>>(stringify!(old));
+evcxr_variable_store.put_variable::<tokio::task::JoinHandle<!>>(stringify!(old), old);
+evcxr_variable_store.put_variable::<i32>(stringify!(n), n);";
+        assert_eq!(
+            newly_stored_with_never(generated),
+            BTreeSet::from(["server".to_owned()])
+        );
+    }
+}

@@ -1,0 +1,240 @@
+//! The warnings of a cell that compiled, shown on stderr as rustc renders
+//! them, spans in the cell's own lines.
+//!
+//! evcxr drops rustc's diagnostics when a cell compiles, and maps spans to
+//! the user's code only for errors. The cell compiler (`cell_compile`) writes
+//! rustc's JSON warnings to a file; here each span is placed by its line's
+//! text, which rustc's JSON carries and which evcxr copies from the cell
+//! unchanged (only its indentation may differ). A warning whose primary span
+//! is not a line of this cell (evcxr's generated code, an earlier cell's
+//! item compiled again) is not shown. Should evcxr ever change the cell's
+//! lines, warnings would stop appearing and the protocol test that expects
+//! one fails.
+
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Mutex;
+
+use serde_json::Value;
+
+use crate::diagnostics::{self, Diagnostic, Labelled, Span};
+
+/// The warnings of the running cell, on their way from the cell compiler to
+/// the notebook: shown before the cell's first output, or after the cell
+/// when it wrote none.
+pub struct Warnings {
+    file: PathBuf,
+    /// The running cell's code; held while the file is read, so it is read once.
+    source: Mutex<String>,
+    due: AtomicBool,
+    shown: AtomicBool,
+}
+
+impl Warnings {
+    pub fn new(file: PathBuf) -> Self {
+        Self {
+            file,
+            source: Mutex::new(String::new()),
+            due: AtomicBool::new(false),
+            shown: AtomicBool::new(true),
+        }
+    }
+
+    pub fn file(&self) -> &Path {
+        &self.file
+    }
+
+    /// `:warnings on` / `:warnings off`.
+    pub fn show(&self, on: bool) {
+        self.shown.store(on, Ordering::SeqCst);
+    }
+
+    pub fn shown(&self) -> bool {
+        self.shown.load(Ordering::SeqCst)
+    }
+
+    /// A cell with this code is about to be compiled.
+    pub fn expect(&self, source: &str) {
+        let mut current = self.source.lock().unwrap_or_else(|p| p.into_inner());
+        let _ = std::fs::remove_file(&self.file);
+        source.clone_into(&mut current);
+        self.due.store(self.shown(), Ordering::SeqCst);
+    }
+
+    /// The cell's warnings, if they are due and written by now.
+    pub fn take_due(&self) -> Option<String> {
+        if !self.due.load(Ordering::SeqCst) {
+            return None;
+        }
+        let source = self.source.lock().unwrap_or_else(|p| p.into_inner());
+        let found = take(&self.file, &source)?;
+        self.due.store(false, Ordering::SeqCst);
+        Some(found)
+    }
+
+    /// The cell is over: its warnings, if none were shown yet.
+    pub fn finish(&self) -> Option<String> {
+        let found = self.take_due();
+        self.due.store(false, Ordering::SeqCst);
+        found
+    }
+}
+
+/// The rendered warnings in `file` for the cell `source`, if any; the file is
+/// removed, so each compilation's warnings are shown once.
+pub fn take(file: &Path, source: &str) -> Option<String> {
+    let text = std::fs::read_to_string(file).ok()?;
+    let _ = std::fs::remove_file(file);
+    let rendered: Vec<String> = text
+        .lines()
+        .filter_map(|line| serde_json::from_str::<Value>(line).ok())
+        .filter_map(|json| in_cell(&json, source))
+        .map(|warning| diagnostics::render(&warning, source))
+        .collect();
+    (!rendered.is_empty()).then(|| rendered.join("\n"))
+}
+
+/// A warning of rustc's JSON with its spans placed in `source`, if its
+/// primary span is there.
+fn in_cell(json: &Value, source: &str) -> Option<Diagnostic> {
+    if json["level"] != "warning" {
+        return None;
+    }
+    let lines: Vec<&str> = source.lines().collect();
+    let spans: Vec<Labelled> = json["spans"]
+        .as_array()?
+        .iter()
+        .filter_map(|span| {
+            Some(Labelled {
+                span: Some(place(span, &lines)?),
+                label: span["label"].as_str().unwrap_or_default().to_owned(),
+                primary: span["is_primary"] == true,
+            })
+        })
+        .collect();
+    if !spans.iter().any(|s| s.primary) {
+        return None;
+    }
+    let mut help = Vec::new();
+    let mut notes = Vec::new();
+    for child in json["children"].as_array().into_iter().flatten() {
+        let message = child["message"].as_str().unwrap_or_default().to_owned();
+        match child["level"].as_str() {
+            Some("help") => help.push(message),
+            Some("note") => notes.push(Labelled {
+                span: None,
+                label: message,
+                primary: false,
+            }),
+            _ => {}
+        }
+    }
+    Some(Diagnostic {
+        level: "warning".to_owned(),
+        code: json["code"]["code"].as_str().map(str::to_owned),
+        message: json["message"].as_str()?.to_owned(),
+        spans: spans.into_iter().chain(notes).collect(),
+        help,
+    })
+}
+
+/// Where a span of rustc's JSON lies in the cell: the line whose text is the
+/// span's first line, columns shifted by the difference in indentation.
+fn place(span: &Value, lines: &[&str]) -> Option<Span> {
+    let text = span["text"].as_array()?;
+    let first = text.first()?["text"].as_str()?;
+    let last = text.last()?["text"].as_str()?;
+    if first.trim().is_empty() {
+        return None;
+    }
+    let at = lines.iter().position(|line| line.trim() == first.trim())?;
+    let rows = span["line_end"]
+        .as_u64()?
+        .checked_sub(span["line_start"].as_u64()?)? as usize;
+    let end_at = at + rows;
+    let end_line = *lines.get(end_at)?;
+    if end_line.trim() != last.trim() {
+        return None;
+    }
+    let column = |value: &Value, ours: &str, theirs: &str| -> Option<usize> {
+        let shifted = value.as_u64()? as isize + indent(ours) as isize - indent(theirs) as isize;
+        usize::try_from(shifted).ok().filter(|&c| c >= 1)
+    };
+    Some(Span {
+        start_line: at + 1,
+        start_column: column(&span["column_start"], lines[at], first)?,
+        end_line: end_at + 1,
+        end_column: column(&span["column_end"], end_line, last)?,
+    })
+}
+
+fn indent(line: &str) -> usize {
+    line.chars().take_while(|c| c.is_whitespace()).count()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// rustc's JSON for a future that is built and dropped, its line
+    /// indented differently than in the cell.
+    fn unused_future(line_text: &str) -> Value {
+        serde_json::json!({
+            "$message_type": "diagnostic",
+            "level": "warning",
+            "message": "unused implementer of `Future` that must be used",
+            "code": { "code": "unused_must_use", "explanation": null },
+            "spans": [{
+                "file_name": "src/asyncbook_lib.rs",
+                "line_start": 40, "line_end": 40,
+                "column_start": 1, "column_end": 13,
+                "is_primary": true, "label": null,
+                "text": [{ "text": line_text, "highlight_start": 1, "highlight_end": 13 }]
+            }],
+            "children": [
+                { "level": "note", "message": "futures do nothing unless you `.await` or poll them", "spans": [] },
+                { "level": "help", "message": "use `let _ = ...` to ignore the resulting value", "spans": [] }
+            ]
+        })
+    }
+
+    #[test]
+    fn a_warning_is_placed_on_its_line_of_the_cell() {
+        let source = "let a = 1;\n    brew(\"x\");\nlet b = 2;";
+        let rendered = diagnostics::render(
+            &in_cell(&unused_future("brew(\"x\");"), source).unwrap(),
+            source,
+        );
+        assert_eq!(
+            rendered,
+            "warning: unused implementer of `Future` that must be used\n\
+             \x20--> cell:2:5\n\
+             \x20 |\n\
+             2 |     brew(\"x\");\n\
+             \x20 |     ^^^^^^^^^^^^\n\
+             \x20 = help: use `let _ = ...` to ignore the resulting value\n\
+             \x20 = note: futures do nothing unless you `.await` or poll them\n"
+        );
+    }
+
+    #[test]
+    fn warnings_about_lines_of_other_cells_are_not_shown() {
+        assert!(in_cell(&unused_future("old_call();"), "brew(\"x\");").is_none());
+        let mut error = unused_future("brew(\"x\");");
+        error["level"] = "error".into();
+        assert!(in_cell(&error, "brew(\"x\");").is_none());
+    }
+
+    #[test]
+    fn the_file_is_read_once() {
+        let dir = std::env::temp_dir().join(format!("asyncbook-warnings-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let file = dir.join("warnings.json");
+        std::fs::write(&file, unused_future("brew(\"x\");").to_string()).unwrap();
+        assert!(take(&file, "brew(\"x\");")
+            .unwrap()
+            .contains("--> cell:1:1"));
+        assert_eq!(take(&file, "brew(\"x\");"), None);
+        std::fs::remove_dir_all(dir).unwrap();
+    }
+}
