@@ -60,10 +60,12 @@ test-rust: build
 	$(CARGO) clippy --release --locked --all-targets -- -D warnings
 	$(CARGO) test --release --locked
 
-# Every chapter, executed headless in a fresh kernel and compared with its
-# stored outputs (`asyncbook test --update` re-records them).
+# Every chapter, and the test notebooks in tests/notebooks, executed headless
+# in a fresh kernel each and compared with their stored outputs
+# (`asyncbook test --update` re-records them). The long test notebook is
+# named first so that it starts first and the chapters share the other slot.
 test-notebooks: build
-	$(KERNEL) test -j 2 --junit target/notebooks-junit.xml notebooks
+	$(KERNEL) test -j 2 --junit target/notebooks-junit.xml tests/notebooks notebooks
 
 # jupyter_kernel_test, an install check and nbclient, against the installed kernelspec.
 test-clients: install
