@@ -14,6 +14,8 @@
 //! - **Warnings.** evcxr drops rustc's diagnostics when a cell compiles.
 //!   The warnings of a cell that compiled are written to the file the kernel
 //!   names in [`WARNINGS_ENV`], for the kernel to show (see `warnings`).
+//!
+//! A type probe (see `type_probe`) is compiled with rustc's full type names.
 
 use std::collections::BTreeSet;
 use std::ffi::OsString;
@@ -24,6 +26,7 @@ use std::process::{Command, Output};
 use anyhow::{Context, Result};
 
 use crate::cell_link::{cell_args, CellLibrary, StoredType, SETUP_ENV};
+use crate::type_probe;
 
 /// Names the file a compiled cell's warnings go to (JSON, one per line).
 pub const WARNINGS_ENV: &str = "ASYNCBOOK_WARNINGS_FILE";
@@ -51,6 +54,14 @@ pub fn compile(
         command.args(cell_args(library, args, never)?);
         if let Some(env) = env {
             command.env_clear().envs(env.iter().cloned());
+        }
+        if generated.contains(type_probe::PROBE) {
+            // A probe asks rustc for a type: in full, with paths the cell can
+            // write (`std::collections::HashMap`, not `HashMap`). No stable
+            // flag does that; nothing of a probe is ever run.
+            command
+                .args(["--verbose", "-Ztrim-diagnostic-paths=false"])
+                .env("RUSTC_BOOTSTRAP", "1");
         }
         command.output().context("running rustc")
     };

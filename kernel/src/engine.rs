@@ -19,6 +19,7 @@ use crate::cell_link::{self, CellLibrary};
 use crate::frames::{read_frame, Frame};
 use crate::relay;
 use crate::std_sources;
+use crate::type_probe;
 use crate::unnameable;
 use crate::warnings::Warnings;
 
@@ -106,6 +107,31 @@ fn refused(result: &EvalResult) -> Option<unnameable::Unpersistable> {
         _ => None,
     }
 }
+
+/// evcxr's refusal to store a variable, after every box was tried, said
+/// in the kernel's words: evcxr's own advice (a `Box<dyn Debug>`) is what
+/// the kernel already tried.
+fn with_unboxable_explained(result: EvalResult) -> EvalResult {
+    let Some(what) = refused(&result) else {
+        return result;
+    };
+    let variable = &what.variable;
+    let kind = match &what.shown_type {
+        Some(shown) => format!("has type `{shown}`, which has no name in Rust"),
+        None => "is a closure, whose type has no name in Rust".to_owned(),
+    };
+    Err(evcxr::Error::Message(format!(
+        "The variable `{variable}` {kind}, so it cannot be kept for later cells as it is.\n\
+         The kernel keeps such values boxed as a future, a stream, an iterator or a closure, and \
+         `{variable}` is none of those (or its box would not compile).\n\
+         Give it a type you can name, such as `let {variable}: Box<dyn YourTrait> = Box::new(..);`, \
+         or wrap the cell in braces to keep the value inside it."
+    )))
+}
+
+/// Variables of one cell the kernel may type by asking rustc (see
+/// `type_probe`); each costs a compilation that runs nothing.
+const TYPING_TRIES: usize = 8;
 
 /// Compilations the kernel may spend boxing a cell's unnameable values: each
 /// try fails before anything runs, and a few variables with a few shapes
@@ -662,10 +688,11 @@ impl Worker {
             input_reader: &|request| ask(&inputs, request.prompt, request.is_password),
         };
         let result = self.context.execute_with_callbacks(&code, &mut callbacks);
+        let (code, result) = self.typed(code, result, &mut callbacks);
         let mut tries = BOXING_TRIES;
         let (code, result) = match self.boxed(&code, &result, &mut callbacks, &mut tries) {
             Some((boxed, result)) => (Cow::Owned(boxed), result),
-            None => (code, result),
+            None => (code, with_unboxable_explained(result)),
         };
         let ran = matches!(&result, Ok(out) if out.phases.iter().any(|p| p.name == "Execution"));
         if let Ok(out) = &result {
@@ -693,6 +720,106 @@ impl Worker {
         outcome
     }
 
+    /// Writes the type rustc finds into the `let` of each variable evcxr
+    /// could not type (see `type_probe`), and runs the cell so.
+    fn typed<'a>(
+        &mut self,
+        mut code: Cow<'a, str>,
+        mut result: EvalResult,
+        callbacks: &mut EvalCallbacks,
+    ) -> (Cow<'a, str>, EvalResult) {
+        for _ in 0..TYPING_TRIES {
+            let Err(evcxr::Error::Message(message)) = &result else {
+                break;
+            };
+            let Some(variable) = type_probe::untyped(message).map(str::to_owned) else {
+                break;
+            };
+            let ty = match self.rustc_type(&code, &variable, callbacks) {
+                Ok(Some(ty)) => ty,
+                Ok(None) => break,
+                Err(own_errors) => return (code, own_errors),
+            };
+            if let Some(why) = type_probe::unwritable(&ty) {
+                let message = format!(
+                    "The variable `{variable}` cannot be kept for later cells: its type is `{ty}`, \
+                     and {why}.\nGive it a type you can name (a `Box<dyn Trait>` of the trait you \
+                     need), or wrap the cell in braces to keep the value inside it."
+                );
+                return (code, Err(evcxr::Error::Message(message)));
+            }
+            let Some((annotated, next)) = self.run_with_type(&code, &variable, &ty, callbacks)
+            else {
+                break;
+            };
+            tracing::debug!("typed `{variable}` as `{ty}`");
+            (code, result) = (Cow::Owned(annotated), next);
+        }
+        (code, result)
+    }
+
+    /// The type rustc gives `variable` in `code`, asked with a probe that
+    /// runs nothing (see `type_probe`); `Err` holds the cell's own errors.
+    fn rustc_type(
+        &mut self,
+        code: &str,
+        variable: &str,
+        callbacks: &mut EvalCallbacks,
+    ) -> Result<Option<String>, EvalResult> {
+        let probe = type_probe::probe(code, variable);
+        let Err(evcxr::Error::CompilationErrors(errors)) =
+            self.context.execute_with_callbacks(&probe, callbacks)
+        else {
+            return Ok(None);
+        };
+        let line = type_probe::probe_line(&probe);
+        let (probed, others): (Vec<_>, Vec<_>) = errors.into_iter().partition(|e| {
+            e.primary_spanned_message()
+                .and_then(|m| m.span)
+                .is_some_and(|span| span.start_line == line)
+        });
+        let found = probed
+            .iter()
+            .flat_map(|e| e.spanned_messages())
+            .find_map(|m| type_probe::found(&m.label));
+        let own_errors = others.iter().any(|e| {
+            e.level() == "error"
+                && e.primary_spanned_message()
+                    .is_some_and(|m| m.span.is_some())
+        });
+        if own_errors && found.is_none() {
+            return Err(Err(evcxr::Error::CompilationErrors(others)));
+        }
+        Ok(found)
+    }
+
+    /// Runs `code` with `ty` written into the `let` of `variable`; names
+    /// rustc printed short are written as the paths it suggests when the
+    /// cell does not have them in scope.
+    fn run_with_type(
+        &mut self,
+        code: &str,
+        variable: &str,
+        ty: &str,
+        callbacks: &mut EvalCallbacks,
+    ) -> Option<(String, EvalResult)> {
+        let mut ty = ty.to_owned();
+        for _ in 0..TYPING_TRIES {
+            let annotated = type_probe::annotate(code, variable, &ty)?;
+            let result = self.context.execute_with_callbacks(&annotated, callbacks);
+            if let Err(evcxr::Error::CompilationErrors(errors)) = &result {
+                let said: Vec<(String, Vec<String>)> =
+                    errors.iter().map(|e| (e.message(), e.help())).collect();
+                if let Some(qualified) = type_probe::qualified(&ty, &said) {
+                    ty = qualified;
+                    continue;
+                }
+            }
+            return Some((annotated, result));
+        }
+        None
+    }
+
     /// Boxes the variables evcxr cannot store (see `unnameable`): the first
     /// boxing of the variable `result` refuses that runs, trying the cell's
     /// other refused variables under each. Returns the code that ran.
@@ -715,7 +842,18 @@ impl Worker {
                     }
                 }
                 // A box that does not fit fails to compile: nothing ran.
-                None if matches!(attempt, Err(evcxr::Error::CompilationErrors(_))) => {}
+                // rust-analyzer may call an output `!` that rustc types
+                // otherwise (a `select!`): rustc's own type may fit.
+                None if matches!(attempt, Err(evcxr::Error::CompilationErrors(_))) => {
+                    let never = what.shown_type.as_deref().is_some_and(|t| t.contains('!'));
+                    if never {
+                        if let Some(found) =
+                            self.retyped(&candidate, &what.variable, callbacks, tries)
+                        {
+                            return Some(found);
+                        }
+                    }
+                }
                 None => {
                     tracing::debug!("boxed `{}` to keep it", what.variable);
                     return Some((candidate, attempt));
@@ -723,6 +861,25 @@ impl Worker {
             }
         }
         None
+    }
+
+    /// A boxing `candidate` with the type rustc gives `variable` written in,
+    /// if that runs.
+    fn retyped(
+        &mut self,
+        candidate: &str,
+        variable: &str,
+        callbacks: &mut EvalCallbacks,
+        tries: &mut usize,
+    ) -> Option<(String, EvalResult)> {
+        *tries = tries.checked_sub(1)?;
+        let ty = self.rustc_type(candidate, variable, callbacks).ok()??;
+        let (code, result) = self.run_with_type(candidate, variable, &ty, callbacks)?;
+        match refused(&result) {
+            Some(_) => self.boxed(&code, &result, callbacks, tries),
+            None if matches!(result, Err(evcxr::Error::CompilationErrors(_))) => None,
+            None => Some((code, result)),
+        }
     }
 
     fn take_panic_message(&self) -> Option<String> {

@@ -17,6 +17,7 @@ mod session;
 mod session_dir;
 mod std_sources;
 mod transport;
+mod type_probe;
 mod unnameable;
 mod warnings;
 

@@ -42,7 +42,7 @@ pub fn unpersistable(message: &str) -> Option<Unpersistable> {
 /// variable's `let` rewritten, on the same lines (diagnostics keep their
 /// line numbers).
 pub fn rewrites(code: &str, what: &Unpersistable) -> Vec<String> {
-    let Some(site) = find_let(code, &what.variable) else {
+    let Some(site) = find_let(code, &what.variable, false) else {
         return Vec::new();
     };
     let init = &code[site.init.clone()];
@@ -123,14 +123,15 @@ fn trait_order(shown: &str) -> Vec<Trait> {
 
 /// Where `let [mut] name = value;` stands at the top level of a cell.
 #[derive(Debug, PartialEq, Eq)]
-struct LetSite {
-    name_end: usize,
+pub struct LetSite {
+    pub name_end: usize,
     /// The value, without the `=` before it and the `;` after it.
-    init: std::ops::Range<usize>,
+    pub init: std::ops::Range<usize>,
 }
 
-/// The last top-level `let` of `name` without a type annotation.
-fn find_let(code: &str, name: &str) -> Option<LetSite> {
+/// The last top-level `let` of `name`; one with a type annotation only if
+/// `annotated`.
+pub fn find_let(code: &str, name: &str, annotated: bool) -> Option<LetSite> {
     let tokens = tokens(code);
     let mut found = None;
     for (i, token) in tokens.iter().enumerate() {
@@ -147,10 +148,14 @@ fn find_let(code: &str, name: &str) -> Option<LetSite> {
         let Some(ident) = tokens.get(j).filter(|t| &code[t.span.clone()] == name) else {
             continue;
         };
-        let Some(equals) = tokens.get(j + 1).filter(|t| &code[t.span.clone()] == "=") else {
+        let mut k = j + 1;
+        if annotated && tokens.get(k).is_some_and(|t| &code[t.span.clone()] == ":") {
+            k = annotation_end(code, &tokens, k + 1);
+        }
+        let Some(equals) = tokens.get(k).filter(|t| &code[t.span.clone()] == "=") else {
             continue;
         };
-        let Some(semi) = tokens[j + 2..]
+        let Some(semi) = tokens[k + 1..]
             .iter()
             .find(|t| t.depth == 0 && &code[t.span.clone()] == ";")
         else {
@@ -162,6 +167,23 @@ fn find_let(code: &str, name: &str) -> Option<LetSite> {
         });
     }
     found
+}
+
+/// The index of the token after a type annotation that starts at `from`:
+/// the first `=` outside brackets and angle brackets (`->` is no bracket).
+fn annotation_end(code: &str, tokens: &[Token], from: usize) -> usize {
+    let mut angles = 0i32;
+    let mut k = from;
+    while let Some(token) = tokens.get(k) {
+        match &code[token.span.clone()] {
+            "=" | ";" if token.depth == 0 && angles == 0 => break,
+            "<" => angles += 1,
+            ">" if k == 0 || &code[tokens[k - 1].span.clone()] != "-" => angles -= 1,
+            _ => {}
+        }
+        k += 1;
+    }
+    k
 }
 
 /// The parameter types of a closure expression (`|a, b: &str| ..` gives

@@ -91,6 +91,63 @@ async fn values_of_unnameable_types_live_on() {
     assert_eq!(local.result().as_deref(), Some("6"));
 }
 
+/// Where rust-analyzer cannot type a variable, or types it wrongly, the
+/// kernel asks rustc; where no type can be written, it says why.
+#[tokio::test(flavor = "multi_thread")]
+async fn types_the_engine_cannot_tell_come_from_rustc() {
+    let mut kernel = Kernel::start().await;
+    // rust-analyzer gives up on this `collect()`; rustc prints the map's
+    // name short (`HashMap`), which the cell has not imported.
+    kernel
+        .run(
+            "let scores = vec![3, 1, 3];\n\
+             let tally: std::collections::HashMap<_, _> =\n\
+                 scores.iter().map(|s| (*s, s * 10)).collect();",
+        )
+        .await;
+    let later = kernel
+        .run("let mut keys: Vec<_> = tally.keys().copied().collect();\nkeys.sort();\nkeys")
+        .await;
+    assert_eq!(later.result().as_deref(), Some("[1, 3]"));
+
+    // rust-analyzer calls `select!`'s output `!`; rustc says `i32`.
+    kernel
+        .run(
+            "let quick = async { 1 };\n\
+             let race = async {\n\
+                 tokio::select! {\n\
+                     a = quick => a,\n\
+                     _ = tokio::time::sleep(std::time::Duration::from_secs(5)) => 0,\n\
+                 }\n\
+             };",
+        )
+        .await;
+    let raced = kernel.run("race.await + 1").await;
+    assert_eq!(raced.result().as_deref(), Some("2"));
+
+    // An `impl Trait` of the user's own trait has no box the kernel knows.
+    kernel
+        .run(
+            "trait Shape { fn area(&self) -> f64; }\n\
+             struct Square(f64);\n\
+             impl Shape for Square { fn area(&self) -> f64 { self.0 * self.0 } }\n\
+             fn make() -> impl Shape { Square(2.0) }",
+        )
+        .await;
+    let shape = kernel.execute("let shape = make();").await.failed();
+    let said = shape.error_text();
+    assert!(
+        said.contains("The variable `shape` has type `impl Shape`, which has no name in Rust")
+            && said.contains("let shape: Box<dyn YourTrait> = Box::new(..);")
+            && !said.contains("Box<dyn core::fmt::Debug>"),
+        "{said}"
+    );
+    let boxed = kernel
+        .run("let shape: Box<dyn Shape> = Box::new(make());\nshape.area()")
+        .await;
+    assert_eq!(boxed.result().as_deref(), Some("4.0"));
+}
+
 /// rustc's warnings about a cell's own code appear on stderr, rendered as
 /// rustc does, before the cell's output; `:warnings off` hides them.
 #[tokio::test(flavor = "multi_thread")]

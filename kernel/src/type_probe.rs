@@ -1,0 +1,197 @@
+//! Variables whose type rust-analyzer cannot tell: rustc tells it.
+//!
+//! evcxr stores a cell's variables under the types rust-analyzer infers, and
+//! gives up on a variable it cannot type ("Couldn't automatically determine
+//! type of variable `m`. Please give it an explicit type.": a `collect()`
+//! into `HashMap<_, _>`, a macro's value ...). The kernel then runs the cell
+//! once more with a probe after it, `let PROBE: () = m;`, which cannot
+//! compile, so nothing runs: rustc's mismatched-types error names `m`'s type
+//! (the cell compiler asks rustc for full paths when it sees the probe, see
+//! `cell_compile`). That type, with integer and float literals given the
+//! types rustc defaults them to, is written into `m`'s `let` and the cell
+//! runs. Should evcxr word its message differently, the cell fails as
+//! before and the test of a collected `HashMap` in `shared_runtime.rs` says so.
+
+use crate::unnameable::find_let;
+
+/// The name of the probe's binding: the cell compiler looks for it.
+pub const PROBE: &str = "__asyncbook_type_probe";
+
+/// The variable evcxr could not type, from its message.
+pub fn untyped(message: &str) -> Option<&str> {
+    let rest = message.strip_prefix("Couldn't automatically determine type of variable `")?;
+    Some(&rest[..rest.find('`')?])
+}
+
+/// The cell with the probe of `variable` after it, on a line of its own.
+pub fn probe(code: &str, variable: &str) -> String {
+    format!("{}\nlet {PROBE}: () = {variable};", code.trim_end())
+}
+
+/// The line of [`probe`]'s code that holds the probe (1-based).
+pub fn probe_line(probe_code: &str) -> usize {
+    probe_code.lines().count()
+}
+
+/// What the probe's error says `variable` is, from the label rustc puts
+/// on it: "expected `()`, found `T`".
+pub fn found(label: &str) -> Option<String> {
+    let ty = label
+        .strip_prefix("expected `()`, found `")?
+        .strip_suffix('`')?;
+    Some(ty.replace("{integer}", "i32").replace("{float}", "f64"))
+}
+
+/// Why a type found by the probe cannot be written into the cell, if so.
+pub fn unwritable(ty: &str) -> Option<&'static str> {
+    if ["{closure", "{async", "{coroutine", "{static coroutine"]
+        .iter()
+        .any(|part| ty.contains(part))
+    {
+        Some("it holds a closure or an async block, whose types have no name")
+    } else if ty.contains("impl ") {
+        Some("it holds an `impl Trait` value, whose type has no name")
+    } else if ty.contains('{') {
+        Some("part of it has no name in Rust")
+    } else {
+        None
+    }
+}
+
+/// `ty` with the names rustc could not find in the cell written as the
+/// paths it suggests: rustc prints a type's names short where they are
+/// unique (`HashMap`), and the cell may not have them in scope. `errors`
+/// are `(message, helps)` of the compilation that failed; `None` when they
+/// do not say how.
+pub fn qualified(ty: &str, errors: &[(String, Vec<String>)]) -> Option<String> {
+    let mut fixed = ty.to_owned();
+    for (message, helps) in errors {
+        let Some(name) = message
+            .strip_prefix("cannot find type `")
+            .and_then(|rest| rest.strip_suffix("` in this scope"))
+        else {
+            continue;
+        };
+        let suffix = format!("::{name}");
+        let Some(path) = helps
+            .iter()
+            .flat_map(|help| help.lines())
+            .filter_map(|line| line.trim().strip_prefix("use ")?.strip_suffix(';'))
+            .find(|path| path.ends_with(&suffix))
+        else {
+            continue;
+        };
+        fixed = replace_name(&fixed, name, path);
+    }
+    (fixed != ty).then_some(fixed)
+}
+
+/// Replaces `name` where it stands alone in `ty` (not as part of a longer
+/// name or path).
+fn replace_name(ty: &str, name: &str, path: &str) -> String {
+    let mut out = String::with_capacity(ty.len() + path.len());
+    let mut rest = ty;
+    while let Some(at) = rest.find(name) {
+        let before = &rest[..at];
+        let after = &rest[at + name.len()..];
+        let word = |c: char| c.is_alphanumeric() || c == '_';
+        let alone = !before.ends_with(word) && !before.ends_with("::") && !after.starts_with(word);
+        out.push_str(before);
+        out.push_str(if alone { path } else { name });
+        rest = after;
+    }
+    out.push_str(rest);
+    out
+}
+
+/// The cell with `ty` written into the `let` of `variable` (replacing an
+/// annotation with placeholders such as `HashMap<_, _>`).
+pub fn annotate(code: &str, variable: &str, ty: &str) -> Option<String> {
+    let site = find_let(code, variable, true)?;
+    Some(format!(
+        "{}: {ty} ={}",
+        &code[..site.name_end],
+        &code[site.init.start..]
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_evcxrs_message() {
+        let message = "Couldn't automatically determine type of variable `m`.\nPlease give it an explicit type.";
+        assert_eq!(untyped(message), Some("m"));
+        assert_eq!(untyped("The variable `m` is a closure"), None);
+    }
+
+    #[test]
+    fn the_probe_stands_on_a_line_after_the_cell() {
+        let code = probe("let m = f();\n", "m");
+        assert_eq!(code, format!("let m = f();\nlet {PROBE}: () = m;"));
+        assert_eq!(probe_line(&code), 2);
+    }
+
+    #[test]
+    fn literals_get_their_default_types() {
+        assert_eq!(
+            found("expected `()`, found `std::collections::HashMap<{integer}, {float}>`")
+                .as_deref(),
+            Some("std::collections::HashMap<i32, f64>")
+        );
+        assert_eq!(found("expected `u8`, found `()`"), None);
+    }
+
+    #[test]
+    fn short_names_become_the_paths_rustc_suggests() {
+        let errors = vec![
+            (
+                "cannot find type `HashMap` in this scope".to_owned(),
+                vec!["consider importing this struct\n\nuse std::collections::HashMap;\n".to_owned()],
+            ),
+            (
+                "cannot find type `Pin` in this scope".to_owned(),
+                vec!["consider importing one of these items\n\nuse core::pin::Pin;\nuse std::pin::Pin;".to_owned()],
+            ),
+            ("mismatched types".to_owned(), vec![]),
+        ];
+        assert_eq!(
+            qualified("Pin<Box<HashMap<MyHashMap, std::pin::Pin<u8>>>>", &errors).as_deref(),
+            Some("core::pin::Pin<Box<std::collections::HashMap<MyHashMap, std::pin::Pin<u8>>>>")
+        );
+        assert_eq!(qualified("Vec<u8>", &errors[2..]), None);
+    }
+
+    #[test]
+    fn unnamed_types_are_told_apart() {
+        assert!(unwritable("std::vec::Vec<i32>").is_none());
+        assert!(
+            unwritable("std::iter::Map<std::ops::Range<i32>, {closure@src/lib.rs:3:4: 3:7}>")
+                .is_some()
+        );
+        assert!(unwritable("std::pin::Pin<Box<{async block@src/lib.rs:1:1: 1:9}>>").is_some());
+    }
+
+    #[test]
+    fn the_type_replaces_the_annotation() {
+        let code = "let v = vec![1];\nlet mut m: HashMap<_, _> = v.iter().map(|x| (x, 1)).collect();\nm.len()";
+        assert_eq!(
+            annotate(code, "m", "std::collections::HashMap<&i32, i32>").unwrap(),
+            "let v = vec![1];\nlet mut m: std::collections::HashMap<&i32, i32> = v.iter().map(|x| (x, 1)).collect();\nm.len()"
+        );
+        assert_eq!(
+            annotate("let n = 1;", "n", "i32").unwrap(),
+            "let n: i32 = 1;"
+        );
+        assert_eq!(
+            annotate(
+                "let f: Box<dyn Fn(u8) -> Vec<u8>> = Box::new(|x| vec![x]);",
+                "f",
+                "T"
+            )
+            .unwrap(),
+            "let f: T = Box::new(|x| vec![x]);"
+        );
+    }
+}
