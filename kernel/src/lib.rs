@@ -2,26 +2,17 @@
 //! runtime. The binary's entry point is [`main`]; the integration tests use
 //! the runner's [`runner::client`], so kernels are launched in one place.
 
-mod cell_build;
-mod cell_link;
-mod commands;
-mod completeness;
-mod diagnostics;
 mod engine;
-mod frames;
 mod install;
-mod relay;
+mod protocol;
 pub mod runner;
-mod session;
-mod session_dir;
-mod std_sources;
-mod transport;
-mod unnameable;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
+
+use engine::{cell_build, cell_link, relay};
 
 #[derive(Parser)]
 #[command(
@@ -105,10 +96,10 @@ fn helper_exit(result: anyhow::Result<i32>, role: &str) -> ExitCode {
 }
 
 fn run_kernel(connection_file: PathBuf) -> anyhow::Result<()> {
-    let info = session::connection_info(&connection_file)?;
+    let info = protocol::connection_info(&connection_file)?;
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
         .build()?;
-    runtime.block_on(session::run(info))
+    runtime.block_on(protocol::run(info))
 }

@@ -13,12 +13,20 @@ use evcxr::{CommandContext, EvalCallbacks, EvalContext};
 use serde_json::{Map, Value};
 use tokio::sync::{mpsc, oneshot};
 
-use crate::cell_build;
-use crate::cell_link::{self, CellLibrary};
-use crate::frames::{read_frame, Frame};
-use crate::relay;
-use crate::std_sources;
-use crate::unnameable;
+pub mod cell_build;
+pub mod cell_link;
+mod commands;
+pub mod completeness;
+mod diagnostics;
+mod frames;
+pub mod relay;
+mod rustc_command;
+pub mod session_dir;
+mod std_sources;
+mod unnameable;
+
+use cell_link::CellLibrary;
+use frames::{read_frame, Frame};
 
 /// Output of cells, in the order it was produced.
 #[derive(Debug, Clone, PartialEq)]
@@ -636,7 +644,7 @@ impl Worker {
     }
 
     fn execute(&mut self, code: &str) -> Outcome {
-        let code = crate::commands::expand(code);
+        let code = commands::expand(code);
         self.shared.panicked.store(false, Ordering::SeqCst);
         self.shared.returned_error.store(false, Ordering::SeqCst);
         self.take_panic_message();
@@ -780,11 +788,9 @@ impl Worker {
                 }
             }
             Err(evcxr::Error::CompilationErrors(errors)) => {
-                let shown = crate::diagnostics::shown(&errors);
-                let rendered: Vec<String> = shown
-                    .iter()
-                    .map(|e| crate::diagnostics::render(e, code))
-                    .collect();
+                let shown = diagnostics::shown(&errors);
+                let rendered: Vec<String> =
+                    shown.iter().map(|e| diagnostics::render(e, code)).collect();
                 let first = shown.first().map(|e| e.message()).unwrap_or_default();
                 Outcome::failed(CellError::new(
                     "CompileError",

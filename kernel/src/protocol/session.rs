@@ -19,10 +19,10 @@ use jupyter_zmq_client::{KernelIoPubXPubConnection, RouterRecvConnection, Router
 use serde_json::{Map, Value};
 use tokio::sync::{mpsc, oneshot, Mutex};
 
-use crate::completeness::{self, Completeness};
+use super::transport::{self, Rejected, Sockets};
+use crate::engine::completeness::{self, Completeness};
+use crate::engine::session_dir::SessionDir;
 use crate::engine::{CellError, Engine, EngineChannels, InputAsk, Outcome, Output};
-use crate::session_dir::SessionDir;
-use crate::transport::{self, Rejected, Sockets};
 
 /// What the iopub publisher task is asked to do, in order.
 enum Publish {
