@@ -14,6 +14,7 @@ use serde_json::{Map, Value};
 use tokio::sync::{mpsc, oneshot};
 
 pub mod cell_build;
+mod cell_error;
 pub mod cell_link;
 mod commands;
 pub mod completeness;
@@ -25,6 +26,7 @@ pub mod session_dir;
 mod std_sources;
 mod unnameable;
 
+pub use cell_error::CellErrorKind;
 use cell_link::CellLibrary;
 use frames::{read_frame, Frame};
 
@@ -58,7 +60,7 @@ pub struct Outcome {
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct CellError {
-    pub ename: String,
+    pub kind: CellErrorKind,
     pub evalue: String,
     pub traceback: Vec<String>,
 }
@@ -73,18 +75,18 @@ impl Outcome {
 }
 
 impl CellError {
-    fn new(ename: &str, evalue: impl Into<String>, traceback: Vec<String>) -> Self {
+    fn new(kind: CellErrorKind, evalue: impl Into<String>, traceback: Vec<String>) -> Self {
         Self {
-            ename: ename.to_owned(),
+            kind,
             evalue: evalue.into(),
             traceback,
         }
     }
 
     /// An error whose traceback is its message.
-    fn plain(ename: &str, message: impl Into<String>) -> Self {
+    fn plain(kind: CellErrorKind, message: impl Into<String>) -> Self {
         let message = message.into();
-        Self::new(ename, message.clone(), vec![message])
+        Self::new(kind, message.clone(), vec![message])
     }
 }
 
@@ -347,7 +349,7 @@ const INTERRUPT_GRACE: Duration = Duration::from_millis(1500);
 
 fn engine_gone() -> Outcome {
     Outcome::failed(CellError::plain(
-        "EngineError",
+        CellErrorKind::EngineError,
         "the Rust engine is not running; restart the kernel",
     ))
 }
@@ -355,7 +357,10 @@ fn engine_gone() -> Outcome {
 fn fail_all(requests: std_mpsc::Receiver<Request>, why: &str) {
     for request in requests {
         if let Request::Execute { reply, .. } = request {
-            let _ = reply.send(Outcome::failed(CellError::plain("EngineError", why)));
+            let _ = reply.send(Outcome::failed(CellError::plain(
+                CellErrorKind::EngineError,
+                why,
+            )));
         }
     }
 }
@@ -745,14 +750,14 @@ impl Worker {
             Ok(outputs) => {
                 if self.shared.returned_error.load(Ordering::SeqCst) {
                     return Outcome::failed(CellError::plain(
-                        "Error",
+                        CellErrorKind::ReturnedError,
                         "the cell returned an error through `?` (printed above); variables it defined were dropped",
                     ));
                 }
                 if self.shared.panicked.load(Ordering::SeqCst) {
                     let error = if interrupted {
                         CellError::new(
-                            "Interrupted",
+                            CellErrorKind::Interrupted,
                             "the cell was interrupted; variables and background tasks are kept",
                             vec!["Interrupted: the cell was cancelled at an .await; every variable and background task is kept.".into()],
                         )
@@ -761,7 +766,7 @@ impl Worker {
                             .take_panic_message()
                             .unwrap_or_else(|| "(no message)".into());
                         CellError::new(
-                            "Panic",
+                            CellErrorKind::Panic,
                             message.clone(),
                             vec![format!("The cell panicked: {message}\nVariables this cell defined were dropped; earlier variables are kept.")],
                         )
@@ -793,7 +798,7 @@ impl Worker {
                     shown.iter().map(|e| diagnostics::render(e, code)).collect();
                 let first = shown.first().map(|e| e.message()).unwrap_or_default();
                 Outcome::failed(CellError::new(
-                    "CompileError",
+                    CellErrorKind::CompileError,
                     first,
                     vec![rendered.join("\n")],
                 ))
@@ -805,14 +810,16 @@ impl Worker {
                 } else {
                     format!("{}\n{lost}", why.trim())
                 };
-                let ename = if interrupted {
-                    "Interrupted"
+                let kind = if interrupted {
+                    CellErrorKind::Interrupted
                 } else {
-                    "CellProcessDied"
+                    CellErrorKind::CellProcessDied
                 };
-                Outcome::failed(CellError::plain(ename, message))
+                Outcome::failed(CellError::plain(kind, message))
             }
-            Err(other) => Outcome::failed(CellError::plain("Error", other.to_string())),
+            Err(other) => {
+                Outcome::failed(CellError::plain(CellErrorKind::Other, other.to_string()))
+            }
         }
     }
 }
