@@ -11,6 +11,8 @@ mod iopub;
 mod lifecycle;
 mod replies;
 mod session;
+#[cfg(test)]
+mod tests;
 mod transport;
 mod wire;
 
