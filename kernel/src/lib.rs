@@ -2,29 +2,17 @@
 //! runtime. The binary's entry point is [`main`]; the integration tests use
 //! the runner's [`runner::client`], so kernels are launched in one place.
 
-mod cell_build;
-mod cell_compile;
-mod cell_link;
-mod commands;
-mod completeness;
-mod diagnostics;
 mod engine;
-mod frames;
 mod install;
-mod relay;
+mod protocol;
 pub mod runner;
-mod session;
-mod session_dir;
-mod std_sources;
-mod transport;
-mod type_probe;
-mod unnameable;
-mod warnings;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
+
+use engine::{cell_build, cell_compile, cell_link, relay};
 
 #[derive(Parser)]
 #[command(
@@ -60,7 +48,7 @@ pub fn main() -> ExitCode {
     }
     if let Some(library) = cell_link::CellLibrary::from_env() {
         let args: Vec<_> = std::env::args_os().skip(1).collect();
-        return helper_exit(cell_link::wrap_rustc(&library, args), "rustc wrapper");
+        return helper_exit(cell_compile::wrap_rustc(&library, args), "rustc wrapper");
     }
     if std::env::var_os("EVCXR_IS_RUNTIME").is_some() {
         // SAFETY: asks the kernel (our parent) to take this process with it.
@@ -108,10 +96,10 @@ fn helper_exit(result: anyhow::Result<i32>, role: &str) -> ExitCode {
 }
 
 fn run_kernel(connection_file: PathBuf) -> anyhow::Result<()> {
-    let info = session::connection_info(&connection_file)?;
+    let info = protocol::connection_info(&connection_file)?;
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
         .build()?;
-    runtime.block_on(session::run(info))
+    runtime.block_on(protocol::run(info))
 }

@@ -13,15 +13,26 @@ use evcxr::{CommandContext, EvalCallbacks, EvalContext};
 use serde_json::{Map, Value};
 use tokio::sync::{mpsc, oneshot};
 
-use crate::cell_build;
-use crate::cell_compile;
-use crate::cell_link::{self, CellLibrary};
-use crate::frames::{read_frame, Frame};
-use crate::relay;
-use crate::std_sources;
-use crate::type_probe;
-use crate::unnameable;
-use crate::warnings::Warnings;
+pub mod cell_build;
+pub mod cell_compile;
+mod cell_error;
+pub mod cell_link;
+mod commands;
+pub mod completeness;
+mod diagnostics;
+mod frames;
+pub mod relay;
+mod rustc_command;
+pub mod session_dir;
+mod std_sources;
+mod type_probe;
+mod unnameable;
+mod warnings;
+
+pub use cell_error::CellErrorKind;
+use cell_link::CellLibrary;
+use frames::{read_frame, Frame};
+use warnings::Warnings;
 
 /// Output of cells, in the order it was produced.
 #[derive(Debug, Clone, PartialEq)]
@@ -53,7 +64,7 @@ pub struct Outcome {
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct CellError {
-    pub ename: String,
+    pub kind: CellErrorKind,
     pub evalue: String,
     pub traceback: Vec<String>,
 }
@@ -68,18 +79,18 @@ impl Outcome {
 }
 
 impl CellError {
-    fn new(ename: &str, evalue: impl Into<String>, traceback: Vec<String>) -> Self {
+    fn new(kind: CellErrorKind, evalue: impl Into<String>, traceback: Vec<String>) -> Self {
         Self {
-            ename: ename.to_owned(),
+            kind,
             evalue: evalue.into(),
             traceback,
         }
     }
 
     /// An error whose traceback is its message.
-    fn plain(ename: &str, message: impl Into<String>) -> Self {
+    fn plain(kind: CellErrorKind, message: impl Into<String>) -> Self {
         let message = message.into();
-        Self::new(ename, message.clone(), vec![message])
+        Self::new(kind, message.clone(), vec![message])
     }
 }
 
@@ -370,7 +381,7 @@ const INTERRUPT_GRACE: Duration = Duration::from_millis(1500);
 
 fn engine_gone() -> Outcome {
     Outcome::failed(CellError::plain(
-        "EngineError",
+        CellErrorKind::EngineError,
         "the Rust engine is not running; restart the kernel",
     ))
 }
@@ -378,7 +389,10 @@ fn engine_gone() -> Outcome {
 fn fail_all(requests: std_mpsc::Receiver<Request>, why: &str) {
     for request in requests {
         if let Request::Execute { reply, .. } = request {
-            let _ = reply.send(Outcome::failed(CellError::plain("EngineError", why)));
+            let _ = reply.send(Outcome::failed(CellError::plain(
+                CellErrorKind::EngineError,
+                why,
+            )));
         }
     }
 }
@@ -672,7 +686,7 @@ impl Worker {
     }
 
     fn execute(&mut self, code: &str) -> Outcome {
-        let expanded = crate::commands::expand(code);
+        let expanded = commands::expand(code);
         if let Some(on) = expanded.show_warnings {
             self.shared.warnings.show(on);
         }
@@ -912,14 +926,14 @@ impl Worker {
             Ok(outputs) => {
                 if self.shared.returned_error.load(Ordering::SeqCst) {
                     return Outcome::failed(CellError::plain(
-                        "Error",
+                        CellErrorKind::ReturnedError,
                         "the cell returned an error through `?` (printed above); variables it defined were dropped",
                     ));
                 }
                 if self.shared.panicked.load(Ordering::SeqCst) {
                     let error = if interrupted {
                         CellError::new(
-                            "Interrupted",
+                            CellErrorKind::Interrupted,
                             "the cell was interrupted; variables and background tasks are kept",
                             vec!["Interrupted: the cell was cancelled at an .await; every variable and background task is kept.".into()],
                         )
@@ -928,7 +942,7 @@ impl Worker {
                             .take_panic_message()
                             .unwrap_or_else(|| "(no message)".into());
                         CellError::new(
-                            "Panic",
+                            CellErrorKind::Panic,
                             message.clone(),
                             vec![format!("The cell panicked: {message}\nVariables this cell defined were dropped; earlier variables are kept.")],
                         )
@@ -955,14 +969,12 @@ impl Worker {
                 }
             }
             Err(evcxr::Error::CompilationErrors(errors)) => {
-                let shown = crate::diagnostics::shown(&errors, self.shared.warnings.shown());
-                let rendered: Vec<String> = shown
-                    .iter()
-                    .map(|e| crate::diagnostics::render(e, code))
-                    .collect();
+                let shown = diagnostics::shown(&errors, self.shared.warnings.shown());
+                let rendered: Vec<String> =
+                    shown.iter().map(|e| diagnostics::render(e, code)).collect();
                 let first = shown.first().map(|e| e.message.clone()).unwrap_or_default();
                 Outcome::failed(CellError::new(
-                    "CompileError",
+                    CellErrorKind::CompileError,
                     first,
                     vec![rendered.join("\n")],
                 ))
@@ -974,14 +986,16 @@ impl Worker {
                 } else {
                     format!("{}\n{lost}", why.trim())
                 };
-                let ename = if interrupted {
-                    "Interrupted"
+                let kind = if interrupted {
+                    CellErrorKind::Interrupted
                 } else {
-                    "CellProcessDied"
+                    CellErrorKind::CellProcessDied
                 };
-                Outcome::failed(CellError::plain(ename, message))
+                Outcome::failed(CellError::plain(kind, message))
             }
-            Err(other) => Outcome::failed(CellError::plain("Error", other.to_string())),
+            Err(other) => {
+                Outcome::failed(CellError::plain(CellErrorKind::Other, other.to_string()))
+            }
         }
     }
 }

@@ -24,13 +24,11 @@ use std::process::Command;
 use anyhow::{Context, Result};
 use serde::{Deserialize, Serialize};
 
-use crate::cell_link::{self, exit_code, CellLibrary};
+use super::cell_link::{self, CellLibrary};
+use super::rustc_command::{arg_value, exit_code, CellCommand, RECORD_ENV};
 
 /// The name evcxr looks for on `PATH`.
 pub const PROGRAM: &str = "mold";
-
-/// Set by a recording build: where the rustc wrapper writes the cell's command.
-pub const RECORD_ENV: &str = "ASYNCBOOK_RECORD_CELL_COMMAND";
 
 /// Relative to the cell crate; inside `target`, so `cargo clean` drops it.
 const RECIPE_FILE: &str = "target/asyncbook-cell-command.json";
@@ -43,17 +41,6 @@ const PER_CELL_ENV: &[&str] = &[cell_link::CELL_ENV, cell_link::SETUP_ENV];
 
 /// The package evcxr writes to check a dependency with `cargo metadata`.
 const DEPENDENCY_CHECK_PACKAGE: &str = "evcxr_dummy_validate_dep";
-
-/// cargo's jobserver: its file descriptors are not open outside cargo.
-const JOBSERVER_ENV: &[&str] = &["CARGO_MAKEFLAGS", "MAKEFLAGS", "MFLAGS"];
-
-/// How cargo compiled the cell crate.
-#[derive(Serialize, Deserialize)]
-pub struct CellCommand {
-    rustc: String,
-    args: Vec<String>,
-    env: Vec<(String, String)>,
-}
 
 #[derive(Serialize, Deserialize)]
 struct Recipe {
@@ -212,24 +199,6 @@ fn keep_recipe(inputs: String) {
     }
 }
 
-/// Called by the rustc wrapper for the cell crate during a recording build.
-pub fn record(path: &Path, rustc: &OsString, args: &[OsString]) -> Result<()> {
-    let text = |s: &OsString| {
-        s.clone()
-            .into_string()
-            .map_err(|_| anyhow::anyhow!("not UTF-8"))
-    };
-    let command = CellCommand {
-        rustc: text(rustc)?,
-        args: args.iter().map(text).collect::<Result<_>>()?,
-        env: std::env::vars()
-            .filter(|(k, _)| !JOBSERVER_ENV.contains(&k.as_str()))
-            .collect(),
-    };
-    std::fs::write(path, serde_json::to_vec(&command)?)?;
-    Ok(())
-}
-
 /// Compiles the cell as cargo did last time, and reports the library on
 /// stdout in cargo's JSON (rustc's diagnostics reach evcxr on stderr).
 fn compile(command: CellCommand) -> Result<i32> {
@@ -243,10 +212,9 @@ fn compile(command: CellCommand) -> Result<i32> {
         }
     }
     let rustc = OsString::from(&command.rustc);
-    let code = crate::cell_compile::compile(&library, &rustc, &args, Some(&env))?;
+    let code = super::cell_compile::compile(&library, &rustc, &args, Some(&env))?;
     if code == 0 {
-        let out_dir =
-            PathBuf::from(cell_link::arg_value(&args, "--out-dir").context("no --out-dir")?);
+        let out_dir = PathBuf::from(arg_value(&args, "--out-dir").context("no --out-dir")?);
         let library_file = out_dir.join(format!("lib{}.so", cell_link::CELL_CRATE));
         let artifact = serde_json::json!({
             "reason": "compiler-artifact",

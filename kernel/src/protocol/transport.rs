@@ -1,6 +1,7 @@
 //! Sockets and signing: binds the five Jupyter channels, verifies each
-//! incoming message's HMAC and turns frames into typed messages.
-//! Interpretation lives in `session`.
+//! incoming message's HMAC and turns frames into typed messages, which it
+//! passes to and from the session over the channels of `wire`. Only this file
+//! touches ZeroMQ; interpretation lives in `session`.
 
 use anyhow::{Context, Result};
 use bytes::Bytes;
@@ -16,27 +17,14 @@ use jupyter_zmq_client::{
 use serde_json::Value;
 use zeromq::{SocketRecv, SocketSend};
 
-/// The protocol version this kernel speaks: in kernel_info and in the
-/// header of every message it sends.
-pub const PROTOCOL_VERSION: &str = "5.5";
-
-/// A message in reply to `parent` (routing ids and parent header taken
-/// from it), with this kernel's protocol version.
-pub fn message(
-    content: impl Into<JupyterMessageContent>,
-    parent: &JupyterMessage,
-) -> JupyterMessage {
-    let mut message = JupyterMessage::new(content, Some(parent));
-    message.header.version = PROTOCOL_VERSION.into();
-    message
-}
+use super::wire::{ChannelEnd, OutboundEnd, WireEnds, PROTOCOL_VERSION};
 
 pub struct Sockets {
-    pub shell: (RouterSendConnection, RouterRecvConnection),
-    pub control: (RouterSendConnection, RouterRecvConnection),
-    pub stdin: (RouterSendConnection, RouterRecvConnection),
-    pub iopub: KernelIoPubXPubConnection,
-    pub heartbeat: KernelHeartbeatConnection,
+    shell: (RouterSendConnection, RouterRecvConnection),
+    control: (RouterSendConnection, RouterRecvConnection),
+    stdin: (RouterSendConnection, RouterRecvConnection),
+    iopub: KernelIoPubXPubConnection,
+    heartbeat: KernelHeartbeatConnection,
 }
 
 impl Sockets {
@@ -64,6 +52,91 @@ impl Sockets {
                 .await
                 .context("binding heartbeat")?,
         })
+    }
+
+    /// Serves the sockets from now on: each channel's messages go to and
+    /// come from `ends`; heartbeat is answered here.
+    pub fn serve(self, ends: WireEnds) {
+        tokio::spawn(serve_heartbeat(self.heartbeat));
+        serve_router(self.shell, ends.shell, "shell");
+        serve_router(self.control, ends.control, "control");
+        serve_router(self.stdin, ends.stdin, "stdin");
+        tokio::spawn(serve_iopub(self.iopub, ends.iopub));
+    }
+}
+
+/// Passes a ROUTER channel's well-formed requests on, and sends its replies.
+fn serve_router(
+    (mut send, mut recv): (RouterSendConnection, RouterRecvConnection),
+    end: ChannelEnd,
+    channel: &'static str,
+) {
+    let ChannelEnd {
+        incoming,
+        mut outgoing,
+    } = end;
+    tokio::spawn(async move {
+        loop {
+            match next_request(&mut recv, channel).await {
+                Ok(message) => {
+                    if incoming.send(message).await.is_err() {
+                        return;
+                    }
+                }
+                Err(error) => {
+                    tracing::error!("{channel} socket failed: {error}");
+                    return;
+                }
+            }
+        }
+    });
+    tokio::spawn(async move {
+        while let Some((message, sent)) = outgoing.recv().await {
+            let result = send.send(message).await;
+            if let Err(error) = &result {
+                tracing::error!("could not send on {channel}: {error}");
+            }
+            let _ = sent.send(result.is_ok());
+        }
+    });
+}
+
+/// The next correctly signed, well-formed message on `channel`; the others
+/// are logged, once each, and dropped.
+async fn next_request(
+    recv: &mut RouterRecvConnection,
+    channel: &str,
+) -> std::result::Result<JupyterMessage, zeromq::ZmqError> {
+    loop {
+        match receive(recv).await? {
+            Ok(message) => return Ok(message),
+            Err(Rejected::Signature(why)) => {
+                tracing::warn!("{channel}: dropped a message with a bad signature ({why})")
+            }
+            Err(Rejected::Malformed(why)) => {
+                tracing::warn!("{channel}: dropped a malformed message ({why})")
+            }
+        }
+    }
+}
+
+/// Publishes what the session sends, in order, and greets new subscribers
+/// with iopub_welcome.
+async fn serve_iopub(mut iopub: KernelIoPubXPubConnection, mut outgoing: OutboundEnd) {
+    loop {
+        tokio::select! {
+            biased;
+            sending = outgoing.recv() => {
+                let Some((message, sent)) = sending else { return };
+                let _ = sent.send(publish(&mut iopub, message).await.is_ok());
+            }
+            event = iopub.recv_subscription() => {
+                if let Ok(jupyter_zmq_client::SubscriptionEvent::Subscribe(topic)) = event {
+                    let welcome = jupyter_protocol::IoPubWelcome { subscription: topic };
+                    let _ = publish(&mut iopub, JupyterMessage::new(welcome, None)).await;
+                }
+            }
+        }
     }
 }
 
@@ -94,7 +167,7 @@ fn remove_stale_sockets(info: &ConnectionInfo) -> Result<()> {
 
 /// Why an incoming message was dropped.
 #[derive(Debug)]
-pub enum Rejected {
+enum Rejected {
     /// Missing, malformed or wrong signature: never acted upon.
     Signature(String),
     /// Not a Jupyter message at all.
@@ -105,7 +178,7 @@ pub enum Rejected {
 /// against the connection key before it is parsed; a request whose content
 /// does not fit its type arrives as `UnknownMessage` with its routing ids, so
 /// the loop can still answer it.
-pub async fn receive(
+async fn receive(
     connection: &mut RouterRecvConnection,
 ) -> std::result::Result<Result<JupyterMessage, Rejected>, zeromq::ZmqError> {
     let frames = connection.socket.recv().await?;
@@ -187,10 +260,7 @@ fn with_defaults(msg_type: &str, mut content: Value) -> Value {
 }
 
 /// Sends on iopub with a topic frame, as ipykernel does.
-pub async fn publish(
-    iopub: &mut KernelIoPubXPubConnection,
-    mut message: JupyterMessage,
-) -> Result<()> {
+async fn publish(iopub: &mut KernelIoPubXPubConnection, mut message: JupyterMessage) -> Result<()> {
     let topic = format!("kernel.{}.{}", iopub.session_id, message.header.msg_type);
     message.header.version = PROTOCOL_VERSION.into();
     message.zmq_identities = vec![Bytes::from(topic)];
@@ -198,7 +268,7 @@ pub async fn publish(
 }
 
 /// Answers pings on the heartbeat channel until the socket fails.
-pub async fn serve_heartbeat(mut heartbeat: KernelHeartbeatConnection) {
+async fn serve_heartbeat(mut heartbeat: KernelHeartbeatConnection) {
     loop {
         let Ok(ping) = heartbeat.socket.recv().await else {
             return;

@@ -17,7 +17,7 @@ use std::sync::Mutex;
 
 use serde_json::Value;
 
-use crate::diagnostics::{self, Diagnostic, Labelled, Span};
+use super::diagnostics::{self, Diagnostic, Labelled, Span};
 
 /// The warnings of the running cell, on their way from the cell compiler to
 /// the notebook: shown before the cell's first output, or after the cell

@@ -20,6 +20,8 @@ use std::process::Command;
 use anyhow::{bail, Context, Result};
 use serde_json::Value;
 
+use super::rustc_command::{arg_value, exit_code};
+
 /// Set (to the cell library folder) when the kernel binary runs as rustc wrapper.
 pub const WRAPPER_ENV: &str = "ASYNCBOOK_RUSTC_WRAPPER";
 
@@ -172,16 +174,11 @@ pub fn std_libdir() -> Result<PathBuf> {
     Ok(PathBuf::from(String::from_utf8(output.stdout)?.trim()))
 }
 
-/// Runs as `RUSTC_WRAPPER`: `args` are `rustc` and its arguments.
-pub fn wrap_rustc(library: &CellLibrary, args: Vec<OsString>) -> Result<i32> {
-    let (rustc, args) = args.split_first().context("rustc wrapper without rustc")?;
+/// Runs as `RUSTC_WRAPPER` for a crate other than the cell (see
+/// `cell_compile::wrap_rustc`): links the prebuilt copy when the cell library
+/// holds one, else compiles it.
+pub fn wrap_dependency(library: &CellLibrary, rustc: &OsString, args: &[OsString]) -> Result<i32> {
     let crate_name = arg_value(args, "--crate-name").unwrap_or_default();
-    if crate_name == CELL_CRATE {
-        if let Some(path) = std::env::var_os(crate::cell_build::RECORD_ENV) {
-            crate::cell_build::record(Path::new(&path), rustc, args)?;
-        }
-        return crate::cell_compile::compile(library, rustc, args, None);
-    }
     let Ok(package) = std::env::var("CARGO_PKG_NAME") else {
         // cargo's own queries (`rustc -vV`, target info) are no compilations.
         return run_rustc(rustc, args);
@@ -199,14 +196,6 @@ fn run_rustc(rustc: &OsString, args: &[OsString]) -> Result<i32> {
     exit_code(Command::new(rustc).args(args))
 }
 
-/// Runs `command` to its end; its exit code (1 when a signal ended it).
-pub fn exit_code(command: &mut Command) -> Result<i32> {
-    let status = command
-        .status()
-        .with_context(|| format!("running {}", command.get_program().to_string_lossy()))?;
-    Ok(status.code().unwrap_or(1))
-}
-
 /// Shows `:dep` build progress in the notebook, as cargo would in a terminal.
 /// Crates of the cell library's own dependency tree are the kernel's
 /// business (built when versions or features differ), not the user's.
@@ -216,7 +205,7 @@ fn report_progress(artifacts: &[Artifact], package: &str, crate_name: &str) {
     if crate_name == "build_script_build" || quiet {
         return;
     }
-    let Some(socket) = std::env::var_os(crate::relay::SOCKET_ENV) else {
+    let Some(socket) = std::env::var_os(super::relay::SOCKET_ENV) else {
         return;
     };
     let Ok(stream) = std::os::unix::net::UnixStream::connect(socket) else {
@@ -224,14 +213,8 @@ fn report_progress(artifacts: &[Artifact], package: &str, crate_name: &str) {
     };
     let version = std::env::var("CARGO_PKG_VERSION").unwrap_or_default();
     let line = format!("   Compiling {package} v{version}\n");
-    let frame = crate::frames::Frame::Stderr(line.into_bytes());
-    let _ = crate::frames::FrameWriter::new(stream).send(&frame);
-}
-
-pub fn arg_value(args: &[OsString], flag: &str) -> Option<String> {
-    args.windows(2)
-        .find(|pair| pair[0] == flag)
-        .map(|pair| pair[1].to_string_lossy().into_owned())
+    let frame = super::frames::Frame::Stderr(line.into_bytes());
+    let _ = super::frames::FrameWriter::new(stream).send(&frame);
 }
 
 /// The prebuilt artifact that can stand in for this compilation: same

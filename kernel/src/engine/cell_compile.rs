@@ -25,14 +25,27 @@ use std::process::{Command, Output};
 
 use anyhow::{Context, Result};
 
-use crate::cell_link::{cell_args, CellLibrary, StoredType, SETUP_ENV};
-use crate::type_probe;
+use super::cell_link::{self, cell_args, CellLibrary, StoredType, CELL_CRATE, SETUP_ENV};
+use super::rustc_command::{self, arg_value};
+use super::type_probe;
 
 /// Names the file a compiled cell's warnings go to (JSON, one per line).
 pub const WARNINGS_ENV: &str = "ASYNCBOOK_WARNINGS_FILE";
 
 /// Beside evcxr's `src/lib.rs`: the stored variables whose `!` is `Never`.
 const NEVER_FILE: &str = "asyncbook_never.txt";
+
+/// Runs as cargo's `RUSTC_WRAPPER`: `args` are `rustc` and its arguments.
+pub fn wrap_rustc(library: &CellLibrary, args: Vec<OsString>) -> Result<i32> {
+    let (rustc, args) = args.split_first().context("rustc wrapper without rustc")?;
+    if arg_value(args, "--crate-name").as_deref() != Some(CELL_CRATE) {
+        return cell_link::wrap_dependency(library, rustc, args);
+    }
+    if let Some(path) = std::env::var_os(rustc_command::RECORD_ENV) {
+        rustc_command::record(Path::new(&path), rustc, args)?;
+    }
+    compile(library, rustc, args, None)
+}
 
 /// Compiles the cell; `env`, when given, replaces the environment.
 pub fn compile(

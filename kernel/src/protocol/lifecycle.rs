@@ -1,0 +1,92 @@
+//! A kernel's life: binds the sockets, starts the engine and the session,
+//! and ends the kernel on shutdown, when its parent is gone, and no sooner
+//! (SIGINT interrupts the running cell).
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use anyhow::Result;
+
+use super::control::Exit;
+use super::session::serve;
+use super::transport::Sockets;
+use super::wire::wire;
+use crate::engine::session_dir::SessionDir;
+use crate::engine::{Engine, EngineChannels};
+
+/// Runs a kernel on the given connection until shutdown.
+pub async fn run(info: jupyter_protocol::ConnectionInfo) -> Result<()> {
+    let session_id = uuid_like();
+    let sockets = Sockets::bind(&info, &session_id).await?;
+    let session_dir = Arc::new(SessionDir::create()?);
+    let (engine, EngineChannels { outputs, inputs }) = Engine::start(session_dir.path())?;
+
+    let (wire, ends) = wire();
+    sockets.serve(ends);
+    let exit: Exit = {
+        let engine = engine.clone();
+        Arc::new(move || {
+            engine.kill_cell_process();
+            session_dir.remove();
+            std::process::exit(0);
+        })
+    };
+    watch_for_signals(engine.clone());
+    watch_parent(exit.clone());
+    serve(engine, wire, outputs, inputs, exit).await;
+    Ok(())
+}
+
+fn uuid_like() -> String {
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_nanos())
+        .unwrap_or_default();
+    format!("{:032x}", nanos ^ ((std::process::id() as u128) << 64))
+}
+
+/// SIGINT (sent by jupyter_client in signal mode, and before restarts)
+/// interrupts the running cell instead of ending the kernel.
+fn watch_for_signals(engine: Engine) {
+    tokio::spawn(async move {
+        let Ok(mut interrupts) =
+            tokio::signal::unix::signal(tokio::signal::unix::SignalKind::interrupt())
+        else {
+            return;
+        };
+        while interrupts.recv().await.is_some() {
+            engine.interrupt();
+        }
+    });
+}
+
+/// Exits when the process that started the kernel is gone, as ipykernel does.
+fn watch_parent(exit: Exit) {
+    let parent = std::env::var("JPY_PARENT_PID")
+        .ok()
+        .and_then(|pid| pid.parse::<i32>().ok())
+        // SAFETY: getppid has no preconditions.
+        .unwrap_or_else(|| unsafe { libc::getppid() });
+    if parent <= 1 {
+        return;
+    }
+    tokio::spawn(async move {
+        loop {
+            tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+            // SAFETY: signal 0 only checks that the process exists.
+            let alive = unsafe { libc::kill(parent, 0) } == 0
+                || std::io::Error::last_os_error().raw_os_error() == Some(libc::EPERM);
+            // SAFETY: as above.
+            let orphaned =
+                unsafe { libc::getppid() } != parent && std::env::var("JPY_PARENT_PID").is_err();
+            if !alive || orphaned {
+                exit();
+            }
+        }
+    });
+}
+
+pub fn connection_info(path: &PathBuf) -> Result<jupyter_protocol::ConnectionInfo> {
+    let text = std::fs::read_to_string(path)?;
+    Ok(serde_json::from_str(&text)?)
+}
