@@ -96,6 +96,11 @@ async fn values_of_unnameable_types_live_on() {
 #[tokio::test(flavor = "multi_thread")]
 async fn types_the_engine_cannot_tell_come_from_rustc() {
     let mut kernel = Kernel::start().await;
+    // A stored `&str` once made every such cell fail with "borrowed data
+    // escapes" (evcxr's analysis code wants it `'static`).
+    kernel.run("let greeting = \"hello\";").await;
+    let closure = kernel.run("let times = |x: i32| x * 3;\ntimes(2)").await;
+    assert_eq!(closure.result().as_deref(), Some("6"));
     // rust-analyzer gives up on this `collect()`; rustc prints the map's
     // name short (`HashMap`), which the cell has not imported.
     kernel

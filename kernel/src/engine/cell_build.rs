@@ -25,6 +25,7 @@ use anyhow::{Context, Result};
 use serde::{Deserialize, Serialize};
 
 use super::cell_link::{self, CellLibrary};
+use super::cell_source;
 use super::rustc_command::{arg_value, exit_code, CellCommand, RECORD_ENV};
 
 /// The name evcxr looks for on `PATH`.
@@ -37,7 +38,7 @@ const PENDING_FILE: &str = "target/asyncbook-cell-command.pending.json";
 /// Environment variables the kernel changes between builds that do not
 /// change what cargo does: the cell's number, and the flag that keeps the
 /// warm-up's dependency builds out of the notebook.
-const PER_CELL_ENV: &[&str] = &[cell_link::CELL_ENV, cell_link::SETUP_ENV];
+const PER_CELL_ENV: &[&str] = &[cell_source::CELL_ENV, cell_link::SETUP_ENV];
 
 /// The package evcxr writes to check a dependency with `cargo metadata`.
 const DEPENDENCY_CHECK_PACKAGE: &str = "evcxr_dummy_validate_dep";

@@ -25,7 +25,8 @@ use std::process::{Command, Output};
 
 use anyhow::{Context, Result};
 
-use super::cell_link::{self, cell_args, CellLibrary, StoredType, CELL_CRATE, SETUP_ENV};
+use super::cell_link::{self, cell_args, CellLibrary, CELL_CRATE, SETUP_ENV};
+use super::cell_source::StoredType;
 use super::rustc_command::{self, arg_value};
 use super::type_probe;
 

@@ -17,6 +17,7 @@ pub mod cell_build;
 pub mod cell_compile;
 mod cell_error;
 pub mod cell_link;
+mod cell_source;
 mod commands;
 pub mod completeness;
 mod diagnostics;
@@ -638,7 +639,7 @@ impl Worker {
             let Some(request) = request else { return };
             match request {
                 Request::Execute { code, cell, reply } => {
-                    self.set_build_env(cell_link::CELL_ENV, &cell.to_string());
+                    self.set_build_env(cell_source::CELL_ENV, &cell.to_string());
                     let outcome = self.execute(&code);
                     let _ = reply.send(outcome);
                 }
