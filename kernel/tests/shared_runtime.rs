@@ -84,6 +84,38 @@ async fn values_of_unnameable_types_live_on() {
         Some("(5, \"hello Ada\", \"once\")")
     );
 
+    // Closures whose calls return futures, async closures, `impl FnMut`
+    // from a function, and a vector of futures.
+    kernel
+        .run(
+            "let order_again = |kind: &'static str| brew(kind);\n\
+             let double = async |x: u32| x * 2;\n\
+             fn counter() -> impl FnMut() -> u32 { let mut n = 0; move || { n += 1; n } }\n\
+             let mut next_id = counter();\n\
+             let orders: Vec<_> = [\"tea\", \"mocha\"].into_iter().map(brew).collect();",
+        )
+        .await;
+    let called = kernel
+        .run("(order_again(\"latte\").await, double(21).await, next_id(), next_id(), futures::future::join_all(orders).await)")
+        .await;
+    assert_eq!(
+        called.result().as_deref(),
+        Some("(\"a cup of latte\", 42, 1, 2, [\"a cup of tea\", \"a cup of mocha\"])")
+    );
+    // A value that borrows cannot be kept, and the message says so.
+    let borrowed = kernel
+        .execute(
+            "let names = vec![String::from(\"ab\")];\nlet lengths = names.iter().map(|s| s.len());",
+        )
+        .await
+        .failed();
+    assert!(
+        borrowed
+            .error_text()
+            .contains("borrows from another value (the `'_`)"),
+        "{borrowed:?}"
+    );
+
     kernel
         .run("let local = { let rc = std::rc::Rc::new(5); async move { *rc + 1 } };")
         .await;

@@ -129,6 +129,15 @@ fn with_unboxable_explained(result: EvalResult) -> EvalResult {
     };
     let variable = &what.variable;
     let kind = match &what.shown_type {
+        // `'_`: a borrow of something the cell made, which ends with it.
+        Some(shown) if shown.contains("'_") => {
+            return Err(evcxr::Error::Message(format!(
+                "The variable `{variable}` cannot be kept for later cells: its type, `{shown}`, \
+                 borrows from another value (the `'_`), and a value kept between cells must own \
+                 its data.\nCollect what you need into an owned value (`.collect::<Vec<_>>()`, \
+                 `.to_owned()`), or wrap the cell in braces to keep the value inside it."
+            )));
+        }
         Some(shown) => format!("has type `{shown}`, which has no name in Rust"),
         None => "is a closure, whose type has no name in Rust".to_owned(),
     };
@@ -835,9 +844,10 @@ impl Worker {
         None
     }
 
-    /// Boxes the variables evcxr cannot store (see `unnameable`): the first
-    /// boxing of the variable `result` refuses that runs, trying the cell's
-    /// other refused variables under each. Returns the code that ran.
+    /// Boxes the variables evcxr cannot store (see `unnameable`), each with
+    /// the first of its shapes that evcxr accepts; when the cell then fails to
+    /// compile, the variable whose `let` the error points at (else the last
+    /// boxed) moves on to its next shape. Returns the code that ran.
     fn boxed(
         &mut self,
         code: &str,
@@ -845,37 +855,53 @@ impl Worker {
         callbacks: &mut EvalCallbacks,
         tries: &mut usize,
     ) -> Option<(String, EvalResult)> {
-        let what = refused(result)?;
-        for candidate in unnameable::rewrites(code, &what) {
-            *tries = tries.checked_sub(1)?;
-            let attempt = self.context.execute_with_callbacks(&candidate, callbacks);
-            match refused(&attempt) {
-                Some(next) if next.variable == what.variable => {}
-                Some(_) => {
-                    if let Some(found) = self.boxed(&candidate, &attempt, callbacks, tries) {
-                        return Some(found);
-                    }
-                }
-                // A box that does not fit fails to compile: nothing ran.
-                // rust-analyzer may call an output `!` that rustc types
-                // otherwise (a `select!`): rustc's own type may fit.
-                None if matches!(attempt, Err(evcxr::Error::CompilationErrors(_))) => {
-                    let never = what.shown_type.as_deref().is_some_and(|t| t.contains('!'));
-                    if never {
-                        if let Some(found) =
-                            self.retyped(&candidate, &what.variable, callbacks, tries)
-                        {
-                            return Some(found);
-                        }
-                    }
-                }
-                None => {
-                    tracing::debug!("boxed `{}` to keep it", what.variable);
-                    return Some((candidate, attempt));
+        let mut chosen: Vec<(unnameable::Unpersistable, usize)> = Vec::new();
+        let mut refusal = Some(refused(result)?);
+        let mut retyped = false;
+        loop {
+            if let Some(what) = refusal.take() {
+                match chosen.iter_mut().find(|(w, _)| w.variable == what.variable) {
+                    Some((_, shape)) => *shape += 1,
+                    None => chosen.push((what, 0)),
                 }
             }
+            let candidate = unnameable::apply(code, &chosen)?;
+            *tries = tries.checked_sub(1)?;
+            let attempt = self.context.execute_with_callbacks(&candidate, callbacks);
+            if let Some(next) = refused(&attempt) {
+                refusal = Some(next);
+                continue;
+            }
+            let Err(evcxr::Error::CompilationErrors(errors)) = &attempt else {
+                tracing::debug!("boxed {} variables to keep them", chosen.len());
+                return Some((candidate, attempt));
+            };
+            // A box that does not fit fails to compile: nothing ran.
+            // rust-analyzer may call an output `!` that rustc types
+            // otherwise (a `select!`): rustc's own type may fit.
+            let never = chosen
+                .iter()
+                .find(|(w, _)| w.shown_type.as_deref().is_some_and(|t| t.contains('!')));
+            if let (Some((what, _)), false) = (never, retyped) {
+                retyped = true;
+                let variable = what.variable.clone();
+                if let Some(found) = self.retyped(&candidate, &variable, callbacks, tries) {
+                    return Some(found);
+                }
+            }
+            let lines: Vec<usize> = errors
+                .iter()
+                .filter_map(|e| e.primary_spanned_message()?.span.map(|s| s.start_line))
+                .collect();
+            let culprit = chosen
+                .iter()
+                .rposition(|(w, _)| {
+                    unnameable::let_line(&candidate, &w.variable)
+                        .is_some_and(|l| lines.contains(&l))
+                })
+                .unwrap_or(chosen.len() - 1);
+            chosen[culprit].1 += 1;
         }
-        None
     }
 
     /// A boxing `candidate` with the type rustc gives `variable` written in,

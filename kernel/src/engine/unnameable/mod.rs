@@ -1,0 +1,263 @@
+//! Variables whose type cannot be written down: lazy futures, streams,
+//! iterator adaptors and closures kept from cell to cell.
+//!
+//! evcxr stores a cell's variables under the type rust-analyzer infers for
+//! them, and refuses a type that mentions `impl` ("The variable `x` has type
+//! `impl Future<Output = String>` which cannot be persisted") or a closure
+//! ("The variable `f` is a closure"), before it compiles anything. The kernel
+//! then gives that variable's `let` a trait object type whose parameters are
+//! left to inference (`Pin<Box<dyn Future<Output = _> + Send>>`), boxes the
+//! value, and runs the cell again: rust-analyzer names the boxed type, rustc
+//! checks it, and a value that does not fit one trait (a compile error, so
+//! nothing ran) is tried with the next. Futures stay lazy in their box until
+//! a later cell awaits them. Should evcxr word those errors differently, the
+//! cells fail as before and the lazy-future test in `protocol.rs` says so.
+
+mod closures;
+mod syntax;
+
+pub use syntax::find_let;
+
+/// What evcxr could not store.
+#[derive(Debug, PartialEq, Eq)]
+pub struct Unpersistable {
+    pub variable: String,
+    /// The type as rust-analyzer shows it; `None` for a closure.
+    pub shown_type: Option<String>,
+}
+
+/// Reads evcxr's refusal to store a variable.
+pub fn unpersistable(message: &str) -> Option<Unpersistable> {
+    let rest = message.strip_prefix("The variable `")?;
+    let (variable, rest) = rest.split_once('`')?;
+    let shown_type = if rest.starts_with(" is a closure") {
+        None
+    } else {
+        let rest = rest.strip_prefix(" has type `")?;
+        let (shown, _) = rest.split_once("` which cannot be persisted")?;
+        Some(shown.to_owned())
+    };
+    Some(Unpersistable {
+        variable: variable.to_owned(),
+        shown_type,
+    })
+}
+
+/// The ways to box a value, most likely first. Each is the cell with the
+/// variable's `let` rewritten, on the same lines (diagnostics keep their
+/// line numbers).
+pub fn rewrites(code: &str, what: &Unpersistable) -> Vec<String> {
+    // A collection's own annotation (`Vec<_>`) gives way to the boxed one.
+    let collection = what
+        .shown_type
+        .as_deref()
+        .is_some_and(|shown| shown.starts_with("Vec<impl Future"));
+    let Some(site) = find_let(code, &what.variable, collection) else {
+        return Vec::new();
+    };
+    let init = &code[site.init.clone()];
+    let shapes: Vec<(String, String)> = match what.shown_type.as_deref() {
+        None => closures::shapes(init, None),
+        Some(_) if collection => {
+            let future = "std::pin::Pin<Box<dyn Future<Output = _> + Send>>";
+            vec![(
+                format!("Vec<{future}>"),
+                format!(
+                    "{{ let all: Vec<_> = {}; all }}.into_iter().map(|f| -> {future} {{ Box::pin(f) }}).collect()",
+                    init.trim()
+                ),
+            )]
+        }
+        Some(shown) if shown.starts_with("impl Fn") || shown.starts_with("impl AsyncFn") => {
+            closures::shapes(init, Some(shown))
+        }
+        Some(shown) => trait_order(shown)
+            .into_iter()
+            .flat_map(|trait_| {
+                let (wrap, object) = match trait_ {
+                    Trait::Future => ("Box::pin", "std::pin::Pin<Box<dyn Future<Output = _>SEND>>"),
+                    Trait::Stream => (
+                        "Box::pin",
+                        "std::pin::Pin<Box<dyn futures::Stream<Item = _>SEND>>",
+                    ),
+                    Trait::Iterator => ("Box::new", "Box<dyn Iterator<Item = _>SEND>"),
+                };
+                [" + Send", ""]
+                    .map(|send| (object.replace("SEND", send), format!("{wrap}({init})")))
+            })
+            .collect(),
+    };
+    shapes
+        .into_iter()
+        .map(|(annotation, value)| {
+            // rust-analyzer names the stream trait `Stream`: the cell brings
+            // that name into scope for the code evcxr writes around it.
+            let prelude = if annotation.contains("futures::Stream")
+                && !code.starts_with("use futures::Stream; ")
+            {
+                "use futures::Stream; "
+            } else {
+                ""
+            };
+            format!(
+                "{prelude}{}: {annotation} = {value}{}",
+                &code[..site.name_end],
+                &code[site.init.end..]
+            )
+        })
+        .collect()
+}
+
+/// The cell with each variable in `chosen` boxed in its shape of that
+/// index, in order; `None` once a variable has no shape left.
+pub fn apply(code: &str, chosen: &[(Unpersistable, usize)]) -> Option<String> {
+    let mut boxed = code.to_owned();
+    for (what, shape) in chosen {
+        boxed = rewrites(&boxed, what).into_iter().nth(*shape)?;
+    }
+    Some(boxed)
+}
+
+/// The line (1-based) of the top-level `let` of `variable`.
+pub fn let_line(code: &str, variable: &str) -> Option<usize> {
+    let site = find_let(code, variable, true)?;
+    Some(code[..site.name_end].matches('\n').count() + 1)
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+enum Trait {
+    Future,
+    Stream,
+    Iterator,
+}
+
+/// Which trait the value most likely implements, judged from the type's
+/// name; the others follow, since adaptors share names (`Map`, `Filter`).
+fn trait_order(shown: &str) -> Vec<Trait> {
+    let first = if shown.starts_with("impl Future") || shown.contains("Future<Output") {
+        if shown.contains("Stream") || shown.contains("Then<") {
+            Trait::Stream
+        } else {
+            Trait::Future
+        }
+    } else if shown.contains("Stream") {
+        Trait::Stream
+    } else if shown.contains("Iterator") || shown.contains("Range") {
+        Trait::Iterator
+    } else {
+        Trait::Future
+    };
+    let mut order = vec![first];
+    order.extend(
+        [Trait::Future, Trait::Stream, Trait::Iterator]
+            .into_iter()
+            .filter(|t| *t != first),
+    );
+    order
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_what_evcxr_refused() {
+        let message = "The variable `order` has type `impl Future<Output = String>` which \
+                       cannot be persisted.\nYou might be able to fix this by creating a \
+                       `Box<dyn YourType>`.";
+        assert_eq!(
+            unpersistable(message),
+            Some(Unpersistable {
+                variable: "order".into(),
+                shown_type: Some("impl Future<Output = String>".into()),
+            })
+        );
+        let message = "The variable `bump` is a closure, which cannot be persisted.";
+        assert_eq!(
+            unpersistable(message).map(|u| (u.variable, u.shown_type)),
+            Some(("bump".into(), None))
+        );
+        assert_eq!(unpersistable("mismatched types"), None);
+    }
+
+    #[test]
+    fn a_lazy_future_is_pinned_in_a_box_on_its_own_line() {
+        let code = "let greeting = \"hi\";\nlet order = brew(\"espresso; please\");\nlet n = 1;";
+        let what = unpersistable(
+            "The variable `order` has type `impl Future<Output = String>` which cannot be persisted.",
+        )
+        .unwrap();
+        let tries = rewrites(code, &what);
+        assert_eq!(
+            tries[0],
+            "let greeting = \"hi\";\nlet order: std::pin::Pin<Box<dyn Future<Output = _> + Send>> \
+             = Box::pin( brew(\"espresso; please\"));\nlet n = 1;"
+        );
+        // Without Send next, then the other traits.
+        assert!(tries[1].contains("dyn Future<Output = _>>> = Box::pin("));
+        assert!(tries[2].starts_with("use futures::Stream; let greeting"));
+        assert!(tries[4].contains("let order: Box<dyn Iterator<Item = _> + Send> = Box::new("));
+        assert_eq!(tries.len(), 6);
+        assert!(tries.iter().all(|t| t.lines().count() == 3));
+    }
+
+    #[test]
+    fn adaptors_try_the_trait_their_name_suggests_first() {
+        let first = |shown: &str| trait_order(shown)[0];
+        assert_eq!(first("impl Future<Output = i32>"), Trait::Future);
+        assert_eq!(first("JoinAll<impl Future<Output = u8>>"), Trait::Future);
+        assert_eq!(
+            first("Then<Iter<Range<i32>>, impl Future<Output = i32>, impl FnMut(i32) -> impl Future<Output = i32>>"),
+            Trait::Stream
+        );
+        assert_eq!(
+            first("Filter<RangeFrom<i32>, impl FnMut(&i32) -> bool>"),
+            Trait::Iterator
+        );
+        assert_eq!(trait_order("Map<X, impl FnMut(u8) -> u8>").len(), 3);
+    }
+
+    #[test]
+    fn a_vector_of_futures_holds_them_boxed() {
+        let what = unpersistable(
+            "The variable `futs` has type `Vec<impl Future<Output = String>>` which cannot be persisted.",
+        )
+        .unwrap();
+        let tries = rewrites("let futs: Vec<_> = (1..=3).map(fetch).collect();", &what);
+        assert_eq!(
+            tries,
+            ["let futs: Vec<std::pin::Pin<Box<dyn Future<Output = _> + Send>>> = \
+              { let all: Vec<_> = (1..=3).map(fetch).collect(); all }.into_iter()\
+              .map(|f| -> std::pin::Pin<Box<dyn Future<Output = _> + Send>> { Box::pin(f) }).collect();"]
+        );
+    }
+
+    #[test]
+    fn only_a_top_level_let_without_a_type_is_rewritten() {
+        let what = Unpersistable {
+            variable: "f".into(),
+            shown_type: Some("impl Future<Output = ()>".into()),
+        };
+        // Inside a block, in a string or a comment, or already typed: left alone.
+        for code in [
+            "{ let f = async {}; }",
+            "let s = \"let f = 1;\";",
+            "// let f = async {};",
+            "let f: Box<dyn Send> = Box::new(1);",
+        ] {
+            assert!(rewrites(code, &what).is_empty(), "{code}");
+        }
+        // The last of two lets of the same name is the one kept.
+        let tries = rewrites("let f = 1;\nlet mut f = async { '}' };", &what);
+        assert!(
+            tries[0].starts_with("let f = 1;\nlet mut f: std::pin::Pin<"),
+            "{}",
+            tries[0]
+        );
+        assert!(
+            tries[0].ends_with("Box::pin( async { '}' });"),
+            "{}",
+            tries[0]
+        );
+    }
+}

@@ -1,0 +1,190 @@
+//! Just enough of Rust's syntax to find a cell's top-level `let`s: words and
+//! punctuation with their bracket depth; comments, strings and character
+//! literals skipped.
+
+/// Where `let [mut] name = value;` stands at the top level of a cell.
+#[derive(Debug, PartialEq, Eq)]
+pub struct LetSite {
+    pub name_end: usize,
+    /// The value, without the `=` before it and the `;` after it.
+    pub init: std::ops::Range<usize>,
+}
+
+/// The last top-level `let` of `name`; one with a type annotation only if
+/// `annotated`.
+pub fn find_let(code: &str, name: &str, annotated: bool) -> Option<LetSite> {
+    let tokens = tokens(code);
+    let mut found = None;
+    for (i, token) in tokens.iter().enumerate() {
+        if token.depth != 0 || &code[token.span.clone()] != "let" {
+            continue;
+        }
+        let mut j = i + 1;
+        if tokens
+            .get(j)
+            .is_some_and(|t| &code[t.span.clone()] == "mut")
+        {
+            j += 1;
+        }
+        let Some(ident) = tokens.get(j).filter(|t| &code[t.span.clone()] == name) else {
+            continue;
+        };
+        let mut k = j + 1;
+        if annotated && tokens.get(k).is_some_and(|t| &code[t.span.clone()] == ":") {
+            k = annotation_end(code, &tokens, k + 1);
+        }
+        let Some(equals) = tokens.get(k).filter(|t| &code[t.span.clone()] == "=") else {
+            continue;
+        };
+        let Some(semi) = tokens[k + 1..]
+            .iter()
+            .find(|t| t.depth == 0 && &code[t.span.clone()] == ";")
+        else {
+            continue;
+        };
+        found = Some(LetSite {
+            name_end: ident.span.end,
+            init: equals.span.end..semi.span.start,
+        });
+    }
+    found
+}
+
+/// The index of the token after a type annotation that starts at `from`:
+/// the first `=` outside brackets and angle brackets (`->` is no bracket).
+fn annotation_end(code: &str, tokens: &[Token], from: usize) -> usize {
+    let mut angles = 0i32;
+    let mut k = from;
+    while let Some(token) = tokens.get(k) {
+        match &code[token.span.clone()] {
+            "=" | ";" if token.depth == 0 && angles == 0 => break,
+            "<" => angles += 1,
+            ">" if k == 0 || &code[tokens[k - 1].span.clone()] != "-" => angles -= 1,
+            _ => {}
+        }
+        k += 1;
+    }
+    k
+}
+
+struct Token {
+    span: std::ops::Range<usize>,
+    /// Brackets open around it.
+    depth: usize,
+}
+
+/// Words and punctuation of Rust code with the bracket depth of each;
+/// comments, strings and character literals are skipped.
+fn tokens(code: &str) -> Vec<Token> {
+    let bytes = code.as_bytes();
+    let mut out = Vec::new();
+    let mut depth = 0usize;
+    let mut i = 0;
+    while i < bytes.len() {
+        let c = bytes[i];
+        let start = i;
+        match c {
+            b'/' if bytes.get(i + 1) == Some(&b'/') => {
+                while i < bytes.len() && bytes[i] != b'\n' {
+                    i += 1;
+                }
+                continue;
+            }
+            b'/' if bytes.get(i + 1) == Some(&b'*') => {
+                let mut nested = 0;
+                while i < bytes.len() {
+                    if bytes[i..].starts_with(b"/*") {
+                        nested += 1;
+                        i += 2;
+                    } else if bytes[i..].starts_with(b"*/") {
+                        nested -= 1;
+                        i += 2;
+                        if nested == 0 {
+                            break;
+                        }
+                    } else {
+                        i += 1;
+                    }
+                }
+                continue;
+            }
+            b'r' if matches!(bytes.get(i + 1), Some(b'#') | Some(b'"')) => {
+                let hashes = bytes[i + 1..].iter().take_while(|&&b| b == b'#').count();
+                if bytes.get(i + 1 + hashes) == Some(&b'"') {
+                    let close: Vec<u8> = std::iter::once(b'"')
+                        .chain(std::iter::repeat_n(b'#', hashes))
+                        .collect();
+                    i += 2 + hashes;
+                    while i < bytes.len() && !bytes[i..].starts_with(&close) {
+                        i += 1;
+                    }
+                    i += close.len();
+                    continue;
+                }
+                i += 1;
+                while i < bytes.len() && (bytes[i].is_ascii_alphanumeric() || bytes[i] == b'_') {
+                    i += 1;
+                }
+            }
+            b'"' => {
+                i += 1;
+                while i < bytes.len() && bytes[i] != b'"' {
+                    i += if bytes[i] == b'\\' { 2 } else { 1 };
+                }
+                i += 1;
+                continue;
+            }
+            b'\'' => {
+                // A character literal closes within a few bytes; a
+                // lifetime does not.
+                let close = if bytes.get(i + 1) == Some(&b'\\') {
+                    bytes[i + 2..]
+                        .iter()
+                        .position(|&b| b == b'\'')
+                        .map(|p| i + 2 + p)
+                } else {
+                    let width = code[i + 1..].chars().next().map_or(1, char::len_utf8);
+                    (bytes.get(i + 1 + width) == Some(&b'\'')).then_some(i + 1 + width)
+                };
+                i = close.map_or(i + 1, |at| at + 1);
+                continue;
+            }
+            b'(' | b'[' | b'{' => {
+                out.push(Token {
+                    span: i..i + 1,
+                    depth,
+                });
+                depth += 1;
+                i += 1;
+                continue;
+            }
+            b')' | b']' | b'}' => {
+                depth = depth.saturating_sub(1);
+                i += 1;
+                out.push(Token {
+                    span: start..i,
+                    depth,
+                });
+                continue;
+            }
+            c if c.is_ascii_whitespace() => {
+                i += 1;
+                continue;
+            }
+            c if c.is_ascii_alphanumeric() || c == b'_' || c >= 0x80 => {
+                while i < bytes.len()
+                    && (bytes[i].is_ascii_alphanumeric() || bytes[i] == b'_' || bytes[i] >= 0x80)
+                {
+                    i += 1;
+                }
+            }
+            b'=' if matches!(bytes.get(i + 1), Some(b'=') | Some(b'>')) => i += 2,
+            _ => i += 1,
+        }
+        out.push(Token {
+            span: start..i,
+            depth,
+        });
+    }
+    out
+}
