@@ -603,20 +603,11 @@ async fn variables_keep_their_inferred_types() {
         assert!(listed.contains(expected), "{expected} in {vars:?}");
     }
     // The engine's analysis leaves the SIMD intrinsics out (see std_sources.rs):
-    // such a value needs its type spelled out, and then works.
-    let unnamed = kernel
-        .execute("let lanes = unsafe { std::arch::x86_64::_mm_set1_ps(2.0) };")
-        .await
-        .failed();
-    assert!(
-        unnamed
-            .error_text()
-            .contains("Please give it an explicit type"),
-        "{unnamed:?}"
-    );
-    let lanes = kernel
-        .run("let lanes: std::arch::x86_64::__m128 = unsafe { std::arch::x86_64::_mm_set1_ps(2.0) };\nformat!(\"{lanes:?}\")")
+    // the kernel asks rustc for such a value's type, and it is kept.
+    kernel
+        .run("let lanes = unsafe { std::arch::x86_64::_mm_set1_ps(2.0) };")
         .await;
+    let lanes = kernel.run("format!(\"{lanes:?}\")").await;
     assert_eq!(
         lanes.result().as_deref(),
         Some("\"__m128(2.0, 2.0, 2.0, 2.0)\"")

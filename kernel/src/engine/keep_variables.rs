@@ -1,0 +1,257 @@
+//! Variables evcxr cannot store as they are: the worker asks rustc for the
+//! types rust-analyzer cannot tell (see `type_probe`) and boxes values whose
+//! types have no name (see `unnameable`).
+
+use std::borrow::Cow;
+
+use evcxr::EvalCallbacks;
+
+use super::worker::Worker;
+use super::{type_probe, unnameable};
+
+type EvalResult = Result<evcxr::EvalOutputs, evcxr::Error>;
+
+/// The variable evcxr refused to store, if that is why `result` failed
+/// (evcxr says so in a plain message, before compiling).
+fn refused(result: &EvalResult) -> Option<unnameable::Unpersistable> {
+    match result {
+        Err(evcxr::Error::Message(message)) => unnameable::unpersistable(message),
+        _ => None,
+    }
+}
+
+/// evcxr's refusal to store a variable, after every box was tried, said
+/// in the kernel's words: evcxr's own advice (a `Box<dyn Debug>`) is what
+/// the kernel already tried.
+fn with_unboxable_explained(result: EvalResult) -> EvalResult {
+    let Some(what) = refused(&result) else {
+        return result;
+    };
+    let variable = &what.variable;
+    let kind = match &what.shown_type {
+        // `'_`: a borrow of something the cell made, which ends with it.
+        Some(shown) if shown.contains("'_") => {
+            return Err(evcxr::Error::Message(format!(
+                "The variable `{variable}` cannot be kept for later cells: its type, `{shown}`, \
+                 borrows from another value (the `'_`), and a value kept between cells must own \
+                 its data.\nCollect what you need into an owned value (`.collect::<Vec<_>>()`, \
+                 `.to_owned()`), or wrap the cell in braces to keep the value inside it."
+            )));
+        }
+        Some(shown) => format!("has type `{shown}`, which has no name in Rust"),
+        None => "is a closure, whose type has no name in Rust".to_owned(),
+    };
+    Err(evcxr::Error::Message(format!(
+        "The variable `{variable}` {kind}, so it cannot be kept for later cells as it is.\n\
+         The kernel keeps such values boxed as a future, a stream, an iterator or a closure, and \
+         `{variable}` is none of those (or its box would not compile).\n\
+         Give it a type you can name, such as `let {variable}: Box<dyn YourTrait> = Box::new(..);`, \
+         or wrap the cell in braces to keep the value inside it."
+    )))
+}
+
+/// Variables of one cell the kernel may type by asking rustc (see
+/// `type_probe`); each costs a compilation that runs nothing.
+const TYPING_TRIES: usize = 8;
+
+/// Compilations the kernel may spend boxing a cell's unnameable values: each
+/// try fails before anything runs, and a few variables with a few shapes
+/// each stay well within this.
+const BOXING_TRIES: usize = 24;
+
+impl Worker {
+    /// The cell run with its variables typed and boxed where evcxr needs
+    /// that; the code that ran (or failed) with its result.
+    pub(super) fn kept<'a>(
+        &mut self,
+        code: Cow<'a, str>,
+        result: EvalResult,
+        callbacks: &mut EvalCallbacks,
+    ) -> (Cow<'a, str>, EvalResult) {
+        let (code, result) = self.typed(code, result, callbacks);
+        let mut tries = BOXING_TRIES;
+        match self.boxed(&code, &result, callbacks, &mut tries) {
+            Some((boxed, result)) => (Cow::Owned(boxed), result),
+            None => (code, with_unboxable_explained(result)),
+        }
+    }
+
+    /// Writes the type rustc finds into the `let` of each variable evcxr
+    /// could not type (see `type_probe`), and runs the cell so.
+    fn typed<'a>(
+        &mut self,
+        mut code: Cow<'a, str>,
+        mut result: EvalResult,
+        callbacks: &mut EvalCallbacks,
+    ) -> (Cow<'a, str>, EvalResult) {
+        for _ in 0..TYPING_TRIES {
+            let Err(evcxr::Error::Message(message)) = &result else {
+                break;
+            };
+            let Some(variable) = type_probe::untyped(message).map(str::to_owned) else {
+                break;
+            };
+            let ty = match self.rustc_type(&code, &variable, callbacks) {
+                Ok(Some(ty)) => ty,
+                Ok(None) => break,
+                Err(own_errors) => return (code, own_errors),
+            };
+            if let Some(why) = type_probe::unwritable(&ty) {
+                let message = format!(
+                    "The variable `{variable}` cannot be kept for later cells: its type is `{ty}`, \
+                     and {why}.\nGive it a type you can name (a `Box<dyn Trait>` of the trait you \
+                     need), or wrap the cell in braces to keep the value inside it."
+                );
+                return (code, Err(evcxr::Error::Message(message)));
+            }
+            let Some((annotated, next)) = self.run_with_type(&code, &variable, &ty, callbacks)
+            else {
+                break;
+            };
+            tracing::debug!("typed `{variable}` as `{ty}`");
+            (code, result) = (Cow::Owned(annotated), next);
+        }
+        (code, result)
+    }
+
+    /// The type rustc gives `variable` in `code`, asked with a probe that
+    /// runs nothing (see `type_probe`); `Err` holds the cell's own errors.
+    fn rustc_type(
+        &mut self,
+        code: &str,
+        variable: &str,
+        callbacks: &mut EvalCallbacks,
+    ) -> Result<Option<String>, EvalResult> {
+        let probe = type_probe::probe(code, variable);
+        let Err(evcxr::Error::CompilationErrors(errors)) =
+            self.context.execute_with_callbacks(&probe, callbacks)
+        else {
+            return Ok(None);
+        };
+        let line = type_probe::probe_line(&probe);
+        let (probed, others): (Vec<_>, Vec<_>) = errors.into_iter().partition(|e| {
+            e.primary_spanned_message()
+                .and_then(|m| m.span)
+                .is_some_and(|span| span.start_line == line)
+        });
+        let found = probed
+            .iter()
+            .flat_map(|e| e.spanned_messages())
+            .find_map(|m| type_probe::found(&m.label));
+        let own_errors = others.iter().any(|e| {
+            e.level() == "error"
+                && e.primary_spanned_message()
+                    .is_some_and(|m| m.span.is_some())
+        });
+        if own_errors && found.is_none() {
+            return Err(Err(evcxr::Error::CompilationErrors(others)));
+        }
+        Ok(found)
+    }
+
+    /// Runs `code` with `ty` written into the `let` of `variable`; names
+    /// rustc printed short are written as the paths it suggests when the
+    /// cell does not have them in scope.
+    fn run_with_type(
+        &mut self,
+        code: &str,
+        variable: &str,
+        ty: &str,
+        callbacks: &mut EvalCallbacks,
+    ) -> Option<(String, EvalResult)> {
+        let mut ty = ty.to_owned();
+        for _ in 0..TYPING_TRIES {
+            let annotated = type_probe::annotate(code, variable, &ty)?;
+            let result = self.context.execute_with_callbacks(&annotated, callbacks);
+            if let Err(evcxr::Error::CompilationErrors(errors)) = &result {
+                let said: Vec<(String, Vec<String>)> =
+                    errors.iter().map(|e| (e.message(), e.help())).collect();
+                if let Some(qualified) = type_probe::qualified(&ty, &said) {
+                    ty = qualified;
+                    continue;
+                }
+            }
+            return Some((annotated, result));
+        }
+        None
+    }
+
+    /// Boxes the variables evcxr cannot store (see `unnameable`), each with
+    /// the first of its shapes that evcxr accepts; when the cell then fails to
+    /// compile, the variable whose `let` the error points at (else the last
+    /// boxed) moves on to its next shape. Returns the code that ran.
+    fn boxed(
+        &mut self,
+        code: &str,
+        result: &EvalResult,
+        callbacks: &mut EvalCallbacks,
+        tries: &mut usize,
+    ) -> Option<(String, EvalResult)> {
+        let mut chosen: Vec<(unnameable::Unpersistable, usize)> = Vec::new();
+        let mut refusal = Some(refused(result)?);
+        let mut retyped = false;
+        loop {
+            if let Some(what) = refusal.take() {
+                match chosen.iter_mut().find(|(w, _)| w.variable == what.variable) {
+                    Some((_, shape)) => *shape += 1,
+                    None => chosen.push((what, 0)),
+                }
+            }
+            let candidate = unnameable::apply(code, &chosen)?;
+            *tries = tries.checked_sub(1)?;
+            let attempt = self.context.execute_with_callbacks(&candidate, callbacks);
+            if let Some(next) = refused(&attempt) {
+                refusal = Some(next);
+                continue;
+            }
+            let Err(evcxr::Error::CompilationErrors(errors)) = &attempt else {
+                tracing::debug!("boxed {} variables to keep them", chosen.len());
+                return Some((candidate, attempt));
+            };
+            // A box that does not fit fails to compile: nothing ran.
+            // rust-analyzer may call an output `!` that rustc types
+            // otherwise (a `select!`): rustc's own type may fit.
+            let never = chosen
+                .iter()
+                .find(|(w, _)| w.shown_type.as_deref().is_some_and(|t| t.contains('!')));
+            if let (Some((what, _)), false) = (never, retyped) {
+                retyped = true;
+                let variable = what.variable.clone();
+                if let Some(found) = self.retyped(&candidate, &variable, callbacks, tries) {
+                    return Some(found);
+                }
+            }
+            let lines: Vec<usize> = errors
+                .iter()
+                .filter_map(|e| e.primary_spanned_message()?.span.map(|s| s.start_line))
+                .collect();
+            let culprit = chosen
+                .iter()
+                .rposition(|(w, _)| {
+                    unnameable::let_line(&candidate, &w.variable)
+                        .is_some_and(|l| lines.contains(&l))
+                })
+                .unwrap_or(chosen.len() - 1);
+            chosen[culprit].1 += 1;
+        }
+    }
+
+    /// A boxing `candidate` with the type rustc gives `variable` written in,
+    /// if that runs.
+    fn retyped(
+        &mut self,
+        candidate: &str,
+        variable: &str,
+        callbacks: &mut EvalCallbacks,
+        tries: &mut usize,
+    ) -> Option<(String, EvalResult)> {
+        *tries = tries.checked_sub(1)?;
+        let ty = self.rustc_type(candidate, variable, callbacks).ok()??;
+        let (code, result) = self.run_with_type(candidate, variable, &ty, callbacks)?;
+        match refused(&result) {
+            Some(_) => self.boxed(&code, &result, callbacks, tries),
+            None if matches!(result, Err(evcxr::Error::CompilationErrors(_))) => None,
+            None => Some((code, result)),
+        }
+    }
+}

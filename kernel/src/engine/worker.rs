@@ -1,0 +1,365 @@
+//! The engine thread: owns evcxr's context, runs cells, completes and
+//! inspects code, and turns evcxr's results into outcomes.
+
+use std::sync::atomic::Ordering;
+use std::sync::{mpsc as std_mpsc, Arc};
+use std::time::{Duration, Instant};
+
+use anyhow::Result;
+use evcxr::{CommandContext, EvalCallbacks, EvalContext};
+use serde_json::Value;
+use tokio::sync::mpsc;
+
+use super::cell_link::{self, CellLibrary};
+use super::{
+    cell_source, commands, diagnostics, lock, CellError, CellErrorKind, Completion, InputAsk,
+    Outcome, Output, Request, Shared,
+};
+
+/// Owns the evcxr context; lives on the engine thread.
+pub(super) struct Worker {
+    pub(super) context: CommandContext,
+    shared: Arc<Shared>,
+    outputs: mpsc::UnboundedSender<Output>,
+    inputs: mpsc::UnboundedSender<InputAsk>,
+}
+
+impl Worker {
+    pub(super) fn new(
+        library: &CellLibrary,
+        shared: Arc<Shared>,
+        outputs: mpsc::UnboundedSender<Output>,
+        inputs: mpsc::UnboundedSender<InputAsk>,
+    ) -> Result<Self> {
+        let started = Instant::now();
+        let (context, channels) = EvalContext::new().map_err(|e| anyhow::anyhow!("{e}"))?;
+        log_warm_up("evcxr ready after", started, Duration::ZERO);
+        // Whatever evcxr reads from the cell process outside our relay.
+        for receiver in [channels.stdout, channels.stderr] {
+            let outputs = outputs.clone();
+            std::thread::spawn(move || {
+                for line in receiver {
+                    let _ = outputs.send(Output::Stderr(line + "\n"));
+                }
+            });
+        }
+        let context = CommandContext::with_eval_context(context);
+        let exe = std::env::current_exe()?;
+        let mut worker = Worker {
+            context,
+            shared,
+            outputs,
+            inputs,
+        };
+        worker.record_child_pid();
+        worker.set_build_env("RUSTC_WRAPPER", &exe.display().to_string());
+        worker.set_build_env(cell_link::WRAPPER_ENV, &library.dir.display().to_string());
+        worker.set_build_env(cell_link::SETUP_ENV, "1");
+        // The exact versions the cell library holds: the wrapper links them
+        // in instead of compiling them, and rust-analyzer reads their source
+        // to infer the types of variables such as a `JoinHandle`.
+        let setup = format!(
+            ":opt 0\n:offline true\n:dep tokio = {{ version = \"={}\", features = [\"full\", \"test-util\"] }}\n:dep futures = \"={}\"\n:dep asyncbook = {{ package = \"{}\", path = {:?} }}\n:offline false",
+            cell_link::TOKIO_VERSION,
+            cell_link::FUTURES_VERSION,
+            cell_link::CELLS_PACKAGE,
+            cell_link::cells_source(library)?.display().to_string(),
+        );
+        worker
+            .context
+            .execute(&setup)
+            .map_err(|e| anyhow::anyhow!("{e}"))?;
+        log_warm_up("dependencies declared after", started, Duration::ZERO);
+        // One await switches evcxr to async mode now rather than in the user's
+        // first cell, so every cell runs on the shared runtime and the first
+        // real cell is already warm.
+        worker
+            .context
+            .execute("async {}.await;")
+            .map_err(|e| anyhow::anyhow!("warming up the engine: {e}"))?;
+        worker.wait_for_fence(1, Duration::from_secs(5));
+        worker.set_build_env(cell_link::SETUP_ENV, "");
+        log_warm_up("first async cell ran after", started, Duration::ZERO);
+        worker.record_child_pid();
+        Ok(worker)
+    }
+
+    fn set_build_env(&mut self, key: &str, value: &str) {
+        let _ = self.context.execute(&format!(":build_env {key}={value}"));
+    }
+
+    fn record_child_pid(&self) {
+        let pid = self
+            .context
+            .process_handle()
+            .lock()
+            .map(|c| c.id() as i32)
+            .unwrap_or(0);
+        self.shared.child_pid.store(pid, Ordering::SeqCst);
+    }
+
+    pub(super) fn serve(mut self, requests: std_mpsc::Receiver<Request>) {
+        let mut analyzer_warm = false;
+        loop {
+            let request = if analyzer_warm {
+                requests.recv().ok()
+            } else {
+                match requests.try_recv() {
+                    Ok(request) => Some(request),
+                    Err(std_mpsc::TryRecvError::Empty) => {
+                        // rust-analyzer loads tokio's and the cell library's
+                        // sources on first use: do that while nothing waits,
+                        // so a user's first `let` does not pay for it.
+                        let started = Instant::now();
+                        let computed = thread_cpu_time();
+                        let _ = self.context.completions("tokio::spawn(async {}).", 23);
+                        log_warm_up("rust-analyzer ready in", started, computed);
+                        analyzer_warm = true;
+                        continue;
+                    }
+                    Err(std_mpsc::TryRecvError::Disconnected) => None,
+                }
+            };
+            let Some(request) = request else { return };
+            match request {
+                Request::Execute { code, cell, reply } => {
+                    self.set_build_env(cell_source::CELL_ENV, &cell.to_string());
+                    let outcome = self.execute(&code);
+                    let _ = reply.send(outcome);
+                }
+                Request::Complete {
+                    code,
+                    cursor,
+                    reply,
+                } => {
+                    let completion = match self.context.completions(&code, cursor) {
+                        Ok(c) => Completion {
+                            kinds: c.completions.iter().map(|c| c.kind).collect(),
+                            matches: c
+                                .completions
+                                .into_iter()
+                                .map(|c| insertable(c.code))
+                                .collect(),
+                            start: c.start_offset,
+                            end: c.end_offset,
+                        },
+                        Err(_) => Completion {
+                            matches: vec![],
+                            kinds: vec![],
+                            start: cursor,
+                            end: cursor,
+                        },
+                    };
+                    let _ = reply.send(completion);
+                }
+                Request::Inspect {
+                    code,
+                    cursor,
+                    reply,
+                } => {
+                    let found = self
+                        .context
+                        .hover_at(&code, cursor)
+                        .ok()
+                        .map(|(text, _)| text)
+                        // evcxr answers Ok with this text when hover finds nothing.
+                        .filter(|text| !text.trim().is_empty() && text != "No documentation found");
+                    let _ = reply.send(found);
+                }
+            }
+        }
+    }
+
+    fn execute(&mut self, code: &str) -> Outcome {
+        let expanded = commands::expand(code);
+        if let Some(on) = expanded.show_warnings {
+            self.shared.warnings.show(on);
+        }
+        let code = expanded.code;
+        self.shared.warnings.expect(&code);
+        self.shared.panicked.store(false, Ordering::SeqCst);
+        self.shared.returned_error.store(false, Ordering::SeqCst);
+        self.take_panic_message();
+        lock(&self.shared.pages).clear();
+        let fences_before = self.shared.fences.load(Ordering::SeqCst);
+        let inputs = self.inputs.clone();
+        let mut callbacks = EvalCallbacks {
+            input_reader: &|request| ask(&inputs, request.prompt, request.is_password),
+        };
+        let result = self.context.execute_with_callbacks(&code, &mut callbacks);
+        let (code, result) = self.kept(code, result, &mut callbacks);
+        let ran = matches!(&result, Ok(out) if out.phases.iter().any(|p| p.name == "Execution"));
+        if let Ok(out) = &result {
+            // Formatted only when debug logging is on.
+            tracing::debug!(
+                "cell phases: {}",
+                out.phases
+                    .iter()
+                    .map(|p| format!("{} {:?}", p.name, p.duration))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            );
+        }
+        if ran {
+            self.wait_for_fence(fences_before + 1, Duration::from_secs(2));
+        }
+        if let Some(warnings) = self.shared.warnings.finish() {
+            let _ = self.outputs.send(Output::Stderr(warnings));
+        }
+        self.shared.running.store(false, Ordering::SeqCst);
+        let interrupted = self.shared.interrupted.swap(false, Ordering::SeqCst);
+        let mut outcome = self.outcome(&code, result, interrupted);
+        outcome.pages = std::mem::take(&mut *lock(&self.shared.pages));
+        self.record_child_pid();
+        outcome
+    }
+
+    fn take_panic_message(&self) -> Option<String> {
+        lock(&self.shared.panic_message).take()
+    }
+
+    fn wait_for_fence(&self, target: u64, limit: Duration) {
+        let deadline = Instant::now() + limit;
+        let (mutex, signal) = &self.shared.fence_signal;
+        let mut guard = lock(mutex);
+        while self.shared.fences.load(Ordering::SeqCst) < target {
+            let left = deadline.saturating_duration_since(Instant::now());
+            if left.is_zero() {
+                return;
+            }
+            guard = signal
+                .wait_timeout(guard, left)
+                .unwrap_or_else(|p| p.into_inner())
+                .0;
+        }
+    }
+
+    fn outcome(
+        &mut self,
+        code: &str,
+        result: Result<evcxr::EvalOutputs, evcxr::Error>,
+        interrupted: bool,
+    ) -> Outcome {
+        match result {
+            Ok(outputs) => {
+                if self.shared.returned_error.load(Ordering::SeqCst) {
+                    return Outcome::failed(CellError::plain(
+                        CellErrorKind::ReturnedError,
+                        "the cell returned an error through `?` (printed above); variables it defined were dropped",
+                    ));
+                }
+                if self.shared.panicked.load(Ordering::SeqCst) {
+                    let error = if interrupted {
+                        CellError::new(
+                            CellErrorKind::Interrupted,
+                            "the cell was interrupted; variables and background tasks are kept",
+                            vec!["Interrupted: the cell was cancelled at an .await; every variable and background task is kept.".into()],
+                        )
+                    } else {
+                        let message = self
+                            .take_panic_message()
+                            .unwrap_or_else(|| "(no message)".into());
+                        CellError::new(
+                            CellErrorKind::Panic,
+                            message.clone(),
+                            vec![format!("The cell panicked: {message}\nVariables this cell defined were dropped; earlier variables are kept.")],
+                        )
+                    };
+                    return Outcome::failed(error);
+                }
+                let unit = outputs.content_by_mime_type.len() == 1
+                    && outputs
+                        .content_by_mime_type
+                        .get("text/plain")
+                        .map(String::as_str)
+                        == Some("()");
+                if unit {
+                    return Outcome::default();
+                }
+                let result = outputs
+                    .content_by_mime_type
+                    .into_iter()
+                    .map(|(mime, content)| (mime, Value::String(content)))
+                    .collect();
+                Outcome {
+                    result,
+                    ..Outcome::default()
+                }
+            }
+            Err(evcxr::Error::CompilationErrors(errors)) => {
+                let shown = diagnostics::shown(&errors, self.shared.warnings.shown());
+                let rendered: Vec<String> =
+                    shown.iter().map(|e| diagnostics::render(e, code)).collect();
+                let first = shown.first().map(|e| e.message.clone()).unwrap_or_default();
+                Outcome::failed(CellError::new(
+                    CellErrorKind::CompileError,
+                    first,
+                    vec![rendered.join("\n")],
+                ))
+            }
+            Err(evcxr::Error::SubprocessTerminated(why)) => {
+                let lost = "The cell process ended, so all variables and background tasks were lost; items (fn, struct, use) are kept.";
+                let message = if interrupted {
+                    format!("The cell was stuck in synchronous code and did not reach an .await, so its process was stopped. {lost}")
+                } else {
+                    format!("{}\n{lost}", why.trim())
+                };
+                let kind = if interrupted {
+                    CellErrorKind::Interrupted
+                } else {
+                    CellErrorKind::CellProcessDied
+                };
+                Outcome::failed(CellError::plain(kind, message))
+            }
+            Err(other) => {
+                Outcome::failed(CellError::plain(CellErrorKind::Other, other.to_string()))
+            }
+        }
+    }
+}
+
+/// Logs a step of the engine's warm-up (the bench reads these lines): the
+/// wall time since `started`, and the engine thread's CPU time since it had
+/// used `computed` (zero: since the thread started).
+fn log_warm_up(step: &str, started: Instant, computed: Duration) {
+    tracing::debug!(
+        "warm-up: {step} {:?} (engine thread computing {:?})",
+        started.elapsed(),
+        thread_cpu_time().saturating_sub(computed)
+    );
+}
+
+/// CPU time the calling thread has used. On the engine thread that is
+/// evcxr's own work, nearly all of it rust-analyzer's analysis; the builds it
+/// waits for run in other processes. The bench prints it for the warm-up.
+fn thread_cpu_time() -> Duration {
+    let mut now = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
+    // SAFETY: clock_gettime writes into the timespec we own.
+    unsafe { libc::clock_gettime(libc::CLOCK_THREAD_CPUTIME_ID, &mut now) };
+    Duration::new(now.tv_sec as u64, now.tv_nsec as u32)
+}
+
+fn ask(inputs: &mpsc::UnboundedSender<InputAsk>, prompt: String, password: bool) -> String {
+    let (reply, answer) = std_mpsc::channel();
+    let ask = InputAsk {
+        prompt,
+        password,
+        reply,
+    };
+    if inputs.send(ask).is_err() {
+        return String::new();
+    }
+    answer.recv().unwrap_or_default()
+}
+
+/// rust-analyzer offers calls as snippets (`swap(x, y)`); a notebook
+/// inserts the name and lets the user type the arguments.
+fn insertable(code: String) -> String {
+    match code.find('(') {
+        Some(open) if code.ends_with(')') && open > 0 => code[..open].to_owned(),
+        _ => code,
+    }
+}
