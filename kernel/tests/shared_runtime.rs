@@ -185,6 +185,44 @@ async fn types_the_engine_cannot_tell_come_from_rustc() {
     assert_eq!(boxed.result().as_deref(), Some("4.0"));
 }
 
+/// A program pasted into a cell: its `#[tokio::main]` runs on the shared
+/// runtime when called, sees the notebook's tasks, and a runtime built and
+/// blocked on in a cell panics with a hint.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_pasted_program_runs_on_the_shared_runtime() {
+    let mut kernel = Kernel::start().await;
+    kernel
+        .run("let (tx, rx) = tokio::sync::oneshot::channel::<u32>();\ntokio::spawn(async move { tx.send(7).unwrap() });")
+        .await;
+    kernel
+        .run(
+            "use std::time::Duration;\n\
+             #[tokio::main]\n\
+             async fn main() -> Result<u32, Box<dyn std::error::Error>> {\n\
+                 let worker = tokio::spawn(async { tokio::time::sleep(Duration::from_millis(10)).await; 35 });\n\
+                 println!(\"waiting for the worker\");\n\
+                 Ok(worker.await?)\n\
+             }",
+        )
+        .await;
+    let ran = kernel
+        .run("let from_main = main().unwrap();\nfrom_main + rx.await.unwrap()")
+        .await;
+    assert_eq!(ran.stdout(), "waiting for the worker\n");
+    assert_eq!(ran.result().as_deref(), Some("42"));
+
+    let own = kernel
+        .execute("let rt = tokio::runtime::Runtime::new().unwrap();\nrt.block_on(async { 1 })")
+        .await
+        .failed();
+    let said = own.error_text();
+    assert!(
+        said.contains("Cannot start a runtime from within a runtime")
+            && said.contains("Hint: cells already run on the shared tokio runtime"),
+        "{said}"
+    );
+}
+
 /// rustc's warnings about a cell's own code appear on stderr, rendered as
 /// rustc does, before the cell's output; `:warnings off` hides them.
 #[tokio::test(flavor = "multi_thread")]

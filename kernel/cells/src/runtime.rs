@@ -57,6 +57,31 @@ pub fn shared() -> &'static tokio::runtime::Runtime {
     })
 }
 
+/// Runs `future` to its end on the shared runtime from synchronous code:
+/// what `#[tokio::main]` does for a program's `main`. The kernel turns a
+/// cell's `#[tokio::main] async fn` into a plain `fn` that calls this, so a
+/// program pasted into a cell runs beside the notebook's tasks. An interrupt
+/// cancels the future as it cancels a cell at an `.await`.
+pub fn block_on<F: Future>(future: F) -> F::Output {
+    let run = || {
+        shared().block_on(async {
+            let mut interrupted = session_setup();
+            interrupted.mark_unchanged();
+            tokio::select! {
+                biased;
+                value = future => value,
+                _ = interrupted.changed() => std::panic::resume_unwind(Box::new(Interrupted)),
+            }
+        })
+    };
+    // Inside the runtime (a cell's body, a task), the thread leaves it first.
+    if tokio::runtime::Handle::try_current().is_ok() {
+        tokio::task::block_in_place(run)
+    } else {
+        run()
+    }
+}
+
 /// A cell's body as the kernel's generated code hands it over: boxed, so
 /// that the runtime's generic `block_on` machinery is compiled once, here in
 /// the cell library, instead of once per cell at every cell's compile.

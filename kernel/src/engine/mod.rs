@@ -26,6 +26,8 @@ pub mod relay;
 mod rustc_command;
 pub mod session_dir;
 mod std_sources;
+mod syntax;
+mod tokio_main;
 mod type_probe;
 mod unnameable;
 mod warnings;

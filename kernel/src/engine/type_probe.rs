@@ -12,7 +12,7 @@
 //! runs. Should evcxr word its message differently, the cell fails as
 //! before and the test of a collected `HashMap` in `shared_runtime.rs` says so.
 
-use super::unnameable::find_let;
+use super::syntax::find_let;
 
 /// The name of the probe's binding: the cell compiler looks for it.
 pub const PROBE: &str = "__asyncbook_type_probe";

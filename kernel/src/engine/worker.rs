@@ -1,6 +1,7 @@
 //! The engine thread: owns evcxr's context, runs cells, completes and
 //! inspects code, and turns evcxr's results into outcomes.
 
+use std::borrow::Cow;
 use std::sync::atomic::Ordering;
 use std::sync::{mpsc as std_mpsc, Arc};
 use std::time::{Duration, Instant};
@@ -12,8 +13,8 @@ use tokio::sync::mpsc;
 
 use super::cell_link::{self, CellLibrary};
 use super::{
-    cell_source, commands, diagnostics, lock, CellError, CellErrorKind, Completion, InputAsk,
-    Outcome, Output, Request, Shared,
+    cell_source, commands, diagnostics, lock, tokio_main, CellError, CellErrorKind, Completion,
+    InputAsk, Outcome, Output, Request, Shared,
 };
 
 /// Owns the evcxr context; lives on the engine thread.
@@ -175,7 +176,10 @@ impl Worker {
         if let Some(on) = expanded.show_warnings {
             self.shared.warnings.show(on);
         }
-        let code = expanded.code;
+        let code = match tokio_main::rewrite(&expanded.code) {
+            Cow::Owned(rewritten) => Cow::Owned(rewritten),
+            Cow::Borrowed(_) => expanded.code,
+        };
         self.shared.warnings.expect(&code);
         self.shared.panicked.store(false, Ordering::SeqCst);
         self.shared.returned_error.store(false, Ordering::SeqCst);
@@ -262,7 +266,7 @@ impl Worker {
                         CellError::new(
                             CellErrorKind::Panic,
                             message.clone(),
-                            vec![format!("The cell panicked: {message}\nVariables this cell defined were dropped; earlier variables are kept.")],
+                            vec![format!("The cell panicked: {message}\nVariables this cell defined were dropped; earlier variables are kept.{}", hint(&message))],
                         )
                     };
                     return Outcome::failed(error);
@@ -353,6 +357,18 @@ fn ask(inputs: &mpsc::UnboundedSender<InputAsk>, prompt: String, password: bool)
         return String::new();
     }
     answer.recv().unwrap_or_default()
+}
+
+/// What to do about a panic a notebook causes and a program would not.
+fn hint(panic: &str) -> &'static str {
+    if panic.contains("Cannot start a runtime from within a runtime") {
+        "\nHint: cells already run on the shared tokio runtime. Use `.await` where the code \
+         blocks on a runtime (`block_on`); a `#[tokio::main]` function pasted into a cell runs \
+         on the shared runtime when called; a runtime of your own needs a thread of its own \
+         (`std::thread::spawn`)."
+    } else {
+        ""
+    }
 }
 
 /// rust-analyzer offers calls as snippets (`swap(x, y)`); a notebook

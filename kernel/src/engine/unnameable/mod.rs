@@ -14,9 +14,8 @@
 //! cells fail as before and the lazy-future test in `protocol.rs` says so.
 
 mod closures;
-mod syntax;
 
-pub use syntax::find_let;
+pub use super::syntax::find_let;
 
 /// What evcxr could not store.
 #[derive(Debug, PartialEq, Eq)]

@@ -67,15 +67,15 @@ fn annotation_end(code: &str, tokens: &[Token], from: usize) -> usize {
     k
 }
 
-struct Token {
-    span: std::ops::Range<usize>,
+pub struct Token {
+    pub span: std::ops::Range<usize>,
     /// Brackets open around it.
-    depth: usize,
+    pub depth: usize,
 }
 
 /// Words and punctuation of Rust code with the bracket depth of each;
 /// comments, strings and character literals are skipped.
-fn tokens(code: &str) -> Vec<Token> {
+pub fn tokens(code: &str) -> Vec<Token> {
     let bytes = code.as_bytes();
     let mut out = Vec::new();
     let mut depth = 0usize;
