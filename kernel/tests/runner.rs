@@ -153,6 +153,42 @@ fn update_writes_fresh_outputs_and_leaves_matching_notebooks_alone() {
 }
 
 #[test]
+fn a_notebook_without_stored_outputs_is_checked_for_errors_only() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut notebook: serde_json::Value =
+        serde_json::from_str(&fs::read_to_string(fixture("altered.ipynb")).unwrap()).unwrap();
+    for cell in notebook["cells"].as_array_mut().unwrap() {
+        if cell["cell_type"] == "code" {
+            cell["outputs"] = serde_json::json!([]);
+        }
+    }
+    let path = dir.path().join("fresh.ipynb");
+    fs::write(&path, notebook.to_string()).unwrap();
+    let path = path.to_str().unwrap();
+
+    // Without outputs to compare: one line saying what to do, no diffs.
+    let plain = asyncbook_test(&[path]);
+    assert!(!plain.success);
+    assert!(
+        plain.has("  no stored outputs to compare with: record them with `asyncbook test --update`, or check only for errors with `--errors-only`"),
+        "{:?}",
+        plain.lines
+    );
+    assert!(
+        !plain.lines.iter().any(|l| l.contains("output differs")),
+        "{:?}",
+        plain.lines
+    );
+
+    let errors_only = asyncbook_test(&["--errors-only", path]);
+    assert!(errors_only.success, "{:?}", errors_only.lines);
+    // The altered fixture's stored outputs differ, and do not count either.
+    let altered = asyncbook_test(&["--errors-only", fixture("altered.ipynb").to_str().unwrap()]);
+    assert!(altered.success, "{:?}", altered.lines);
+    assert_eq!(altered.closing_line(), "3 passed, 0 failed, 1 skipped");
+}
+
+#[test]
 fn sanitize_rules_apply_from_the_nearest_folder_up_to_the_root() {
     let dir = tempfile::tempdir().unwrap();
     let notebook = fs::read(fixture("sanitize/timing.ipynb")).unwrap();

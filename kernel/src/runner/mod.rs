@@ -27,8 +27,11 @@ pub struct TestArgs {
     #[arg(default_value = "notebooks")]
     paths: Vec<PathBuf>,
     /// Write fresh outputs back into notebooks whose outputs differ.
-    #[arg(long)]
+    #[arg(long, conflicts_with = "errors_only")]
     update: bool,
+    /// Fail cells only on errors; stored outputs are not compared.
+    #[arg(long)]
+    errors_only: bool,
     /// Seconds a cell may run (a `timeout=SECONDS` tag overrides it).
     #[arg(long, default_value_t = 60.0, value_parser = positive_seconds)]
     timeout: f64,
@@ -196,9 +199,13 @@ async fn run_notebook(job: &Job, args: &TestArgs) -> NotebookReport {
         }
     };
 
+    // A notebook that was never run has nothing to compare with.
+    let unrecorded = !args.update && cells.iter().all(|cell| cell.outputs.is_empty());
+    let compare = !args.errors_only && !unrecorded;
     let mut outputs = NotebookOutputs::default();
     let ran = run_cells(job, args, &cells, &mut outputs).await;
 
+    let mut produced = false;
     let mut kept = args.keep.as_ref().map(|_| Notebook {
         json: notebook.json.clone(),
     });
@@ -207,7 +214,8 @@ async fn run_notebook(job: &Job, args: &TestArgs) -> NotebookReport {
             Err(verdict) => (verdict, 0.0),
             Ok(ran) => {
                 let fresh = outputs.cell(ran.slot);
-                let verdict = judge(cell, &ran, &fresh, &sanitizer, args.update);
+                produced |= !fresh.is_empty();
+                let verdict = judge(cell, &ran, &fresh, &sanitizer, compare, args.update);
                 if let Some(kept) = &mut kept {
                     kept.set_outputs(cell.index, fresh.clone(), ran.execution_count);
                 }
@@ -224,6 +232,13 @@ async fn run_notebook(job: &Job, args: &TestArgs) -> NotebookReport {
             seconds,
             verdict,
         });
+    }
+    if unrecorded && !args.errors_only && produced {
+        report.problem = Some(
+            "no stored outputs to compare with: record them with `asyncbook test --update`, \
+             or check only for errors with `--errors-only`"
+                .to_owned(),
+        );
     }
     let written = save(&notebook, report.updated.then_some(job.path.as_path())).and_then(|()| {
         let keep = args
@@ -334,6 +349,7 @@ fn judge(
     ran: &Ran,
     fresh: &[Value],
     sanitizer: &Sanitizer,
+    compare: bool,
     update: bool,
 ) -> Verdict {
     let failure = match &ran.ending {
@@ -348,7 +364,7 @@ fn judge(
     if let Some(failure) = failure {
         return Verdict::Failed(failure);
     }
-    if cell.plan.ignore_output {
+    if cell.plan.ignore_output || !compare {
         return Verdict::Passed;
     }
     match compare::difference(&cell.outputs, fresh, sanitizer) {
