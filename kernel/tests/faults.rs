@@ -520,3 +520,29 @@ async fn the_session_folder_is_private() {
     assert_eq!(mode(&session), 0o700, "{}", session.display());
     assert_eq!(mode(&session.join("output.sock")), 0o600);
 }
+
+/// The kernel's own stderr, which a terminal client (`jupyter console`)
+/// shares with the user's prompt, stays empty at the default log level
+/// through start, warm-up (the dependency builds of the first cells) and
+/// cells that print.
+#[tokio::test(flavor = "multi_thread")]
+async fn the_kernel_keeps_its_own_stderr_quiet() {
+    let mut kernel = Kernel::start_with(Options {
+        env: vec![("ASYNCBOOK_LOG".into(), "asyncbook=info".into())],
+        ..Options::default()
+    })
+    .await;
+    kernel
+        .run("tokio::time::sleep(std::time::Duration::from_millis(1)).await;")
+        .await;
+    kernel
+        .run("let (tx, rx) = tokio::sync::mpsc::channel::<u8>(1);\neprintln!(\"to the notebook\");")
+        .await;
+    let printed = kernel.run("println!(\"{}\", 1 + 1);").await;
+    assert_eq!(printed.stdout(), "2\n");
+    assert_eq!(
+        kernel.log(),
+        "",
+        "the kernel wrote to its own stdout or stderr"
+    );
+}

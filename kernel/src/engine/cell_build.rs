@@ -87,7 +87,7 @@ fn cargo(cargo: &OsString, args: &[OsString]) -> Result<i32> {
         return Ok(0);
     }
     if subcommand.is_none_or(|s| s != "build") {
-        return exit_code(Command::new(cargo).args(args));
+        return without_progress(Command::new(cargo).args(args));
     }
     let inputs = build_inputs(args);
     if let Some(inputs) = &inputs {
@@ -102,7 +102,7 @@ fn cargo(cargo: &OsString, args: &[OsString]) -> Result<i32> {
     if inputs.is_some() {
         build.env(RECORD_ENV, PENDING_FILE);
     }
-    let code = exit_code(&mut build)?;
+    let code = without_progress(&mut build)?;
     // The next build starts from what cargo left (it adds the cell crate
     // to the lock file the first time).
     if let (Some(_), Some(inputs)) = (inputs, build_inputs(args)) {
@@ -225,6 +225,29 @@ fn compile(command: CellCommand) -> Result<i32> {
         println!("{artifact}");
     }
     Ok(code)
+}
+
+/// Runs cargo with its `Compiling ..` lines left out of its stderr: evcxr
+/// copies them to the kernel's own stderr, which a terminal client
+/// (`jupyter console`) shares with the user's prompt. The notebook shows a
+/// `:dep` build's progress from the rustc wrapper instead. Everything else
+/// (rustc's JSON diagnostics, cargo's errors) passes on unchanged.
+fn without_progress(command: &mut Command) -> Result<i32> {
+    use std::io::{BufRead, Write};
+    let mut child = command
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .with_context(|| format!("running {}", command.get_program().to_string_lossy()))?;
+    let stderr = child.stderr.take().context("cargo's stderr")?;
+    let mut out = std::io::stderr().lock();
+    for line in std::io::BufReader::new(stderr).split(b'\n') {
+        let line = line?;
+        if !line.trim_ascii_start().starts_with(b"Compiling ") {
+            out.write_all(&line)?;
+            out.write_all(b"\n")?;
+        }
+    }
+    Ok(child.wait()?.code().unwrap_or(1))
 }
 
 /// The next `mold` on `PATH` after the session's own.

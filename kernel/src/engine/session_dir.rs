@@ -82,7 +82,7 @@ fn remove_abandoned(base: &Path) {
             continue;
         };
         if lock.try_lock().is_ok() {
-            tracing::info!("removing {} (its kernel is gone)", dir.display());
+            tracing::debug!("removing {} (its kernel is gone)", dir.display());
             let _ = std::fs::remove_dir_all(&dir);
         }
     }
