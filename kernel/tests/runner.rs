@@ -19,6 +19,8 @@ fn fixture(name: &str) -> PathBuf {
 struct Run {
     success: bool,
     lines: Vec<String>,
+    /// stderr: progress while notebooks run (not a terminal here: plain lines).
+    progress: String,
 }
 
 fn asyncbook_test(args: &[&str]) -> Run {
@@ -38,6 +40,7 @@ fn asyncbook_test_with(args: &[&str], env: &[(&str, &str)]) -> Run {
     Run {
         success: output.status.success(),
         lines: stdout.lines().map(str::to_owned).collect(),
+        progress: String::from_utf8_lossy(&output.stderr).into_owned(),
     }
 }
 
@@ -182,6 +185,15 @@ fn a_notebook_without_stored_outputs_is_checked_for_errors_only() {
 
     let errors_only = asyncbook_test(&["--errors-only", path]);
     assert!(errors_only.success, "{:?}", errors_only.lines);
+    // Progress, one plain line per cell as it starts.
+    assert_eq!(
+        errors_only.progress.lines().collect::<Vec<_>>(),
+        [
+            "[0/1 notebooks done, 0 cells run] fresh.ipynb: code cell 1 of 4",
+            "[0/1 notebooks done, 1 cells run] fresh.ipynb: code cell 2 of 4",
+            "[0/1 notebooks done, 2 cells run] fresh.ipynb: code cell 4 of 4",
+        ]
+    );
     // The altered fixture's stored outputs differ, and do not count either.
     let altered = asyncbook_test(&["--errors-only", fixture("altered.ipynb").to_str().unwrap()]);
     assert!(altered.success, "{:?}", altered.lines);

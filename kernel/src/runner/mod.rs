@@ -5,6 +5,7 @@ pub mod client;
 mod compare;
 mod notebook;
 mod outputs;
+mod progress;
 mod report;
 
 use std::path::{Path, PathBuf};
@@ -19,6 +20,7 @@ use client::{Ending, Kernel, Launch};
 use compare::Sanitizer;
 use notebook::{CodeCell, Notebook};
 use outputs::NotebookOutputs;
+use progress::Progress;
 use report::{CellReport, Counts, Failure, NotebookReport, Verdict};
 
 #[derive(clap::Args)]
@@ -96,15 +98,18 @@ async fn run_all(jobs: Vec<Job>, args: Arc<TestArgs>) -> Vec<NotebookReport> {
     let slots = Arc::new(tokio::sync::Semaphore::new(usize::from(args.jobs)));
     let mut running = tokio::task::JoinSet::new();
     let count = jobs.len();
+    let progress = Arc::new(Progress::new(count));
     for (order, job) in jobs.into_iter().enumerate() {
-        let (slots, args) = (slots.clone(), args.clone());
+        let (slots, args, progress) = (slots.clone(), args.clone(), progress.clone());
         running.spawn(async move {
             let _slot = slots.acquire_owned().await;
-            (order, run_notebook(&job, &args).await)
+            (order, run_notebook(&job, &args, &progress).await)
         });
     }
     let mut reports: Vec<Option<NotebookReport>> = (0..count).map(|_| None).collect();
     while let Some(done) = running.join_next().await {
+        progress.notebook_done();
+        progress.clear();
         match done {
             Ok((order, report)) => {
                 print!("{}", report.human());
@@ -177,7 +182,7 @@ struct Ran {
     limit: f64,
 }
 
-async fn run_notebook(job: &Job, args: &TestArgs) -> NotebookReport {
+async fn run_notebook(job: &Job, args: &TestArgs, progress: &Progress) -> NotebookReport {
     let started = Instant::now();
     let mut report = NotebookReport {
         path: job.path.clone(),
@@ -203,7 +208,7 @@ async fn run_notebook(job: &Job, args: &TestArgs) -> NotebookReport {
     let unrecorded = !args.update && cells.iter().all(|cell| cell.outputs.is_empty());
     let compare = !args.errors_only && !unrecorded;
     let mut outputs = NotebookOutputs::default();
-    let ran = run_cells(job, args, &cells, &mut outputs).await;
+    let ran = run_cells(job, args, &cells, &mut outputs, progress).await;
 
     let mut produced = false;
     let mut kept = args.keep.as_ref().map(|_| Notebook {
@@ -269,6 +274,7 @@ async fn run_cells(
     args: &TestArgs,
     cells: &[CodeCell],
     outputs: &mut NotebookOutputs,
+    progress: &Progress,
 ) -> Vec<Result<Ran, Verdict>> {
     let mut results = Vec::new();
     let runnable = cells.iter().any(|cell| !cell.plan.skip);
@@ -300,6 +306,7 @@ async fn run_cells(
             results.push(Err(Verdict::Failed(Failure::NotRun { why })));
             continue;
         };
+        progress.cell(&job.path, results.len() + 1, cells.len());
         let limit = cell.plan.timeout.unwrap_or(args.timeout);
         let slot = outputs.start_cell();
         let started = Instant::now();
