@@ -25,7 +25,7 @@ use jupyter_zmq_client::{
 };
 use tokio::process::{Child, Command};
 use tokio::sync::mpsc;
-use tokio::time::{timeout_at, Instant};
+use tokio::time::{timeout, timeout_at, Instant};
 
 type ShellSend = Connection<zeromq::DealerSendHalf>;
 
@@ -159,7 +159,19 @@ impl KernelProcess {
             attempt = timeout_at(deadline, connect(&self.info, session_id)) => attempt,
         };
         match attempt {
-            Ok(connected) => connected.context("connecting to the kernel"),
+            Ok(Ok(channels)) => Ok(channels),
+            // A kernel that fails at start may reset a connection on its way
+            // out: its exit, with its log, is the reason to report.
+            Ok(Err(error)) => match timeout(EXIT_GRACE, self.child.wait()).await {
+                Ok(status) => bail!(
+                    "the kernel exited ({}){}",
+                    describe(status),
+                    self.log_tail()
+                ),
+                Err(_) => {
+                    Err(error.context(format!("connecting to the kernel{}", self.log_tail())))
+                }
+            },
             Err(_) => bail!("could not connect to the kernel{}", self.log_tail()),
         }
     }
