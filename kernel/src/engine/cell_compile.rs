@@ -15,7 +15,7 @@
 //!   The warnings of a cell that compiled are written to the file the kernel
 //!   names in [`WARNINGS_ENV`], for the kernel to show (see `warnings`).
 //!
-//! A type probe (see `type_probe`) is compiled with rustc's full type names.
+//! A type probe (see `type_probe`) is compiled with rustc's long type names.
 
 use std::collections::BTreeSet;
 use std::ffi::OsString;
@@ -70,9 +70,11 @@ pub fn compile(
             command.env_clear().envs(env.iter().cloned());
         }
         if generated.contains(type_probe::PROBE) {
-            // A probe asks rustc for a type: in full, with paths the cell can
-            // write (`std::collections::HashMap`, not `HashMap`). No stable
-            // flag does that; nothing of a probe is ever run.
+            // A probe asks rustc for a type: `--verbose` keeps a long type
+            // whole instead of `Peekable<...>`. The unstable flag asks for
+            // untrimmed paths, but rustc 1.95 still trims the labels read
+            // here (`HashMap`), so `type_probe::qualified` writes the paths
+            // rustc's own help suggests. Nothing of a probe is ever run.
             command
                 .args(["--verbose", "-Ztrim-diagnostic-paths=false"])
                 .env("RUSTC_BOOTSTRAP", "1");

@@ -6,8 +6,9 @@
 //! into `HashMap<_, _>`, a macro's value ...). The kernel then runs the cell
 //! once more with a probe after it, `let PROBE: () = m;`, which cannot
 //! compile, so nothing runs: rustc's mismatched-types error names `m`'s type
-//! (the cell compiler asks rustc for full paths when it sees the probe, see
-//! `cell_compile`). That type, with integer and float literals given the
+//! (the cell compiler asks rustc for long types when it sees the probe, see
+//! `cell_compile`; names rustc prints short are qualified as its own help
+//! suggests, see [`qualified`]). That type, with integer and float literals given the
 //! types rustc defaults them to, is written into `m`'s `let` and the cell
 //! runs. Should evcxr word its message differently, the cell fails as
 //! before and the test of a collected `HashMap` in `shared_runtime.rs` says so.
