@@ -102,6 +102,21 @@ async fn values_of_unnameable_types_live_on() {
         called.result().as_deref(),
         Some("(\"a cup of latte\", 42, 1, 2, [\"a cup of tea\", \"a cup of mocha\"])")
     );
+    // Values of the user's own traits, and of std's, returned as `impl
+    // Trait`: kept as trait objects, the traits' methods callable later.
+    kernel
+        .run(
+            "trait Shape { fn area(&self) -> f64; }\n\
+             struct Square(f64);\n\
+             impl Shape for Square { fn area(&self) -> f64 { self.0 * self.0 } }\n\
+             fn make(side: f64) -> impl Shape { Square(side) }\n\
+             fn listed() -> impl std::fmt::Debug { vec![1, 2] }\n\
+             let square = make(3.0);\n\
+             let list = listed();",
+        )
+        .await;
+    let used = kernel.run("format!(\"{} {list:?}\", square.area())").await;
+    assert_eq!(used.result().as_deref(), Some("\"9 [1, 2]\""));
     // A value that borrows cannot be kept, and the message says so.
     let borrowed = kernel
         .execute(

@@ -43,8 +43,8 @@ fn with_unboxable_explained(result: EvalResult) -> EvalResult {
     };
     Err(evcxr::Error::Message(format!(
         "The variable `{variable}` {kind}, so it cannot be kept for later cells as it is.\n\
-         The kernel keeps such values boxed as a future, a stream, an iterator or a closure, and \
-         `{variable}` is none of those (or its box would not compile).\n\
+         The kernel keeps such values boxed: as a future, a stream, an iterator, a closure, or a \
+         `Box<dyn Trait>` of the trait its type names, and no such box of `{variable}` compiles.\n\
          Give it a type you can name, such as `let {variable}: Box<dyn YourTrait> = Box::new(..);`, \
          or wrap the cell in braces to keep the value inside it."
     )))
@@ -220,6 +220,21 @@ impl Worker {
                 if let Some(found) = self.retyped(&candidate, &variable, callbacks, tries) {
                     return Some(found);
                 }
+            }
+            // A trait rust-analyzer names short (`impl Debug`) that the
+            // cell has not imported: written as rustc's suggested path.
+            let said: Vec<(String, Vec<String>)> =
+                errors.iter().map(|e| (e.message(), e.help())).collect();
+            let mut named = false;
+            for (what, _) in &mut chosen {
+                let shown = what.shown_type.as_deref().unwrap_or_default();
+                if let Some(path) = type_probe::qualified(shown, &said) {
+                    what.shown_type = Some(path);
+                    named = true;
+                }
+            }
+            if named {
+                continue;
             }
             let lines: Vec<usize> = errors
                 .iter()

@@ -10,6 +10,32 @@ pub struct LetSite {
     pub init: std::ops::Range<usize>,
 }
 
+/// `a, (b, c), D<e, f>` split at `sep` as `a`, `(b, c)`, `D<e, f>`: only
+/// where no bracket is open (the `>` of `->` closes none).
+pub fn split_top_level(list: &str, sep: char) -> Vec<String> {
+    let mut found = Vec::new();
+    let mut depth = 0i32;
+    let mut start = 0;
+    let mut previous = ' ';
+    for (at, c) in list.char_indices() {
+        match c {
+            '(' | '<' | '[' => depth += 1,
+            '>' if previous == '-' => {}
+            ')' | '>' | ']' => depth -= 1,
+            _ if c == sep && depth == 0 => {
+                found.push(list[start..at].trim().to_owned());
+                start = at + c.len_utf8();
+            }
+            _ => {}
+        }
+        previous = c;
+    }
+    if !list[start..].trim().is_empty() {
+        found.push(list[start..].trim().to_owned());
+    }
+    found
+}
+
 /// The last top-level `let` of `name`; one with a type annotation only if
 /// `annotated`.
 pub fn find_let(code: &str, name: &str, annotated: bool) -> Option<LetSite> {
@@ -187,4 +213,21 @@ pub fn tokens(code: &str) -> Vec<Token> {
         });
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn lists_split_only_where_no_bracket_is_open() {
+        assert_eq!(
+            split_top_level("a, (b, c), D<e, f>, impl Fn(u8) -> u8", ','),
+            ["a", "(b, c)", "D<e, f>", "impl Fn(u8) -> u8"]
+        );
+        assert_eq!(
+            split_top_level("Fn(u8) -> Box<dyn A + B> + Send + 'static", '+'),
+            ["Fn(u8) -> Box<dyn A + B>", "Send", "'static"]
+        );
+    }
 }

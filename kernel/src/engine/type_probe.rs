@@ -67,16 +67,21 @@ pub fn unwritable(ty: &str) -> Option<&'static str> {
 pub fn qualified(ty: &str, errors: &[(String, Vec<String>)]) -> Option<String> {
     let mut fixed = ty.to_owned();
     for (message, helps) in errors {
-        let Some(name) = message
-            .strip_prefix("cannot find type `")
-            .and_then(|rest| rest.strip_suffix("` in this scope"))
+        let Some(name) = ["cannot find type `", "cannot find trait `"]
+            .iter()
+            .find_map(|start| message.strip_prefix(start)?.strip_suffix("` in this scope"))
+            .or_else(|| {
+                message
+                    .strip_prefix("expected trait, found derive macro `")?
+                    .strip_suffix('`')
+            })
         else {
             continue;
         };
         let suffix = format!("::{name}");
         let Some(path) = helps
             .iter()
-            .flat_map(|help| help.lines())
+            .flat_map(|help| help.split(['\n', '`']))
             .filter_map(|line| line.trim().strip_prefix("use ")?.strip_suffix(';'))
             .find(|path| path.ends_with(&suffix))
         else {
@@ -155,13 +160,25 @@ mod tests {
                 "cannot find type `Pin` in this scope".to_owned(),
                 vec!["consider importing one of these items\n\nuse core::pin::Pin;\nuse std::pin::Pin;".to_owned()],
             ),
+            (
+                "expected trait, found derive macro `Debug`".to_owned(),
+                vec!["consider importing this trait instead: `use std::fmt::Debug;`".to_owned()],
+            ),
+            (
+                "cannot find trait `Display` in this scope".to_owned(),
+                vec!["consider importing this trait\n\nuse std::fmt::Display;".to_owned()],
+            ),
             ("mismatched types".to_owned(), vec![]),
         ];
         assert_eq!(
             qualified("Pin<Box<HashMap<MyHashMap, std::pin::Pin<u8>>>>", &errors).as_deref(),
             Some("core::pin::Pin<Box<std::collections::HashMap<MyHashMap, std::pin::Pin<u8>>>>")
         );
-        assert_eq!(qualified("Vec<u8>", &errors[2..]), None);
+        assert_eq!(
+            qualified("(Box<dyn Debug + Send>, Box<dyn Display>)", &errors).as_deref(),
+            Some("(Box<dyn std::fmt::Debug + Send>, Box<dyn std::fmt::Display>)")
+        );
+        assert_eq!(qualified("Vec<u8>", &errors[4..]), None);
     }
 
     #[test]

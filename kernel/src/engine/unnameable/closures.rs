@@ -7,6 +7,8 @@
 //! `Box<dyn Fn(..) -> Pin<Box<dyn Future<Output = _> + Send>>>`, so calling
 //! it and awaiting the result works as before.
 
+use crate::engine::syntax::split_top_level;
+
 /// The ways to box a closure `init` (or a value whose type evcxr shows as
 /// `shown`, `impl FnMut(u8) -> u32`): `(annotation, value)` pairs.
 pub fn shapes(init: &str, shown: Option<&str>) -> Vec<(String, String)> {
@@ -73,35 +75,13 @@ fn signature(shown: &str) -> Option<(Vec<String>, String)> {
         }
         (depth == 0).then_some(open + at)
     })?;
-    let params = split_top_level(&rest[open + 1..close]);
+    let params = split_top_level(&rest[open + 1..close], ',');
     let output = rest[close + 1..]
         .trim()
         .strip_prefix("->")
         .map_or("()", str::trim)
         .to_owned();
     Some((params, output))
-}
-
-/// `a, (b, c), D<e, f>` as `a`, `(b, c)`, `D<e, f>`.
-fn split_top_level(list: &str) -> Vec<String> {
-    let mut found = Vec::new();
-    let mut depth = 0i32;
-    let mut start = 0;
-    for (at, c) in list.char_indices() {
-        match c {
-            '(' | '<' | '[' => depth += 1,
-            ')' | '>' | ']' => depth -= 1,
-            ',' if depth == 0 => {
-                found.push(list[start..at].trim().to_owned());
-                start = at + 1;
-            }
-            _ => {}
-        }
-    }
-    if !list[start..].trim().is_empty() {
-        found.push(list[start..].trim().to_owned());
-    }
-    found
 }
 
 /// The parameter types of a closure expression (`|a, b: &str| ..` gives

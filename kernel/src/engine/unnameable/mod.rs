@@ -10,12 +10,14 @@
 //! value, and runs the cell again: rust-analyzer names the boxed type, rustc
 //! checks it, and a value that does not fit one trait (a compile error, so
 //! nothing ran) is tried with the next. Futures stay lazy in their box until
-//! a later cell awaits them. Should evcxr word those errors differently, the
+//! a later cell awaits them. A value of any other `impl Trait` (the user's
+//! own `fn make() -> impl Shape`) is kept as a `Box<dyn Shape>`. Should evcxr word those errors differently, the
 //! cells fail as before and the lazy-future test in `protocol.rs` says so.
 
 mod closures;
 
 pub use super::syntax::find_let;
+use super::syntax::split_top_level;
 
 /// What evcxr could not store.
 #[derive(Debug, PartialEq, Eq)]
@@ -55,7 +57,13 @@ pub fn rewrites(code: &str, what: &Unpersistable) -> Vec<String> {
         return Vec::new();
     };
     let init = &code[site.init.clone()];
+    let objects = what.shown_type.as_deref().and_then(trait_objects);
     let shapes: Vec<(String, String)> = match what.shown_type.as_deref() {
+        _ if objects.is_some() => objects
+            .into_iter()
+            .flatten()
+            .map(|object| (object, format!("Box::new({init})")))
+            .collect(),
         None => closures::shapes(init, None),
         Some(_) if collection => {
             let future = "std::pin::Pin<Box<dyn Future<Output = _> + Send>>";
@@ -121,6 +129,41 @@ pub fn apply(code: &str, chosen: &[(Unpersistable, usize)]) -> Option<String> {
 pub fn let_line(code: &str, variable: &str) -> Option<usize> {
     let site = find_let(code, variable, true)?;
     Some(code[..site.name_end].matches('\n').count() + 1)
+}
+
+/// Traits whose values have shapes of their own (above, and closures').
+const BOXED_BY_SHAPE: [&str; 9] = [
+    "Future",
+    "Stream",
+    "Iterator",
+    "Fn",
+    "FnMut",
+    "FnOnce",
+    "AsyncFn",
+    "AsyncFnMut",
+    "AsyncFnOnce",
+];
+
+/// `impl Shape + Send` as trait objects, with `Send` first where the type
+/// does not say: the first trait the type names, with the auto traits and
+/// lifetimes it names (others, such as `Clone`, cannot be in a `dyn`).
+fn trait_objects(shown: &str) -> Option<Vec<String>> {
+    let bounds = split_top_level(shown.strip_prefix("impl ")?, '+');
+    let auto = |b: &str| matches!(b, "Send" | "Sync" | "Unpin") || b.starts_with('\'');
+    let principal = bounds.iter().find(|b| !auto(b))?;
+    let name = principal.split(['<', '(']).next()?.rsplit("::").next()?;
+    if BOXED_BY_SHAPE.contains(&name) || principal.contains("impl ") {
+        return None;
+    }
+    let mut parts = vec![principal.as_str()];
+    parts.extend(bounds.iter().map(String::as_str).filter(|b| auto(b)));
+    let object = format!("Box<dyn {}>", parts.join(" + "));
+    Some(if parts.contains(&"Send") {
+        vec![object]
+    } else {
+        let sent = format!("Box<dyn {} + Send>", parts.join(" + "));
+        vec![sent, object]
+    })
 }
 
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
@@ -214,6 +257,52 @@ mod tests {
             Trait::Iterator
         );
         assert_eq!(trait_order("Map<X, impl FnMut(u8) -> u8>").len(), 3);
+    }
+
+    #[test]
+    fn values_of_other_traits_are_kept_as_trait_objects() {
+        let shapes = |shown: &str| trait_objects(shown);
+        assert_eq!(
+            shapes("impl Shape"),
+            Some(vec![
+                "Box<dyn Shape + Send>".into(),
+                "Box<dyn Shape>".into()
+            ])
+        );
+        assert_eq!(
+            shapes("impl Display + Send + 'static"),
+            Some(vec!["Box<dyn Display + Send + 'static>".into()])
+        );
+        // A trait object holds one trait besides the auto traits.
+        assert_eq!(
+            shapes("impl Sync + Codec<Item = Vec<u8>> + Clone"),
+            Some(vec![
+                "Box<dyn Codec<Item = Vec<u8>> + Sync + Send>".into(),
+                "Box<dyn Codec<Item = Vec<u8>> + Sync>".into()
+            ])
+        );
+        // Futures, streams, iterators and closures have their own shapes;
+        // a nested `impl` cannot be in a `dyn`.
+        for shown in [
+            "impl Future<Output = u8>",
+            "impl futures::Stream<Item = u8>",
+            "impl Iterator<Item = u8> + Send",
+            "impl Fn(u8) -> u8",
+            "impl Wrap<Inner = impl Shape>",
+            "Vec<impl Shape>",
+        ] {
+            assert_eq!(shapes(shown), None, "{shown}");
+        }
+        let what =
+            unpersistable("The variable `s` has type `impl Shape` which cannot be persisted.")
+                .unwrap();
+        assert_eq!(
+            rewrites("let s = make(2.0);", &what),
+            [
+                "let s: Box<dyn Shape + Send> = Box::new( make(2.0));",
+                "let s: Box<dyn Shape> = Box::new( make(2.0));"
+            ]
+        );
     }
 
     #[test]
