@@ -117,6 +117,21 @@ async fn values_of_unnameable_types_live_on() {
         .await;
     let used = kernel.run("format!(\"{} {list:?}\", square.area())").await;
     assert_eq!(used.result().as_deref(), Some("\"9 [1, 2]\""));
+    // A value the cell still changes after its `let` (futures pushed into
+    // a `FuturesUnordered`) is boxed once the cell is done with it.
+    kernel
+        .run(
+            "let mut pending = futures::stream::FuturesUnordered::new();\n\
+             for kind in [\"tea\", \"mocha\"] { pending.push(brew(kind)); }",
+        )
+        .await;
+    let drained = kernel
+        .run("let mut cups: Vec<String> = pending.collect().await; cups.sort(); cups")
+        .await;
+    assert_eq!(
+        drained.result().as_deref(),
+        Some("[\"a cup of mocha\", \"a cup of tea\"]")
+    );
     // A value that borrows cannot be kept, and the message says so.
     let borrowed = kernel
         .execute(

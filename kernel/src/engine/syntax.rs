@@ -36,6 +36,22 @@ pub fn split_top_level(list: &str, sep: char) -> Vec<String> {
     found
 }
 
+/// Where a statement can follow the cell's last one: the end of a cell
+/// that ends in `;` or `}`, else after the last top-level `;` (before the
+/// trailing expression whose value the cell shows); `None` for a cell that
+/// is one expression.
+pub fn statements_end(code: &str) -> Option<usize> {
+    let tokens = tokens(code);
+    let last = tokens.last()?;
+    if last.depth == 0 && matches!(&code[last.span.clone()], ";" | "}") {
+        return Some(last.span.end);
+    }
+    tokens
+        .iter()
+        .rfind(|t| t.depth == 0 && &code[t.span.clone()] == ";")
+        .map(|t| t.span.end)
+}
+
 /// The last top-level `let` of `name`; one with a type annotation only if
 /// `annotated`.
 pub fn find_let(code: &str, name: &str, annotated: bool) -> Option<LetSite> {
@@ -229,5 +245,18 @@ mod tests {
             split_top_level("Fn(u8) -> Box<dyn A + B> + Send + 'static", '+'),
             ["Fn(u8) -> Box<dyn A + B>", "Send", "'static"]
         );
+    }
+
+    #[test]
+    fn statements_end_before_the_value_a_cell_shows() {
+        assert_eq!(
+            statements_end("let a = 1;\nfor i in 0..2 { a; } // done"),
+            Some(31)
+        );
+        assert_eq!(
+            statements_end("let a = 1;\nlet b = \"x;\";\na + b.len()"),
+            Some(24)
+        );
+        assert_eq!(statements_end("a + 1"), None);
     }
 }

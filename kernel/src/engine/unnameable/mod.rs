@@ -17,7 +17,7 @@
 mod closures;
 
 pub use super::syntax::find_let;
-use super::syntax::split_top_level;
+use super::syntax::{split_top_level, statements_end, tokens};
 
 /// What evcxr could not store.
 #[derive(Debug, PartialEq, Eq)]
@@ -45,8 +45,10 @@ pub fn unpersistable(message: &str) -> Option<Unpersistable> {
 }
 
 /// The ways to box a value, most likely first. Each is the cell with the
-/// variable's `let` rewritten, on the same lines (diagnostics keep their
-/// line numbers).
+/// variable's `let` rewritten, or with the boxed value bound to the same
+/// name after the cell's last statement (for a value the cell still changes
+/// after its `let`: `pending.push(..)`); all on the same lines (diagnostics
+/// keep their line numbers).
 pub fn rewrites(code: &str, what: &Unpersistable) -> Vec<String> {
     // A collection's own annotation (`Vec<_>`) gives way to the boxed one.
     let collection = what
@@ -56,9 +58,57 @@ pub fn rewrites(code: &str, what: &Unpersistable) -> Vec<String> {
     let Some(site) = find_let(code, &what.variable, collection) else {
         return Vec::new();
     };
-    let init = &code[site.init.clone()];
+    let binding = &code[..site.name_end];
+    let binding = &binding[binding.rfind("let").unwrap_or(0)..];
+    let early = shapes(what, &code[site.init.clone()], collection)
+        .into_iter()
+        .map(|(annotation, value)| {
+            let cell = format!(
+                "{}: {annotation} = {value}{}",
+                &code[..site.name_end],
+                &code[site.init.end..]
+            );
+            with_stream_named(&annotation, cell)
+        });
+    let late = statements_end(code).into_iter().flat_map(|at| {
+        shapes(what, &what.variable, collection)
+            .into_iter()
+            .map(move |(annotation, value)| {
+                let cell = format!(
+                    "{} {binding}: {annotation} = {value};{}",
+                    &code[..at],
+                    &code[at..]
+                );
+                with_stream_named(&annotation, cell)
+            })
+    });
+    // A value the cell uses after its `let` is most likely still being
+    // built (`pending.push(..)`): boxed at the end first.
+    let used_later = tokens(&code[site.init.end..])
+        .iter()
+        .any(|t| code[site.init.end..][t.span.clone()] == what.variable);
+    if used_later {
+        late.chain(early).collect()
+    } else {
+        early.chain(late).collect()
+    }
+}
+
+/// rust-analyzer names the stream trait `Stream`: a cell whose box names it
+/// brings that name into scope for the code evcxr writes around the cell.
+fn with_stream_named(annotation: &str, cell: String) -> String {
+    if annotation.contains("futures::Stream") && !cell.starts_with("use futures::Stream; ") {
+        format!("use futures::Stream; {cell}")
+    } else {
+        cell
+    }
+}
+
+/// The boxes `(annotation, value)` for a value `init` of the type `what`
+/// shows.
+fn shapes(what: &Unpersistable, init: &str, collection: bool) -> Vec<(String, String)> {
     let objects = what.shown_type.as_deref().and_then(trait_objects);
-    let shapes: Vec<(String, String)> = match what.shown_type.as_deref() {
+    match what.shown_type.as_deref() {
         _ if objects.is_some() => objects
             .into_iter()
             .flatten()
@@ -93,26 +143,7 @@ pub fn rewrites(code: &str, what: &Unpersistable) -> Vec<String> {
                     .map(|send| (object.replace("SEND", send), format!("{wrap}({init})")))
             })
             .collect(),
-    };
-    shapes
-        .into_iter()
-        .map(|(annotation, value)| {
-            // rust-analyzer names the stream trait `Stream`: the cell brings
-            // that name into scope for the code evcxr writes around it.
-            let prelude = if annotation.contains("futures::Stream")
-                && !code.starts_with("use futures::Stream; ")
-            {
-                "use futures::Stream; "
-            } else {
-                ""
-            };
-            format!(
-                "{prelude}{}: {annotation} = {value}{}",
-                &code[..site.name_end],
-                &code[site.init.end..]
-            )
-        })
-        .collect()
+    }
 }
 
 /// The cell with each variable in `chosen` boxed in its shape of that
@@ -239,8 +270,21 @@ mod tests {
         assert!(tries[1].contains("dyn Future<Output = _>>> = Box::pin("));
         assert!(tries[2].starts_with("use futures::Stream; let greeting"));
         assert!(tries[4].contains("let order: Box<dyn Iterator<Item = _> + Send> = Box::new("));
-        assert_eq!(tries.len(), 6);
+        // Then the same boxes bound after the cell's last statement.
+        assert_eq!(
+            tries[6],
+            "let greeting = \"hi\";\nlet order = brew(\"espresso; please\");\nlet n = 1; \
+             let order: std::pin::Pin<Box<dyn Future<Output = _> + Send>> = Box::pin(order);"
+        );
+        assert_eq!(tries.len(), 12);
         assert!(tries.iter().all(|t| t.lines().count() == 3));
+        // A value the cell goes on using is boxed at the end first.
+        let pushed = rewrites("let mut order = brew(\"tea\");\norder.as_mut();", &what);
+        assert!(
+            pushed[0].ends_with("order.as_mut(); let mut order: std::pin::Pin<Box<dyn Future<Output = _> + Send>> = Box::pin(order);"),
+            "{}",
+            pushed[0]
+        );
     }
 
     #[test]
@@ -300,7 +344,9 @@ mod tests {
             rewrites("let s = make(2.0);", &what),
             [
                 "let s: Box<dyn Shape + Send> = Box::new( make(2.0));",
-                "let s: Box<dyn Shape> = Box::new( make(2.0));"
+                "let s: Box<dyn Shape> = Box::new( make(2.0));",
+                "let s = make(2.0); let s: Box<dyn Shape + Send> = Box::new(s);",
+                "let s = make(2.0); let s: Box<dyn Shape> = Box::new(s);"
             ]
         );
     }
@@ -316,6 +362,10 @@ mod tests {
             tries,
             ["let futs: Vec<std::pin::Pin<Box<dyn Future<Output = _> + Send>>> = \
               { let all: Vec<_> = (1..=3).map(fetch).collect(); all }.into_iter()\
+              .map(|f| -> std::pin::Pin<Box<dyn Future<Output = _> + Send>> { Box::pin(f) }).collect();",
+             "let futs: Vec<_> = (1..=3).map(fetch).collect(); \
+              let futs: Vec<std::pin::Pin<Box<dyn Future<Output = _> + Send>>> = \
+              { let all: Vec<_> = futs; all }.into_iter()\
               .map(|f| -> std::pin::Pin<Box<dyn Future<Output = _> + Send>> { Box::pin(f) }).collect();"]
         );
     }
