@@ -192,27 +192,25 @@ async fn types_the_engine_cannot_tell_come_from_rustc() {
     let raced = kernel.run("race.await + 1").await;
     assert_eq!(raced.result().as_deref(), Some("2"));
 
-    // An `impl Trait` of the user's own trait has no box the kernel knows.
+    // A value of a trait that cannot be a `dyn` (its `fn unit() -> Self`)
+    // has no box: the message says what was tried and what to write.
     kernel
         .run(
-            "trait Shape { fn area(&self) -> f64; }\n\
-             struct Square(f64);\n\
-             impl Shape for Square { fn area(&self) -> f64 { self.0 * self.0 } }\n\
-             fn make() -> impl Shape { Square(2.0) }",
+            "trait Unit { fn unit() -> Self; fn show(&self) -> String; }\n\
+             impl Unit for u8 { fn unit() -> Self { 1 } fn show(&self) -> String { self.to_string() } }\n\
+             fn make() -> impl Unit { 2u8 }",
         )
         .await;
-    let shape = kernel.execute("let shape = make();").await.failed();
-    let said = shape.error_text();
+    let unit = kernel.execute("let unit = make();").await.failed();
+    let said = unit.error_text();
     assert!(
-        said.contains("The variable `shape` has type `impl Shape`, which has no name in Rust")
-            && said.contains("let shape: Box<dyn YourTrait> = Box::new(..);")
-            && !said.contains("Box<dyn core::fmt::Debug>"),
+        said.contains("The variable `unit` has type `impl Unit`, which has no name in Rust")
+            && said.contains("`Box<dyn Trait>` of the trait its type names")
+            && said.contains("let unit: Box<dyn YourTrait> = Box::new(..);"),
         "{said}"
     );
-    let boxed = kernel
-        .run("let shape: Box<dyn Shape> = Box::new(make());\nshape.area()")
-        .await;
-    assert_eq!(boxed.result().as_deref(), Some("4.0"));
+    let shown = kernel.run("make().show()").await;
+    assert_eq!(shown.result().as_deref(), Some("\"2\""));
 }
 
 /// A program pasted into a cell: its `#[tokio::main]` runs on the shared

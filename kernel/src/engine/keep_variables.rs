@@ -134,10 +134,12 @@ impl Worker {
                 .and_then(|m| m.span)
                 .is_some_and(|span| span.start_line == line)
         });
-        let found = probed
-            .iter()
-            .flat_map(|e| e.spanned_messages())
-            .find_map(|m| type_probe::found(&m.label));
+        let found = probed.iter().find_map(|e| {
+            let rendered = e.rendered();
+            e.spanned_messages()
+                .iter()
+                .find_map(|m| type_probe::found(&m.label, &rendered))
+        });
         let own_errors = others.iter().any(|e| {
             e.level() == "error"
                 && e.primary_spanned_message()
@@ -208,6 +210,14 @@ impl Worker {
                 tracing::debug!("boxed {} variables to keep them", chosen.len());
                 return Some((candidate, attempt));
             };
+            tracing::debug!(
+                "boxes {:?} do not compile: {:?}",
+                chosen
+                    .iter()
+                    .map(|(w, shape)| (&w.variable, shape))
+                    .collect::<Vec<_>>(),
+                errors.iter().map(|e| e.message()).collect::<Vec<_>>()
+            );
             // A box that does not fit fails to compile: nothing ran.
             // rust-analyzer may call an output `!` that rustc types
             // otherwise (a `select!`): rustc's own type may fit.
@@ -262,6 +272,7 @@ impl Worker {
     ) -> Option<(String, EvalResult)> {
         *tries = tries.checked_sub(1)?;
         let ty = self.rustc_type(candidate, variable, callbacks).ok()??;
+        tracing::debug!("rustc types the boxed `{variable}` as `{ty}`");
         let (code, result) = self.run_with_type(candidate, variable, &ty, callbacks)?;
         match refused(&result) {
             Some(_) => self.boxed(&code, &result, callbacks, tries),

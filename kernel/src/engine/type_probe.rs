@@ -34,12 +34,26 @@ pub fn probe_line(probe_code: &str) -> usize {
     probe_code.lines().count()
 }
 
-/// What the probe's error says `variable` is, from the label rustc puts
-/// on it: "expected `()`, found `T`".
-pub fn found(label: &str) -> Option<String> {
-    let ty = label
+/// What the probe's error says `variable` is: from the label rustc puts on
+/// it ("expected `()`, found `T`"), or, where the label cuts a long type
+/// short (`Pin<Box<...>>`), from the note of the error's `rendered` text
+/// ("found struct `T`").
+pub fn found(label: &str, rendered: &str) -> Option<String> {
+    let labelled = label
         .strip_prefix("expected `()`, found `")?
         .strip_suffix('`')?;
+    let plain;
+    let ty = if labelled.contains("...") {
+        // The rendering is coloured: the note is read without its escapes.
+        plain = regex::Regex::new("\x1b\\[[0-9;]*m")
+            .expect("a valid pattern")
+            .replace_all(rendered, "");
+        let (_, note) = plain.split_once("expected unit type `()`")?;
+        let line = note.lines().nth(1)?.trim().strip_prefix("found ")?;
+        &line[line.find('`')? + 1..line.rfind('`')?]
+    } else {
+        labelled
+    };
     Some(ty.replace("{integer}", "i32").replace("{float}", "f64"))
 }
 
@@ -142,11 +156,27 @@ mod tests {
     #[test]
     fn literals_get_their_default_types() {
         assert_eq!(
-            found("expected `()`, found `std::collections::HashMap<{integer}, {float}>`")
-                .as_deref(),
+            found(
+                "expected `()`, found `std::collections::HashMap<{integer}, {float}>`",
+                ""
+            )
+            .as_deref(),
             Some("std::collections::HashMap<i32, f64>")
         );
-        assert_eq!(found("expected `u8`, found `()`"), None);
+        assert_eq!(found("expected `u8`, found `()`", ""), None);
+    }
+
+    #[test]
+    fn a_type_the_label_cuts_short_is_read_from_the_note() {
+        let rendered = "error[E0308]: mismatched types\n --> src/lib.rs:4:21\n  |\n\
+            4 |     let probe: () = race;\n  |                     ^^^^ expected `()`, found `Pin<Box<...>>`\n\
+            \n  = note: expected unit type `()`\n\
+            \x20            found struct `\x1b[1m\x1b[35mPin<Box<dyn Future<Output = String> + Send>>\x1b[0m`\n";
+        assert_eq!(
+            found("expected `()`, found `Pin<Box<...>>`", rendered).as_deref(),
+            Some("Pin<Box<dyn Future<Output = String> + Send>>")
+        );
+        assert_eq!(found("expected `()`, found `Pin<Box<...>>`", ""), None);
     }
 
     #[test]
