@@ -71,10 +71,12 @@ pub fn compile(
         }
         if generated.contains(type_probe::PROBE) {
             // A probe asks rustc for a type: `--verbose` keeps a long type
-            // whole instead of `Peekable<...>`. The unstable flag asks for
-            // untrimmed paths, but rustc 1.95 still trims the labels read
-            // here (`HashMap`), so `type_probe::qualified` writes the paths
-            // rustc's own help suggests. Nothing of a probe is ever run.
+            // whole in most labels (`Peekable<...>` otherwise); where a label
+            // still cuts it (`Pin<Box<...>>`), `type_probe::found` reads the
+            // error's note, whose paths the unstable flag writes untrimmed.
+            // Labels stay trimmed (`HashMap`), so `type_probe::qualified`
+            // writes the paths rustc's own help suggests. Nothing of a probe
+            // is ever run.
             command
                 .args(["--verbose", "-Ztrim-diagnostic-paths=false"])
                 .env("RUSTC_BOOTSTRAP", "1");
