@@ -65,7 +65,7 @@ pub fn compile(
     let remembered = read_names(&memory);
     let run = |never: &BTreeSet<String>| -> Result<Output> {
         let mut command = Command::new(rustc);
-        command.args(cell_args(library, args, never)?);
+        command.args(cell_args(library, args, &generated, never)?);
         if let Some(env) = env {
             command.env_clear().envs(env.iter().cloned());
         }

@@ -307,12 +307,14 @@ fn link_prebuilt(artifact: &Artifact, crate_name: &str, args: &[OsString]) -> Re
     Ok(())
 }
 
-/// rustc's arguments for a cell: cargo's, adjusted to link the cell library.
+/// rustc's arguments for a cell: cargo's, adjusted to link the cell library,
+/// with the cell's source (evcxr's text: `generated`) rewritten for it.
 /// Stored variables named in `never` have their `!` written as
 /// `asyncbook::variables::Never` (see [`name_never`]).
 pub fn cell_args(
     library: &CellLibrary,
     args: &[OsString],
+    generated: &str,
     never: &BTreeSet<String>,
 ) -> Result<Vec<OsString>> {
     let mut out: Vec<OsString> = Vec::with_capacity(args.len() + 4);
@@ -346,7 +348,9 @@ pub fn cell_args(
                 out.push(value.clone());
             }
         } else if Path::new(arg).ends_with("src/lib.rs") {
-            out.push(cell_source::rewrite_source(Path::new(arg), never)?.into_os_string());
+            out.push(
+                cell_source::rewrite_source(Path::new(arg), generated, never)?.into_os_string(),
+            );
         } else {
             out.push(arg.clone());
         }

@@ -37,9 +37,6 @@ fn read_cell_output(
     let mut stdout = Utf8Carry::default();
     let mut stderr = Utf8Carry::default();
     while let Ok(Some(frame)) = read_frame(&mut stream) {
-        if let Some(warnings) = shared.warnings.take_due() {
-            let _ = outputs.send(Output::Stderr(warnings));
-        }
         match frame {
             Frame::Stdout(bytes) => {
                 let text = stdout.push(&bytes);
@@ -65,6 +62,9 @@ fn read_cell_output(
             Frame::CellStarted => {
                 tracing::debug!("cell started");
                 shared.cell_started.store(true, Ordering::SeqCst);
+                if let Some(warnings) = shared.warnings.take_due() {
+                    let _ = outputs.send(Output::Stderr(warnings));
+                }
                 if shared.interrupt_pending.swap(false, Ordering::SeqCst) {
                     signal_cell(&shared);
                 }

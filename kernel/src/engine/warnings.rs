@@ -61,22 +61,15 @@ impl Warnings {
         self.due.store(self.shown(), Ordering::SeqCst);
     }
 
-    /// The cell's warnings, if they are due and written by now.
+    /// The cell's warnings, once: called when the compiled cell starts (the
+    /// cell compiler has written them by then), and when it is over (a cell
+    /// that never started running).
     pub fn take_due(&self) -> Option<String> {
-        if !self.due.load(Ordering::SeqCst) {
+        if !self.due.swap(false, Ordering::SeqCst) {
             return None;
         }
         let source = self.source.lock().unwrap_or_else(|p| p.into_inner());
-        let found = take(&self.file, &source)?;
-        self.due.store(false, Ordering::SeqCst);
-        Some(found)
-    }
-
-    /// The cell is over: its warnings, if none were shown yet.
-    pub fn finish(&self) -> Option<String> {
-        let found = self.take_due();
-        self.due.store(false, Ordering::SeqCst);
-        found
+        take(&self.file, &source)
     }
 }
 

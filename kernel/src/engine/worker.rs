@@ -207,7 +207,7 @@ impl Worker {
         if ran {
             self.wait_for_fence(fences_before + 1, Duration::from_secs(2));
         }
-        if let Some(warnings) = self.shared.warnings.finish() {
+        if let Some(warnings) = self.shared.warnings.take_due() {
             let _ = self.outputs.send(Output::Stderr(warnings));
         }
         self.shared.running.store(false, Ordering::SeqCst);
