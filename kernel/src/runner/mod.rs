@@ -108,16 +108,19 @@ async fn run_all(jobs: Vec<Job>, args: Arc<TestArgs>) -> Vec<NotebookReport> {
     }
     let mut reports: Vec<Option<NotebookReport>> = (0..count).map(|_| None).collect();
     while let Some(done) = running.join_next().await {
-        progress.notebook_done();
-        progress.clear();
         match done {
             Ok((order, report)) => {
-                print!("{}", report.human());
+                progress.notebook_done(report.counts().failed > 0);
+                progress.suspend(|| print!("{}", report.human()));
                 reports[order] = Some(report);
             }
-            Err(error) => eprintln!("asyncbook test: a notebook run failed: {error}"),
+            Err(error) => {
+                progress.notebook_done(true);
+                progress.suspend(|| eprintln!("asyncbook test: a notebook run failed: {error}"));
+            }
         }
     }
+    progress.finish();
     reports.into_iter().flatten().collect()
 }
 
@@ -282,6 +285,7 @@ async fn run_cells(
         Some(dir) if !dir.as_os_str().is_empty() => dir.to_path_buf(),
         _ => PathBuf::from("."),
     };
+    let shown = progress.notebook(&job.path, cells.len());
     let mut kernel = None;
     let mut lost: Option<String> = None;
     if runnable {
@@ -306,7 +310,7 @@ async fn run_cells(
             results.push(Err(Verdict::Failed(Failure::NotRun { why })));
             continue;
         };
-        progress.cell(&job.path, results.len() + 1, cells.len());
+        shown.cell(results.len() + 1);
         let limit = cell.plan.timeout.unwrap_or(args.timeout);
         let slot = outputs.start_cell();
         let started = Instant::now();
