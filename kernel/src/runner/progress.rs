@@ -27,6 +27,7 @@ enum View {
     },
     /// Serialises writes, so lines from notebooks run at once do not mix.
     Lines(Mutex<()>),
+    Hidden,
 }
 
 impl Progress {
@@ -44,6 +45,11 @@ impl Progress {
             View::Lines(Mutex::new(()))
         };
         Self::with_view(notebooks, view)
+    }
+
+    /// Shows nothing.
+    pub fn hidden() -> Self {
+        Self::with_view(0, View::Hidden)
     }
 
     fn with_view(notebooks: usize, view: View) -> Self {
@@ -72,7 +78,7 @@ impl Progress {
                 bar.set_message(format!("{name}: starting the kernel"));
                 Some(bar)
             }
-            View::Lines(_) => None,
+            View::Lines(_) | View::Hidden => None,
         };
         NotebookProgress {
             progress: self,
@@ -101,7 +107,7 @@ impl Progress {
                 let _ = std::io::stdout().flush();
                 printed
             }),
-            View::Lines(_) => print(),
+            View::Lines(_) | View::Hidden => print(),
         }
     }
 
@@ -156,6 +162,7 @@ impl NotebookProgress<'_> {
                     progress.notebooks,
                 );
             }
+            View::Hidden => {}
         }
     }
 }
