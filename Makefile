@@ -55,17 +55,21 @@ lab: install
 
 test: test-rust test-notebooks test-clients test-browser
 
+# Every test target but `notebooks`, which test-notebooks runs.
+RUST_TESTS := $(patsubst kernel/tests/%.rs,--test %,$(filter-out kernel/tests/notebooks.rs,$(wildcard kernel/tests/*.rs)))
+
 test-rust: build
 	$(CARGO) fmt --all -- --check
 	$(CARGO) clippy --release --locked --all-targets -- -D warnings
-	$(CARGO) test --release --locked
+	$(CARGO) test --release --locked --workspace --lib --bins $(RUST_TESTS)
+	$(CARGO) test --release --locked -p asyncbook --doc
 
 # Every chapter, and the test notebooks in tests/notebooks, executed headless
 # in a fresh kernel each and compared with their stored outputs
-# (`asyncbook test --update` re-records them). The long test notebook is
-# named first so that it starts first and the chapters share the other slot.
+# (`asyncbook test --update` re-records them): one test per notebook, two at
+# once, the long test notebook first so that the chapters share the other slot.
 test-notebooks: build
-	$(KERNEL) test -j 2 --junit target/notebooks-junit.xml tests/notebooks notebooks
+	$(CARGO) test --release --locked --test notebooks
 
 # jupyter_kernel_test, an install check and nbclient, against the installed kernelspec.
 test-clients: install

@@ -245,3 +245,127 @@ fn a_kernel_that_cannot_start_is_reported_with_its_reason() {
     assert!(said.contains("cell library is incomplete"), "{said}");
     assert_eq!(run.closing_line(), "0 passed, 3 failed, 1 skipped");
 }
+
+/// `cargo test --test notebooks`, built with this test's profile, run from
+/// the repository.
+fn cargo_test_notebooks(args: &[&str], env: &[(&str, std::ffi::OsString)]) -> Run {
+    let mut command = Command::new(env!("CARGO"));
+    // What cargo told this test about its package: build scripts that watch
+    // these variables (ring's) would see them changed and rebuild.
+    for (name, _) in std::env::vars_os() {
+        let name = name.to_string_lossy();
+        let about_package = [
+            "CARGO_PKG_",
+            "CARGO_MANIFEST_",
+            "CARGO_CRATE_",
+            "CARGO_BIN_",
+            "CARGO_PRIMARY_PACKAGE",
+            "CARGO_TARGET_TMPDIR",
+            "CARGO_RUSTC_CURRENT_DIR",
+            "OUT_DIR",
+        ]
+        .iter()
+        .any(|prefix| name.starts_with(prefix));
+        if about_package {
+            command.env_remove(&*name);
+        }
+    }
+    command.args(["test", "--locked", "--test", "notebooks"]);
+    if !cfg!(debug_assertions) {
+        command.arg("--release");
+    }
+    let output = command
+        .arg("--")
+        .args(args)
+        .envs(env.iter().map(|(name, value)| (*name, value)))
+        .current_dir(repo())
+        .output()
+        .expect("running cargo test");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    eprintln!("{stdout}{stderr}");
+    Run {
+        success: output.status.success(),
+        lines: stdout.lines().map(str::to_owned).collect(),
+        progress: stderr.into_owned(),
+    }
+}
+
+#[test]
+fn cargo_test_lists_each_chapter_and_test_notebook_as_a_test() {
+    let mut expected = Vec::new();
+    for folder in ["tests/notebooks", "notebooks"] {
+        let mut found: Vec<String> = fs::read_dir(repo().join(folder))
+            .unwrap()
+            .map(|entry| entry.unwrap().file_name().to_string_lossy().into_owned())
+            .filter(|name| name.ends_with(".ipynb"))
+            .map(|name| format!("{folder}/{name}: test"))
+            .collect();
+        found.sort();
+        expected.extend(found);
+    }
+    assert!(expected.len() > 12, "the chapters and the test notebook");
+    let all = cargo_test_notebooks(&["--list"], &[]);
+    assert!(all.success);
+    assert_eq!(all.lines, expected);
+
+    let one = cargo_test_notebooks(&["--list", "07"], &[]);
+    assert_eq!(one.lines, ["notebooks/07-async-await.ipynb: test"]);
+}
+
+#[test]
+fn cargo_test_fails_the_test_of_a_notebook_whose_output_differs_with_its_diff() {
+    let dir = tempfile::tempdir().unwrap();
+    let notebook = |stored: &str| {
+        serde_json::json!({
+            "cells": [{
+                "cell_type": "code",
+                "execution_count": 1,
+                "id": "answer",
+                "metadata": {},
+                "outputs": [{"name": "stdout", "output_type": "stream", "text": [stored]}],
+                "source": ["println!(\"{}\", 6 * 7);"]
+            }],
+            "metadata": {},
+            "nbformat": 4,
+            "nbformat_minor": 5
+        })
+        .to_string()
+    };
+    let wrong = dir.path().join("wrong.ipynb");
+    let right = dir.path().join("right.ipynb");
+    fs::write(&wrong, notebook("41\n")).unwrap();
+    fs::write(&right, notebook("42\n")).unwrap();
+    let notebooks = std::env::join_paths([&wrong, &right]).unwrap();
+
+    let run = cargo_test_notebooks(&[], &[("ASYNCBOOK_NOTEBOOKS", notebooks)]);
+    assert!(!run.success, "a failing notebook fails `cargo test`");
+    let (wrong, right) = (wrong.display(), right.display());
+    assert!(run.has(&format!("test {right} ... ok")), "{:?}", run.lines);
+    assert!(
+        run.has(&format!("test {wrong} ... FAILED")),
+        "{:?}",
+        run.lines
+    );
+    // Below the failing test's name: the runner's report for its notebook.
+    let report = run.block(&format!("FAIL {wrong}: 0 passed, 1 failed ("));
+    assert_eq!(
+        report[1..],
+        [
+            "  cell 1 (id answer): output differs",
+            "    --- expected",
+            "    +++ actual",
+            "    @@ -1,2 +1,2 @@",
+            "     [stdout]",
+            "    -41",
+            "    +42",
+        ]
+    );
+    assert!(
+        run.lines
+            .iter()
+            .any(|l| l.starts_with("test result: FAILED. 1 passed; 1 failed;")),
+        "{:?}",
+        run.lines
+    );
+}

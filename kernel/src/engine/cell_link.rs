@@ -39,7 +39,7 @@ const CELL_METADATA: &str = "metadata=asyncbook-cell";
 /// The cell library's package name, as cells depend on it.
 pub const CELLS_PACKAGE: &str = "asyncbook-cells";
 
-/// Cargo's JSON messages from building the cell library (`make install`).
+/// Cargo's JSON messages from building the cell library (`make build`).
 pub const ARTIFACTS_FILE: &str = "asyncbook-artifacts.jsonl";
 
 /// Versions of the crates every cell can use without `:dep`.
@@ -64,13 +64,19 @@ struct Artifact {
 }
 
 impl CellLibrary {
-    /// Finds the library next to the kernel binary (`target/cells/release`
-    /// beside `target/release`) unless `ASYNCBOOK_CELLS_DIR` names one.
+    /// Finds the library of this kernel binary.
     pub fn locate() -> Result<Self> {
+        Self::locate_for(&std::env::current_exe()?)
+    }
+
+    /// Finds the library the kernel binary `kernel` uses: the one next to it
+    /// (`target/cells/release` beside `target/release`) unless
+    /// `ASYNCBOOK_CELLS_DIR` names one.
+    pub fn locate_for(kernel: &Path) -> Result<Self> {
         let dir = match std::env::var_os("ASYNCBOOK_CELLS_DIR") {
             Some(dir) => PathBuf::from(dir),
             None => {
-                let exe = std::env::current_exe()?.canonicalize()?;
+                let exe = kernel.canonicalize()?;
                 let bin_dir = exe.parent().context("kernel binary has no folder")?;
                 bin_dir.join("../cells/release")
             }
@@ -81,7 +87,7 @@ impl CellLibrary {
         for needed in [library.dylib(), library.dir.join(ARTIFACTS_FILE)] {
             if !needed.is_file() {
                 bail!(
-                    "the prebuilt cell library is incomplete: {} is missing (run `make install`)",
+                    "the prebuilt cell library is incomplete: {} is missing (run `make build`)",
                     needed.display()
                 );
             }

@@ -1,5 +1,6 @@
 //! `asyncbook test`: runs notebooks headless, each in a fresh kernel, and
-//! checks every code cell against its stored outputs.
+//! checks every code cell against its stored outputs. The `notebooks` test
+//! target runs the same checks, one notebook per named test ([`check`]).
 
 pub mod client;
 mod compare;
@@ -21,7 +22,11 @@ use compare::Sanitizer;
 use notebook::{CodeCell, Notebook};
 use outputs::NotebookOutputs;
 use progress::Progress;
-use report::{CellReport, Counts, Failure, NotebookReport, Verdict};
+use report::{CellReport, Failure, Verdict};
+pub use report::{Counts, NotebookReport};
+
+const DEFAULT_TIMEOUT: f64 = 60.0;
+const DEFAULT_STARTUP_TIMEOUT: f64 = 180.0;
 
 #[derive(clap::Args)]
 pub struct TestArgs {
@@ -35,10 +40,10 @@ pub struct TestArgs {
     #[arg(long)]
     errors_only: bool,
     /// Seconds a cell may run (a `timeout=SECONDS` tag overrides it).
-    #[arg(long, default_value_t = 60.0, value_parser = positive_seconds)]
+    #[arg(long, default_value_t = DEFAULT_TIMEOUT, value_parser = positive_seconds)]
     timeout: f64,
     /// Seconds a fresh kernel may take to become ready.
-    #[arg(long, default_value_t = 180.0, value_parser = positive_seconds)]
+    #[arg(long, default_value_t = DEFAULT_STARTUP_TIMEOUT, value_parser = positive_seconds)]
     startup_timeout: f64,
     /// Write a JUnit XML report to this file.
     #[arg(long, value_name = "FILE")]
@@ -58,10 +63,65 @@ fn positive_seconds(text: &str) -> Result<f64, String> {
     }
 }
 
+/// How notebooks are run and judged.
+pub struct Settings {
+    /// The `asyncbook` binary each notebook's kernel is started from.
+    pub kernel: PathBuf,
+    /// Write fresh outputs back into notebooks whose outputs differ.
+    pub update: bool,
+    /// Fail cells only on errors.
+    pub errors_only: bool,
+    /// Seconds a cell may run, unless its tags say otherwise.
+    pub timeout: f64,
+    /// Seconds a fresh kernel may take to become ready.
+    pub startup_timeout: f64,
+    /// Keep each executed notebook in this folder.
+    pub keep: Option<PathBuf>,
+}
+
+impl Settings {
+    /// What `asyncbook test` does without options, with kernels started from `kernel`.
+    pub fn new(kernel: impl Into<PathBuf>) -> Settings {
+        Settings {
+            kernel: kernel.into(),
+            update: false,
+            errors_only: false,
+            timeout: DEFAULT_TIMEOUT,
+            startup_timeout: DEFAULT_STARTUP_TIMEOUT,
+            keep: None,
+        }
+    }
+}
+
+impl TestArgs {
+    fn settings(&self) -> Settings {
+        Settings {
+            update: self.update,
+            errors_only: self.errors_only,
+            timeout: self.timeout,
+            startup_timeout: self.startup_timeout,
+            keep: self.keep.clone(),
+            ..Settings::new(std::env::current_exe().unwrap_or_else(|_| "asyncbook".into()))
+        }
+    }
+}
+
 /// A notebook to run and the folder its `sanitize.toml` search stops at.
-struct Job {
-    path: PathBuf,
-    root: PathBuf,
+pub struct Job {
+    pub path: PathBuf,
+    pub root: PathBuf,
+}
+
+/// Runs one notebook in a fresh kernel, without progress lines, and returns
+/// its report: for a test harness that shows progress its own way.
+pub async fn check(job: &Job, settings: &Settings) -> NotebookReport {
+    run_notebook(job, settings, &Progress::hidden()).await
+}
+
+/// Whether the kernel binary `kernel` finds its prebuilt cell library,
+/// without which no cell runs; the error names the missing file.
+pub fn check_cell_library(kernel: &Path) -> Result<()> {
+    crate::engine::cell_link::CellLibrary::locate_for(kernel).map(drop)
 }
 
 pub fn run(args: TestArgs) -> Result<ExitCode> {
@@ -73,8 +133,8 @@ pub fn run(args: TestArgs) -> Result<ExitCode> {
         .worker_threads(2)
         .enable_all()
         .build()?;
-    let args = Arc::new(args);
-    let reports = runtime.block_on(run_all(jobs, args.clone()));
+    let settings = Arc::new(args.settings());
+    let reports = runtime.block_on(run_all(jobs, settings, args.jobs));
 
     let mut total = Counts::default();
     for report in &reports {
@@ -92,36 +152,41 @@ pub fn run(args: TestArgs) -> Result<ExitCode> {
     })
 }
 
-/// Runs up to `-j` notebooks at once, printing each report as it finishes;
+/// Runs up to `jobs` notebooks at once, printing each report as it finishes;
 /// returns the reports in the order the notebooks were found.
-async fn run_all(jobs: Vec<Job>, args: Arc<TestArgs>) -> Vec<NotebookReport> {
-    let slots = Arc::new(tokio::sync::Semaphore::new(usize::from(args.jobs)));
+async fn run_all(notebooks: Vec<Job>, settings: Arc<Settings>, jobs: u16) -> Vec<NotebookReport> {
+    let slots = Arc::new(tokio::sync::Semaphore::new(usize::from(jobs)));
     let mut running = tokio::task::JoinSet::new();
-    let count = jobs.len();
+    let count = notebooks.len();
     let progress = Arc::new(Progress::new(count));
-    for (order, job) in jobs.into_iter().enumerate() {
-        let (slots, args, progress) = (slots.clone(), args.clone(), progress.clone());
+    for (order, job) in notebooks.into_iter().enumerate() {
+        let (slots, settings, progress) = (slots.clone(), settings.clone(), progress.clone());
         running.spawn(async move {
             let _slot = slots.acquire_owned().await;
-            (order, run_notebook(&job, &args, &progress).await)
+            (order, run_notebook(&job, &settings, &progress).await)
         });
     }
     let mut reports: Vec<Option<NotebookReport>> = (0..count).map(|_| None).collect();
     while let Some(done) = running.join_next().await {
-        progress.notebook_done();
-        progress.clear();
         match done {
             Ok((order, report)) => {
-                print!("{}", report.human());
+                progress.notebook_done(report.counts().failed > 0);
+                progress.suspend(|| print!("{}", report.human()));
                 reports[order] = Some(report);
             }
-            Err(error) => eprintln!("asyncbook test: a notebook run failed: {error}"),
+            Err(error) => {
+                progress.notebook_done(true);
+                progress.suspend(|| eprintln!("asyncbook test: a notebook run failed: {error}"));
+            }
         }
     }
+    progress.finish();
     reports.into_iter().flatten().collect()
 }
 
-fn find_notebooks(paths: &[PathBuf]) -> Result<Vec<Job>> {
+/// The notebooks among `paths`: files as given, folders searched (sorted)
+/// for `*.ipynb` outside hidden folders.
+pub fn find_notebooks(paths: &[PathBuf]) -> Result<Vec<Job>> {
     let cwd = std::env::current_dir()?;
     let mut jobs = Vec::new();
     for path in paths {
@@ -182,7 +247,7 @@ struct Ran {
     limit: f64,
 }
 
-async fn run_notebook(job: &Job, args: &TestArgs, progress: &Progress) -> NotebookReport {
+async fn run_notebook(job: &Job, settings: &Settings, progress: &Progress) -> NotebookReport {
     let started = Instant::now();
     let mut report = NotebookReport {
         path: job.path.clone(),
@@ -205,13 +270,13 @@ async fn run_notebook(job: &Job, args: &TestArgs, progress: &Progress) -> Notebo
     };
 
     // A notebook that was never run has nothing to compare with.
-    let unrecorded = !args.update && cells.iter().all(|cell| cell.outputs.is_empty());
-    let compare = !args.errors_only && !unrecorded;
+    let unrecorded = !settings.update && cells.iter().all(|cell| cell.outputs.is_empty());
+    let compare = !settings.errors_only && !unrecorded;
     let mut outputs = NotebookOutputs::default();
-    let ran = run_cells(job, args, &cells, &mut outputs, progress).await;
+    let ran = run_cells(job, settings, &cells, &mut outputs, progress).await;
 
     let mut produced = false;
-    let mut kept = args.keep.as_ref().map(|_| Notebook {
+    let mut kept = settings.keep.as_ref().map(|_| Notebook {
         json: notebook.json.clone(),
     });
     for (cell, ran) in cells.iter().zip(ran) {
@@ -220,7 +285,7 @@ async fn run_notebook(job: &Job, args: &TestArgs, progress: &Progress) -> Notebo
             Ok(ran) => {
                 let fresh = outputs.cell(ran.slot);
                 produced |= !fresh.is_empty();
-                let verdict = judge(cell, &ran, &fresh, &sanitizer, compare, args.update);
+                let verdict = judge(cell, &ran, &fresh, &sanitizer, compare, settings.update);
                 if let Some(kept) = &mut kept {
                     kept.set_outputs(cell.index, fresh.clone(), ran.execution_count);
                 }
@@ -238,7 +303,7 @@ async fn run_notebook(job: &Job, args: &TestArgs, progress: &Progress) -> Notebo
             verdict,
         });
     }
-    if unrecorded && !args.errors_only && produced {
+    if unrecorded && !settings.errors_only && produced {
         report.problem = Some(
             "no stored outputs to compare with: record them with `asyncbook test --update`, \
              or check only for errors with `--errors-only`"
@@ -246,7 +311,7 @@ async fn run_notebook(job: &Job, args: &TestArgs, progress: &Progress) -> Notebo
         );
     }
     let written = save(&notebook, report.updated.then_some(job.path.as_path())).and_then(|()| {
-        let keep = args
+        let keep = settings
             .keep
             .as_deref()
             .map(|dir| report::kept_path(dir, &job.path));
@@ -271,7 +336,7 @@ fn save(notebook: &Notebook, path: Option<&Path>) -> Result<()> {
 /// its verdict right away.
 async fn run_cells(
     job: &Job,
-    args: &TestArgs,
+    settings: &Settings,
     cells: &[CodeCell],
     outputs: &mut NotebookOutputs,
     progress: &Progress,
@@ -282,13 +347,14 @@ async fn run_cells(
         Some(dir) if !dir.as_os_str().is_empty() => dir.to_path_buf(),
         _ => PathBuf::from("."),
     };
+    let shown = progress.notebook(&job.path, cells.len());
     let mut kernel = None;
     let mut lost: Option<String> = None;
     if runnable {
-        let startup = Duration::from_secs_f64(args.startup_timeout);
+        let startup = Duration::from_secs_f64(settings.startup_timeout);
         let launch = Launch {
             workdir: Some(workdir),
-            ..Launch::new(std::env::current_exe().unwrap_or_else(|_| "asyncbook".into()))
+            ..Launch::new(settings.kernel.clone())
         };
         let started = Kernel::start(launch, startup).await;
         match started {
@@ -306,8 +372,8 @@ async fn run_cells(
             results.push(Err(Verdict::Failed(Failure::NotRun { why })));
             continue;
         };
-        progress.cell(&job.path, results.len() + 1, cells.len());
-        let limit = cell.plan.timeout.unwrap_or(args.timeout);
+        shown.cell(results.len() + 1);
+        let limit = cell.plan.timeout.unwrap_or(settings.timeout);
         let slot = outputs.start_cell();
         let started = Instant::now();
         let ran = match running
