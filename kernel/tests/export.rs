@@ -12,6 +12,7 @@
 //!   `:runtime` (a comment in the program), may print anything;
 //! - stderr and errors are not compared.
 
+use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 
@@ -68,6 +69,11 @@ fn write_notebook(name: &str, json: &Value) -> PathBuf {
 
 /// Builds an exported project and runs its program; returns its stdout.
 fn build_and_run(project: &Path) -> Result<String, String> {
+    build_and_run_with_input(project, "")
+}
+
+/// Like [`build_and_run`], with `input` on the program's stdin.
+fn build_and_run_with_input(project: &Path, input: &str) -> Result<String, String> {
     let target = programs_dir().join("target");
     let build = Command::new(env!("CARGO"))
         .args(["build", "--offline", "--quiet", "--manifest-path"])
@@ -84,10 +90,16 @@ fn build_and_run(project: &Path) -> Result<String, String> {
     let manifest: toml::Table =
         toml::from_str(&std::fs::read_to_string(project.join("Cargo.toml")).unwrap()).unwrap();
     let name = manifest["package"]["name"].as_str().unwrap().to_owned();
-    let run = Command::new(target.join("debug").join(&name))
-        .stdin(Stdio::null())
-        .output()
-        .expect("running the program");
+    let mut child = Command::new(target.join("debug").join(&name))
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("starting the program");
+    let mut stdin = child.stdin.take().unwrap();
+    stdin.write_all(input.as_bytes()).unwrap();
+    drop(stdin);
+    let run = child.wait_with_output().expect("running the program");
     let stdout = String::from_utf8_lossy(&run.stdout).into_owned();
     if !run.status.success() {
         return Err(format!(
@@ -272,6 +284,39 @@ fn cells_that_cannot_be_placed_are_named_with_the_reason() {
         "{stderr}"
     );
     assert!(!project.join("src/main.rs").exists());
+}
+
+#[test]
+fn helpers_outside_a_kernel_print_text_read_stdin_and_use_the_programs_runtime() {
+    let path = write_notebook(
+        "helpers",
+        &notebook(&[
+            (
+                "let name = asyncbook::input::input(\"Your name? \");\nprintln!(\"hello {name}\");",
+                &[],
+            ),
+            ("asyncbook::display::html(\"<b>bold</b>\");", &[]),
+            (
+                "let t = asyncbook::Timeline::new();\nt.track(\"nap\", async {}).await;\nt.spans().len()",
+                &[],
+            ),
+            (
+                "let five = asyncbook::runtime::block_on(async { 5 });\nfive",
+                &[],
+            ),
+            ("asyncbook::runtime::report()", &[]),
+        ]),
+    );
+    let project = programs_dir().join("helpers");
+    assert!(export(&path, &project).status.success());
+    let stdout = build_and_run_with_input(&project, "Ada\n").unwrap_or_else(|e| panic!("{e}"));
+    let workers = std::thread::available_parallelism().unwrap().get();
+    assert_eq!(
+        stdout,
+        format!(
+            "Your name? hello Ada\n[HTML]\n1\n5\n\"runtime: multi-thread, {workers} worker threads, 0 live tasks\"\n"
+        )
+    );
 }
 
 /// What a chapter shows as text, as a pattern: literal text, with any text
