@@ -219,12 +219,26 @@ fn a_notebook_becomes_a_program_that_prints_what_it_showed() {
 
 #[test]
 fn a_program_without_the_cell_library_shows_values_with_debug() {
+    // A crate beside the notebook, as `:dep ./answer` finds it.
+    let local = programs_dir().join("fixtures/answer");
+    std::fs::create_dir_all(local.join("src")).unwrap();
+    std::fs::write(
+        local.join("Cargo.toml"),
+        "[package]\nname = \"answer\"\nversion = \"0.1.0\"\nedition = \"2021\"\n",
+    )
+    .unwrap();
+    std::fs::write(
+        local.join("src/lib.rs"),
+        "pub fn answer() -> u32 {\n    42\n}\n",
+    )
+    .unwrap();
     let path = write_notebook(
         "plain",
         &notebook(&[
             ("let words = vec![\"a\", \"b\"];\nwords.len()", &[]),
             ("words", &[]),
             ("()", &[]),
+            (":dep ./answer\nanswer::answer()", &[]),
         ]),
     );
     let project = programs_dir().join("plain");
@@ -234,8 +248,13 @@ fn a_program_without_the_cell_library_shows_values_with_debug() {
     assert!(!manifest.contains("asyncbook-cells"), "{manifest}");
     let main = std::fs::read_to_string(project.join("src/main.rs")).unwrap();
     assert!(main.contains("    show(&(words));\n"), "{main}");
+    let manifest: toml::Table = toml::from_str(&manifest).unwrap();
+    assert_eq!(
+        manifest["dependencies"]["answer"]["path"].as_str(),
+        Some(local.canonicalize().unwrap().to_str().unwrap())
+    );
     let stdout = build_and_run(&project).unwrap_or_else(|e| panic!("{e}"));
-    assert_eq!(stdout, "2\n[\"a\", \"b\"]\n");
+    assert_eq!(stdout, "2\n[\"a\", \"b\"]\n42\n");
 }
 
 #[test]

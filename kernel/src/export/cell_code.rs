@@ -18,7 +18,10 @@ use ra_ap_syntax::{AstNode, Edition, SourceFile, SyntaxKind, SyntaxNode, TextRan
 pub enum Command {
     /// `:dep name = spec`: a dependency, as a line of `[dependencies]`.
     Dep(String),
-    /// Any other command (`:runtime`, `:vars` ...), which a program has no use for.
+    /// `:dep ./path`: a crate in a folder (relative to the notebook's).
+    LocalDep(std::path::PathBuf),
+    /// Any other command (`:runtime`, `:vars`, a `!` shell line), which a
+    /// program has no use for.
     Kernel(String),
 }
 
@@ -69,16 +72,22 @@ const PRELUDE: &str = "fn f(){\n";
 pub fn split(source: &str) -> Result<CellCode> {
     let mut code = CellCode::default();
     let mut rust = String::with_capacity(source.len());
+    // As evcxr reads a cell: commands (`:name args`, `!shell`) stand in the
+    // lines above its code, among blank lines and `//` comments.
+    let mut header = true;
     for line in source.split_inclusive('\n') {
         let trimmed = line.trim();
-        match trimmed.strip_prefix(':') {
-            Some(rest) if !rest.starts_with(':') => {
-                code.commands.push(command(rest)?);
-                // The line stays, empty, so positions keep their lines.
-                rust.push('\n');
-            }
-            _ => rust.push_str(line),
+        if header && line.starts_with('!') {
+            code.commands.push(Command::Kernel(trimmed.to_owned()));
+        } else if let Some(rest) = trimmed.strip_prefix(':').filter(|_| header) {
+            code.commands.push(command(rest)?);
+        } else {
+            header &= trimmed.is_empty() || line.starts_with("//");
+            rust.push_str(line);
+            continue;
         }
+        // The line stays, empty, so positions keep their lines.
+        rust.push('\n');
     }
     let wrapped = format!("{PRELUDE}{rust}\n}}");
     let parsed = SourceFile::parse(&wrapped, Edition::Edition2024);
@@ -133,6 +142,9 @@ fn command(rest: &str) -> Result<Command> {
         return Ok(Command::Kernel(format!(":{rest}")));
     };
     let spec = spec.trim();
+    if spec.starts_with('.') || spec.starts_with('/') {
+        return Ok(Command::LocalDep(spec.into()));
+    }
     // `:dep name` alone means any version, as evcxr reads it.
     let line = if spec.contains('=') {
         spec.to_owned()
@@ -354,6 +366,15 @@ mod tests {
             vec!["attribute", "statement"]
         );
         assert!(split(":dep = nothing").is_err());
+        assert_eq!(
+            split("// setup\n:dep ../mine\n!ls\nlet s = \"\n:not a command\";")
+                .unwrap()
+                .commands,
+            vec![
+                Command::LocalDep("../mine".into()),
+                Command::Kernel("!ls".into())
+            ]
+        );
     }
 
     #[test]

@@ -33,10 +33,15 @@ pub fn run(args: ExportArgs) -> Result<()> {
     let program = program_of(&Notebook::read(path)?, &format!("{stem}.ipynb"))
         .with_context(|| format!("exporting {}", path.display()))?;
     let dir = args.out.unwrap_or_else(|| path.with_extension(""));
+    let notebook_dir = match path.parent() {
+        Some(parent) if !parent.as_os_str().is_empty() => parent.to_path_buf(),
+        _ => PathBuf::from("."),
+    };
     project::write(
         &dir,
         &project::package_name(&stem),
         &format!("{stem}.ipynb"),
+        &notebook_dir,
         &program,
     )?;
     println!(

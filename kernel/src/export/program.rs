@@ -51,10 +51,18 @@ impl LeftOut {
 /// What the project around `main.rs` needs to know.
 pub struct Program {
     pub main_rs: String,
-    /// `[dependencies]` lines from `:dep`, with the cell each came from.
-    pub dependencies: Vec<(usize, String)>,
+    /// Dependencies from `:dep`, with the cell each came from.
+    pub dependencies: Vec<(usize, Dependency)>,
     /// Whether the code uses the cell library's helpers (`asyncbook::`).
     pub uses_cell_library: bool,
+}
+
+/// A `:dep` of the notebook.
+pub enum Dependency {
+    /// A line of `[dependencies]`.
+    Line(String),
+    /// A crate in a folder, as written (relative to the notebook's folder).
+    Local(std::path::PathBuf),
 }
 
 /// The code of one cell that is run, cut into pieces.
@@ -104,7 +112,8 @@ pub fn assemble(title: &str, cells: &[Cell]) -> Result<Program> {
         .iter()
         .flat_map(|s| {
             s.code.commands.iter().filter_map(|command| match command {
-                Command::Dep(line) => Some((s.cell.number, line.clone())),
+                Command::Dep(line) => Some((s.cell.number, Dependency::Line(line.clone()))),
+                Command::LocalDep(path) => Some((s.cell.number, Dependency::Local(path.clone()))),
                 Command::Kernel(_) => None,
             })
         })

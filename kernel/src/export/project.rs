@@ -6,14 +6,21 @@ use std::path::Path;
 
 use anyhow::{Context, Result};
 
-use super::program::Program;
+use super::program::{Dependency, Program};
 use crate::engine::cell_link::{self, CellLibrary, CELLS_PACKAGE, FUTURES_VERSION, TOKIO_VERSION};
 
 /// Crates every program has; a `:dep` line naming one of them is left out.
 const GIVEN: [&str; 3] = ["tokio", "futures", "asyncbook"];
 
 /// Writes the project into `dir` (made if missing; its other files are kept).
-pub fn write(dir: &Path, package: &str, title: &str, program: &Program) -> Result<()> {
+/// `notebook_dir` is the folder local `:dep` paths are relative to.
+pub fn write(
+    dir: &Path,
+    package: &str,
+    title: &str,
+    notebook_dir: &Path,
+    program: &Program,
+) -> Result<()> {
     // The cell library fixes the versions the notebook ran with; its lock
     // file pins the crates below tokio and futures too (cargo drops the
     // entries the program does not use), so the program builds offline from
@@ -46,7 +53,12 @@ pub fn write(dir: &Path, package: &str, title: &str, program: &Program) -> Resul
             source.display().to_string()
         );
     }
-    for (cell, line) in &program.dependencies {
+    for (cell, dependency) in &program.dependencies {
+        let line = match dependency {
+            Dependency::Line(line) => line.clone(),
+            Dependency::Local(path) => local_dependency(&notebook_dir.join(path))
+                .with_context(|| format!("cell {cell}: `:dep {}`", path.display()))?,
+        };
         let name = line.split('=').next().unwrap_or_default().trim();
         if GIVEN.contains(&name) {
             let _ = writeln!(
@@ -75,6 +87,28 @@ pub fn write(dir: &Path, package: &str, title: &str, program: &Program) -> Resul
             .with_context(|| format!("copying {}", lock.display()))?;
     }
     Ok(())
+}
+
+/// The `[dependencies]` line of a crate in a folder: its package name, and
+/// its absolute path, since the program lives elsewhere.
+fn local_dependency(folder: &Path) -> Result<String> {
+    let folder = folder
+        .canonicalize()
+        .with_context(|| format!("no crate at {}", folder.display()))?;
+    let manifest = folder.join("Cargo.toml");
+    let text = std::fs::read_to_string(&manifest)
+        .with_context(|| format!("reading {}", manifest.display()))?;
+    let table: toml::Table =
+        toml::from_str(&text).with_context(|| format!("parsing {}", manifest.display()))?;
+    let name = table
+        .get("package")
+        .and_then(|package| package.get("name"))
+        .and_then(toml::Value::as_str)
+        .with_context(|| format!("{} names no package", manifest.display()))?;
+    Ok(format!(
+        "{name} = {{ path = {:?} }}",
+        folder.display().to_string()
+    ))
 }
 
 /// A Cargo package name for a notebook: `01-welcome` becomes `welcome`
