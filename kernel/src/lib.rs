@@ -3,6 +3,7 @@
 //! the runner's [`runner::client`], so kernels are launched in one place.
 
 mod engine;
+mod export;
 mod install;
 mod protocol;
 pub mod runner;
@@ -36,6 +37,8 @@ enum Command {
     Install(install::InstallArgs),
     /// Run notebooks headless, each in a fresh kernel, and check their outputs.
     Test(runner::TestArgs),
+    /// Turn a notebook into a Cargo project that builds and runs as a program.
+    Export(export::ExportArgs),
 }
 
 /// The `asyncbook` binary: kernel, installer, runner, and the helper roles
@@ -73,6 +76,7 @@ pub fn main() -> ExitCode {
         }
         Command::Install(args) => install::run(args).map(|()| ExitCode::SUCCESS),
         Command::Test(args) => runner::run(args),
+        Command::Export(args) => export::run(args).map(|()| ExitCode::SUCCESS),
     };
     match result {
         Ok(code) => code,

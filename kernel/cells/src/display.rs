@@ -3,6 +3,8 @@
 //!
 //! Each call writes one marker line to stdout; the kernel's output relay turns
 //! it into the matching Jupyter message, in order with the cell's text output.
+//! Outside a kernel (a program made by `asyncbook export`) each display and
+//! update prints its `text/plain` form as a line, as a console shows it.
 
 use std::sync::atomic::{AtomicU64, Ordering};
 
@@ -13,7 +15,18 @@ use serde_json::{json, Map, Value};
 pub const MARKER: &str = "\u{1}asyncbook-display ";
 
 fn emit(message: Value) {
-    crate::tell_kernel(format_args!("{MARKER}{message}"));
+    if crate::in_kernel() {
+        crate::tell_kernel(format_args!("{MARKER}{message}"));
+        return;
+    }
+    // A program has no output to clear or to replace in place: it prints
+    // each display and each update in turn.
+    let shown = ["display", "update", "page"]
+        .iter()
+        .find_map(|kind| message[kind]["data"]["text/plain"].as_str());
+    if let Some(text) = shown.filter(|text| !text.is_empty()) {
+        crate::print_line(text);
+    }
 }
 
 /// A bundle of representations of one value, keyed by MIME type.
@@ -156,7 +169,15 @@ impl<T: std::fmt::Debug + ?Sized> DebugDisplay for T {
 /// The non-generic part of [`DebugDisplay`], compiled once here rather than
 /// in every cell that shows a value.
 fn show_debug(value: &dyn std::fmt::Debug) {
-    crate::tell_kernel(format_args!(
-        "EVCXR_BEGIN_CONTENT text/plain\n{value:?}\nEVCXR_END_CONTENT"
-    ));
+    if crate::in_kernel() {
+        crate::tell_kernel(format_args!(
+            "EVCXR_BEGIN_CONTENT text/plain\n{value:?}\nEVCXR_END_CONTENT"
+        ));
+        return;
+    }
+    // The kernel shows no result for `()`; neither does a program.
+    let text = format!("{value:?}");
+    if text != "()" {
+        crate::print_line(&text);
+    }
 }

@@ -2,7 +2,8 @@
 //!
 //! The request goes to the kernel as a protocol line on stdout; the kernel
 //! forwards it as an `input_request` and writes the answer to the cell
-//! process's stdin, one line.
+//! process's stdin, one line. Outside a kernel the prompt goes to stdout and
+//! the line comes from stdin, as a console program asks.
 
 use std::io::Read;
 use std::mem::ManuallyDrop;
@@ -24,6 +25,9 @@ pub fn password(prompt: &str) -> String {
 }
 
 fn ask(command: &str, prompt: &str) -> String {
+    if !crate::in_kernel() {
+        return ask_console(prompt);
+    }
     // The engine cuts the prompt at the first ':' and the protocol is one
     // line, so colons become the look-alike ratio sign and breaks spaces.
     let prompt: String = prompt
@@ -36,6 +40,19 @@ fn ask(command: &str, prompt: &str) -> String {
         .collect();
     crate::tell_kernel(format_args!("{command}:{prompt}"));
     String::from_utf8_lossy(&read_line()).into_owned()
+}
+
+fn ask_console(prompt: &str) -> String {
+    use std::io::{BufRead, Write};
+    let mut out = std::io::stdout().lock();
+    let _ = write!(out, "{prompt}");
+    let _ = out.flush();
+    drop(out);
+    let mut line = String::new();
+    let _ = std::io::stdin().lock().read_line(&mut line);
+    let kept = line.trim_end_matches(['\n', '\r']).len();
+    line.truncate(kept);
+    line
 }
 
 /// Reads one line from fd 0, byte by byte. `std::io::stdin()` cannot be used:

@@ -62,7 +62,15 @@ pub fn shared() -> &'static tokio::runtime::Runtime {
 /// cell's `#[tokio::main] async fn` into a plain `fn` that calls this, so a
 /// program pasted into a cell runs beside the notebook's tasks. An interrupt
 /// cancels the future as it cancels a cell at an `.await`.
+/// Outside a kernel (a program made by `asyncbook export`) the program's own
+/// runtime is the shared one, and there is no interrupt to listen for.
 pub fn block_on<F: Future>(future: F) -> F::Output {
+    if !crate::in_kernel() {
+        return match tokio::runtime::Handle::try_current() {
+            Ok(handle) => tokio::task::block_in_place(|| handle.block_on(future)),
+            Err(_) => shared().block_on(future),
+        };
+    }
     let run = || {
         shared().block_on(async {
             let mut interrupted = session_setup();
@@ -205,8 +213,11 @@ fn session_setup() -> watch::Receiver<u64> {
         .subscribe()
 }
 
-/// Tasks the kernel itself keeps on the runtime (the interrupt listener).
-pub(crate) const KERNEL_TASKS: usize = 1;
+/// Tasks the kernel itself keeps on the runtime (the interrupt listener);
+/// a program made by `asyncbook export` has none.
+pub(crate) fn kernel_tasks() -> usize {
+    usize::from(crate::in_kernel())
+}
 
 pub(crate) fn flavour(handle: &tokio::runtime::Handle) -> &'static str {
     match handle.runtime_flavor() {
@@ -221,7 +232,7 @@ pub fn report() -> String {
     let handle = tokio::runtime::Handle::current();
     let metrics = handle.metrics();
     let flavour = flavour(&handle);
-    let alive = metrics.num_alive_tasks().saturating_sub(KERNEL_TASKS);
+    let alive = metrics.num_alive_tasks().saturating_sub(kernel_tasks());
     let tasks = if alive == 1 { "task" } else { "tasks" };
     format!(
         "runtime: {flavour}, {} worker threads, {alive} live {tasks}",

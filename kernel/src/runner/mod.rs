@@ -4,7 +4,7 @@
 
 pub mod client;
 mod compare;
-mod notebook;
+pub(crate) mod notebook;
 mod outputs;
 mod progress;
 mod report;
@@ -18,7 +18,7 @@ use anyhow::{bail, Context, Result};
 use serde_json::Value;
 
 use client::{Ending, Kernel, Launch};
-use compare::Sanitizer;
+pub use compare::Sanitizer;
 use notebook::{CodeCell, Notebook};
 use outputs::NotebookOutputs;
 use progress::Progress;

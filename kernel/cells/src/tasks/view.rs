@@ -32,7 +32,7 @@ impl RuntimeFacts {
             flavour: crate::runtime::flavour(&handle),
             alive: metrics
                 .num_alive_tasks()
-                .saturating_sub(crate::runtime::KERNEL_TASKS),
+                .saturating_sub(crate::runtime::kernel_tasks()),
             global_queue: metrics.global_queue_depth(),
             workers: (0..metrics.num_workers())
                 .map(|worker| WorkerFacts {
