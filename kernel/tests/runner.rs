@@ -106,13 +106,13 @@ fn reports_every_cell_of_the_fixture_notebooks() {
     run.block("ok   tests/runner/expected_error.ipynb: 2 passed, 0 failed (");
     run.block("ok   tests/runner/sanitize/timing.ipynb: 2 passed, 0 failed (");
 
-    let timeout = run.block("FAIL tests/runner/timeout.ipynb: 1 passed, 1 failed (");
+    let timeout = run.block("FAIL tests/runner/timeout.ipynb: 2 passed, 1 failed (");
     assert_eq!(
         timeout[1..],
-        ["  cell 2 (id slow): timed out after 3 s, interrupted"]
+        ["  cell 3 (id slow): timed out after 3 s, interrupted"]
     );
 
-    assert_eq!(run.closing_line(), "12 passed, 4 failed, 2 skipped");
+    assert_eq!(run.closing_line(), "13 passed, 4 failed, 2 skipped");
 
     // A plain run never writes into the notebooks it checks.
     let stored = fs::read_to_string(fixture("altered.ipynb")).unwrap();
