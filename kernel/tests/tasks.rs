@@ -166,7 +166,7 @@ async fn tasks_lists_every_task_with_the_cell_and_line_that_spawned_it() {
             .split_once("ended by a panic")
             .expect("the panic is told");
         let boom = task_at(ended, "[8] line 1").expect("the task that panicked");
-        assert!(boom.contains(": panicked for "), "{boom}");
+        assert!(boom.contains(": panicked after "), "{boom}");
         let text = shown(&mut kernel, ":tasks", "text/plain").await;
         assert!(!text.contains("ended by a panic"), "told once: {text}");
 
@@ -237,6 +237,58 @@ async fn timeline_draws_a_lane_per_task_the_cell_spawns() {
             (two / one - 2.0).abs() < 0.01,
             "60 s and 120 s: {one} and {two}"
         );
+
+        kernel.shutdown().await;
+    };
+    tokio::time::timeout(Duration::from_secs(240), test)
+        .await
+        .expect("the kernel answered within four minutes");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn tasks_watch_refreshes_the_table_in_place_until_its_tasks_end() {
+    let test = async {
+        let launch = Launch::new(env!("CARGO_BIN_EXE_asyncbook"));
+        let mut kernel = Kernel::start(launch, CELL).await.expect("a kernel");
+        run(
+            &mut kernel,
+            "let (done, finish) = tokio::sync::oneshot::channel::<()>();\n\
+             let waiter: tokio::task::JoinHandle<()> = tokio::spawn(async { let _ = finish.await; });",
+        )
+        .await;
+        // The cell lets the task end, then waits for more than one refresh.
+        let watched = run(
+            &mut kernel,
+            ":tasks watch\n\
+             tokio::time::sleep(std::time::Duration::from_millis(1500)).await;\n\
+             done.send(()).unwrap();\n\
+             waiter.await.unwrap();\n\
+             tokio::time::sleep(std::time::Duration::from_millis(3000)).await;",
+        )
+        .await;
+        let mut first = None;
+        let mut updates = Vec::new();
+        for output in &watched.messages {
+            match output {
+                JupyterMessageContent::DisplayData(display) => {
+                    first = Some(serde_json::to_value(display).unwrap());
+                }
+                JupyterMessageContent::UpdateDisplayData(update) => {
+                    updates.push(serde_json::to_value(update).unwrap());
+                }
+                _ => {}
+            }
+        }
+        let first = first.expect("the table");
+        let text = first["data"]["text/plain"].as_str().unwrap();
+        assert!(task_at(text, "[1] line 2").is_some(), "{text}");
+        let last = updates.last().expect("the table refreshed");
+        assert_eq!(
+            last["transient"]["display_id"],
+            first["transient"]["display_id"]
+        );
+        let text = last["data"]["text/plain"].as_str().unwrap();
+        assert!(task_at(text, "[1] line 2").is_none(), "ended: {text}");
 
         kernel.shutdown().await;
     };

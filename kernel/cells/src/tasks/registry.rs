@@ -92,8 +92,16 @@ fn shard(id: Id) -> MutexGuard<'static, Shard> {
         .unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
+/// Set to `off` in the kernel's environment, runtimes get no task hooks
+/// (`:tasks` then lists nothing): the baseline `make bench` measures the
+/// hooks' cost against.
+pub const HOOKS_ENV: &str = "ASYNCBOOK_TASK_HOOKS";
+
 /// A runtime builder with the registry's hooks installed.
 pub(crate) fn hooked(builder: &mut tokio::runtime::Builder) -> &mut tokio::runtime::Builder {
+    if std::env::var_os(HOOKS_ENV).is_some_and(|v| v == "off") {
+        return builder;
+    }
     crate::tasks::names::install();
     builder
         .on_task_spawn(spawned)
@@ -178,9 +186,14 @@ fn after_poll(meta: &TaskMeta<'_>) {
 
 fn terminated(meta: &TaskMeta<'_>) {
     let id = meta.id();
-    let Some(task) = shard(id).remove(&id) else {
+    let Some(mut task) = shard(id).remove(&id) else {
         return;
     };
+    // A poll that panicked ran no after-poll hook.
+    if let Some(since) = task.polling_since.take() {
+        task.busy += since.elapsed();
+        task.polls += 1;
+    }
     if let Some(lane) = &task.lane {
         lane.ended(task.panicked);
     }

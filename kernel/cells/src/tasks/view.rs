@@ -4,7 +4,7 @@
 use std::fmt::Write as _;
 use std::time::Duration;
 
-use super::{live, take_panicked, TaskInfo};
+use super::{live, take_panicked, TaskInfo, TaskState};
 use crate::display::{self, escape, Bundle};
 
 /// The stable metrics of one runtime.
@@ -191,9 +191,13 @@ fn line(out: &mut String, task: &TaskInfo) {
         .as_deref()
         .map(|name| format!(" {name}"))
         .unwrap_or_default();
+    let lived = match task.state {
+        TaskState::Panicked => "after",
+        _ => "for",
+    };
     let _ = writeln!(
         out,
-        "  task {}{name} spawned at {}: {} for {}, {} polls, running {}, waiting {}",
+        "  task {}{name} spawned at {}: {} {lived} {}, {} polls, running {}, waiting {}",
         task.id,
         spawned_by(task),
         task.state.label(),
@@ -221,7 +225,7 @@ pub fn text(facts: &RuntimeFacts, alive: &[TaskInfo], panicked: &[TaskInfo]) -> 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::tasks::{Site, TaskState};
+    use crate::tasks::Site;
 
     fn task(name: Option<&str>, site: Site, state: TaskState) -> TaskInfo {
         TaskInfo {

@@ -131,10 +131,23 @@ pub(crate) fn finish_cell() {
             .retain(|record| keep.iter().any(|k| Arc::ptr_eq(k, record)));
         state.origin = keep.iter().map(|record| lock(record).start).min();
     }
-    for (record, label, _) in &recording.lanes {
-        lock(record).name = match label {
+    let labels: Vec<String> = recording
+        .lanes
+        .iter()
+        .map(|(_, label, _)| match label {
             Label::Named(name) => name.clone(),
             Label::SpawnedAt(cell, at) => source::site(*cell, at).label(),
+        })
+        .collect();
+    // Tasks from one spawn site (a loop) are told apart by their order.
+    for (at, (record, _, _)) in recording.lanes.iter().enumerate() {
+        let label = &labels[at];
+        let same = labels.iter().filter(|other| *other == label).count();
+        let nth = labels[..at].iter().filter(|other| *other == label).count() + 1;
+        lock(record).name = if same > 1 {
+            format!("{label} #{nth}")
+        } else {
+            label.clone()
         };
     }
     recording.timeline.show();
