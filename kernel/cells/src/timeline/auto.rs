@@ -8,6 +8,7 @@
 //! (the cell's own future), which would not share its axis.
 
 use std::cell::Cell;
+use std::collections::HashMap;
 use std::panic::Location;
 use std::sync::{Arc, Mutex};
 
@@ -30,9 +31,14 @@ struct Recording {
     lanes: Vec<(Arc<Mutex<Record>>, Label, bool)>,
     /// The lane of the cell's own future.
     body: Option<Arc<Mutex<Record>>>,
+    /// Tasks spawned once [`MAX_LANES`] had lanes.
+    untracked: usize,
 }
 
 static RECORDING: Mutex<Option<Recording>> = Mutex::new(None);
+
+/// The most task lanes a picture draws.
+const MAX_LANES: usize = 100;
 
 thread_local! {
     /// Set on the thread of a `virtual_time::run` runtime.
@@ -56,6 +62,7 @@ pub fn record_cell() {
         started,
         lanes: Vec::new(),
         body: None,
+        untracked: 0,
     });
     registry::record(true);
 }
@@ -68,6 +75,11 @@ pub(crate) fn lane_for(
 ) -> Option<Lane> {
     let mut recording = lock(&RECORDING);
     let recording = recording.as_mut()?;
+    // A picture of thousands of lanes helps nobody: the first ones are drawn.
+    if recording.lanes.len() >= MAX_LANES {
+        recording.untracked += 1;
+        return None;
+    }
     let lane = Lane::new(&recording.timeline, String::new());
     let label = match name {
         Some(name) => Label::Named(name.to_owned()),
@@ -131,20 +143,34 @@ pub(crate) fn finish_cell() {
             .retain(|record| keep.iter().any(|k| Arc::ptr_eq(k, record)));
         state.origin = keep.iter().map(|record| lock(record).start).min();
     }
-    let labels: Vec<String> = recording
-        .lanes
+    if recording.untracked > 0 {
+        println!(
+            "timeline: the first {MAX_LANES} tasks are drawn, {} more were spawned",
+            recording.untracked
+        );
+    }
+    let lanes = &recording.lanes;
+    let mut sites: HashMap<(Option<u64>, &str, u32, u32), String> = HashMap::new();
+    let labels: Vec<String> = lanes
         .iter()
         .map(|(_, label, _)| match label {
             Label::Named(name) => name.clone(),
-            Label::SpawnedAt(cell, at) => source::site(*cell, at).label(),
+            Label::SpawnedAt(cell, at) => sites
+                .entry((*cell, at.file(), at.line(), at.column()))
+                .or_insert_with(|| source::site(*cell, at).label())
+                .clone(),
         })
         .collect();
     // Tasks from one spawn site (a loop) are told apart by their order.
-    for (at, (record, _, _)) in recording.lanes.iter().enumerate() {
-        let label = &labels[at];
-        let same = labels.iter().filter(|other| *other == label).count();
-        let nth = labels[..at].iter().filter(|other| *other == label).count() + 1;
-        lock(record).name = if same > 1 {
+    let mut total: HashMap<&str, usize> = HashMap::new();
+    for label in &labels {
+        *total.entry(label).or_default() += 1;
+    }
+    let mut seen: HashMap<&str, usize> = HashMap::new();
+    for ((record, _, _), label) in lanes.iter().zip(&labels) {
+        let nth = seen.entry(label).or_default();
+        *nth += 1;
+        lock(record).name = if total[label.as_str()] > 1 {
             format!("{label} #{nth}")
         } else {
             label.clone()
