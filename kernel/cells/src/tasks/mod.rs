@@ -6,6 +6,7 @@
 //! the cell and line that spawned it, its age, polls and time spent running.
 
 use std::future::Future;
+use std::sync::atomic::Ordering;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
@@ -81,7 +82,8 @@ pub(crate) struct Snapshot {
     spawned: Instant,
     polls: u64,
     busy: Duration,
-    polling_since: Option<Instant>,
+    /// See `registry::Task::polling_since`.
+    polling_since: u64,
     panicked: bool,
 }
 
@@ -94,17 +96,17 @@ impl Snapshot {
             parent: task.parent,
             name: task.name.as_deref().map(str::to_owned),
             spawned: task.spawned,
-            polls: task.polls,
-            busy: task.busy,
-            polling_since: task.polling_since,
-            panicked: task.panicked,
+            polls: task.polls.load(Ordering::Relaxed),
+            busy: Duration::from_nanos(task.busy_ns.load(Ordering::Relaxed)),
+            polling_since: task.polling_since.load(Ordering::Relaxed),
+            panicked: task.panicked.load(Ordering::Relaxed),
         }
     }
 
     fn info(self, now: Instant) -> TaskInfo {
-        let running = self
-            .polling_since
-            .map(|since| now.saturating_duration_since(since));
+        let running = (self.polling_since != 0).then(|| {
+            Duration::from_nanos(registry::since_epoch(now).saturating_sub(self.polling_since))
+        });
         let state = match (self.panicked, running, self.polls) {
             (true, _, _) => TaskState::Panicked,
             (false, Some(_), _) => TaskState::Running,

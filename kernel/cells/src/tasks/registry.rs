@@ -4,16 +4,18 @@
 //!
 //! The hooks run on every spawn, poll and end of every task, so the work in
 //! them is small: a task's entry sits in one of [`SHARDS`] maps chosen by its
-//! id, a poll locks that shard twice (before and after) and allocates
-//! nothing. Only while a timeline records does a poll also note its times on
-//! the task's lane. A task's entry goes when the task ends.
+//! id, and its poll figures are atomics. Each thread keeps the entry of the
+//! task it polled last, so polling one task again and again (a loop of
+//! `yield_now`) takes no lock and allocates nothing. Only a task spawned
+//! while a timeline records has a lane, locked at each of its polls. A
+//! task's entry goes when the task ends.
 
 use std::collections::HashMap;
 use std::hash::{BuildHasherDefault, Hash, Hasher};
 use std::panic::Location;
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Mutex, MutexGuard};
-use std::time::{Duration, Instant};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
+use std::time::Instant;
 
 use tokio::runtime::TaskMeta;
 use tokio::task::Id;
@@ -33,16 +35,24 @@ pub(crate) struct Task {
     pub parent: Option<Id>,
     pub name: Option<Box<str>>,
     pub spawned: Instant,
-    pub polls: u64,
-    /// Time spent inside `poll`, the current poll excluded.
-    pub busy: Duration,
-    /// When the poll under way started.
-    pub polling_since: Option<Instant>,
+    pub polls: AtomicU64,
+    /// Nanoseconds spent inside `poll`, the current poll excluded.
+    pub busy_ns: AtomicU64,
+    /// When the poll under way started ([`since_epoch`]), 0 between polls.
+    pub polling_since: AtomicU64,
     /// The kernel's own tasks (the interrupt listener) are not listed.
     pub kernel: bool,
-    pub panicked: bool,
+    pub panicked: AtomicBool,
     /// Where a recording timeline draws it.
-    pub lane: Option<Lane>,
+    pub lane: Option<Mutex<Lane>>,
+}
+
+/// Nanoseconds since the registry's first use: poll times fit an atomic.
+pub(crate) fn since_epoch(at: Instant) -> u64 {
+    static EPOCH: OnceLock<Instant> = OnceLock::new();
+    let epoch = *EPOCH.get_or_init(Instant::now);
+    // Never 0, which means "not polling".
+    at.saturating_duration_since(epoch).as_nanos() as u64 | 1
 }
 
 /// Tokio's task ids count up from one: multiplying spreads them over the
@@ -66,7 +76,7 @@ impl Hasher for IdHasher {
     }
 }
 
-type Shard = HashMap<Id, Task, BuildHasherDefault<IdHasher>>;
+type Shard = HashMap<Id, Arc<Task>, BuildHasherDefault<IdHasher>>;
 
 static TASKS: [Mutex<Shard>; SHARDS] =
     [const { Mutex::new(HashMap::with_hasher(BuildHasherDefault::new())) }; SHARDS];
@@ -80,6 +90,9 @@ thread_local! {
     /// A name from `tokio::task::Builder`, between the spawn's tracing span
     /// (see `names`) and its spawn hook, on the spawning thread.
     static PENDING_NAME: std::cell::RefCell<Option<(String, Box<str>)>> =
+        const { std::cell::RefCell::new(None) };
+    /// The task this thread polled last.
+    static LAST_POLLED: std::cell::RefCell<Option<(Id, Arc<Task>)>> =
         const { std::cell::RefCell::new(None) };
 }
 
@@ -149,55 +162,81 @@ fn spawned(meta: &TaskMeta<'_>) {
         parent,
         name,
         spawned: Instant::now(),
-        polls: 0,
-        busy: Duration::ZERO,
-        polling_since: None,
+        polls: AtomicU64::new(0),
+        busy_ns: AtomicU64::new(0),
+        polling_since: AtomicU64::new(0),
         kernel,
-        panicked: false,
-        lane,
+        panicked: AtomicBool::new(false),
+        lane: lane.map(Mutex::new),
     };
-    shard(id).insert(id, task);
+    shard(id).insert(id, Arc::new(task));
+}
+
+/// Calls `f` with the entry of task `id`, from this thread's last one if it is.
+fn with_task(id: Id, f: impl FnOnce(&Task)) {
+    LAST_POLLED.with(|last| {
+        let mut last = last.borrow_mut();
+        if last.as_ref().is_none_or(|(last_id, _)| *last_id != id) {
+            *last = shard(id).get(&id).map(|task| (id, task.clone()));
+        }
+        if let Some((_, task)) = last.as_ref() {
+            f(task);
+        }
+    });
+}
+
+fn lane(task: &Task) -> Option<MutexGuard<'_, Lane>> {
+    let lane = task.lane.as_ref()?;
+    Some(lane.lock().unwrap_or_else(|poisoned| poisoned.into_inner()))
 }
 
 fn before_poll(meta: &TaskMeta<'_>) {
-    let id = meta.id();
-    let mut shard = shard(id);
-    if let Some(task) = shard.get_mut(&id) {
-        task.polling_since = Some(Instant::now());
-        if let Some(lane) = &mut task.lane {
+    with_task(meta.id(), |task| {
+        let now = since_epoch(Instant::now());
+        task.polling_since.store(now, Ordering::Relaxed);
+        if let Some(mut lane) = lane(task) {
             lane.poll_starts();
         }
+    });
+}
+
+/// Counts the poll that started at `polling_since`, if one did.
+fn poll_ended(task: &Task) {
+    let since = task.polling_since.swap(0, Ordering::Relaxed);
+    if since != 0 {
+        let ran = since_epoch(Instant::now()).saturating_sub(since);
+        task.busy_ns.fetch_add(ran, Ordering::Relaxed);
+        task.polls.fetch_add(1, Ordering::Relaxed);
     }
 }
 
 fn after_poll(meta: &TaskMeta<'_>) {
-    let id = meta.id();
-    let mut shard = shard(id);
-    if let Some(task) = shard.get_mut(&id) {
-        if let Some(since) = task.polling_since.take() {
-            task.busy += since.elapsed();
-        }
-        task.polls += 1;
-        if let Some(lane) = &mut task.lane {
+    with_task(meta.id(), |task| {
+        poll_ended(task);
+        if let Some(mut lane) = lane(task) {
             lane.poll_ends();
         }
-    }
+    });
 }
 
 fn terminated(meta: &TaskMeta<'_>) {
     let id = meta.id();
-    let Some(mut task) = shard(id).remove(&id) else {
+    LAST_POLLED.with(|last| {
+        let mut last = last.borrow_mut();
+        if last.as_ref().is_some_and(|(last_id, _)| *last_id == id) {
+            *last = None;
+        }
+    });
+    let Some(task) = shard(id).remove(&id) else {
         return;
     };
     // A poll that panicked ran no after-poll hook.
-    if let Some(since) = task.polling_since.take() {
-        task.busy += since.elapsed();
-        task.polls += 1;
+    poll_ended(&task);
+    let panicked = task.panicked.load(Ordering::Relaxed);
+    if let Some(lane) = lane(&task) {
+        lane.ended(panicked);
     }
-    if let Some(lane) = &task.lane {
-        lane.ended(task.panicked);
-    }
-    if task.panicked {
+    if panicked {
         crate::tasks::panicked(crate::tasks::Snapshot::of(id, &task));
     }
 }
@@ -205,8 +244,8 @@ fn terminated(meta: &TaskMeta<'_>) {
 /// The task running on this thread panicked (called from the panic hook).
 pub(crate) fn note_panic() {
     if let Some(id) = tokio::task::try_id() {
-        if let Some(task) = shard(id).get_mut(&id) {
-            task.panicked = true;
+        if let Some(task) = shard(id).get(&id) {
+            task.panicked.store(true, Ordering::Relaxed);
         }
     }
 }
@@ -266,7 +305,7 @@ mod tests {
                 })
                 .unwrap();
             tokio::task::yield_now().await;
-            tokio::time::sleep(Duration::from_millis(20)).await;
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
             let listed = find("registry waiter").expect("a named task is listed by name");
             assert!(listed.polls >= 1, "{listed:?}");
             let child = crate::tasks::live()
