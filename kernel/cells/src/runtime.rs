@@ -30,11 +30,12 @@ pub const PANIC_MARKER: &str = "\u{1}asyncbook-panic ";
 
 tokio::task_local! {
     /// The execution count of the cell whose code is being polled, so that
-    /// named tasks know which cell spawned them.
+    /// the task registry knows which cell spawned a task.
     static CELL: Option<u64>;
 }
 
-/// The cell whose code (or whose named task) is running on this thread.
+/// The cell whose body is running on this thread (tasks are not cells: the
+/// registry gives a task its spawner's cell).
 pub fn current_cell() -> Option<u64> {
     CELL.try_with(|cell| *cell).ok().flatten()
 }
