@@ -11,8 +11,10 @@ CELLS_DIR := target/cells/release
 # manifest written last by this build is what marks it up to date.
 CELLS := $(CELLS_DIR)/asyncbook-artifacts.jsonl
 # The cell library is a Rust dylib linked dynamically by every cell: one copy
-# of tokio per session. It needs its own target dir and flags.
-CELLS_ENV := CARGO_TARGET_DIR=target/cells RUSTFLAGS="-C prefer-dynamic"
+# of tokio per session. It needs its own target dir and flags: `tokio_unstable`
+# gives it tokio's task hooks, behind `:tasks` and `:timeline` (only the
+# library: the kernel binary uses stable tokio).
+CELLS_ENV := CARGO_TARGET_DIR=target/cells RUSTFLAGS="-C prefer-dynamic --cfg tokio_unstable"
 
 .PHONY: all build install lab test test-rust test-notebooks test-clients test-browser bench clean
 
@@ -58,11 +60,15 @@ test: test-rust test-notebooks test-clients test-browser
 # Every test target but `notebooks`, which test-notebooks runs.
 RUST_TESTS := $(patsubst kernel/tests/%.rs,--test %,$(filter-out kernel/tests/notebooks.rs,$(wildcard kernel/tests/*.rs)))
 
+# The cell library is linted and tested with its own flags (the workspace's
+# default member is the kernel alone).
 test-rust: build
 	$(CARGO) fmt --all -- --check
 	$(CARGO) clippy --release --locked --all-targets -- -D warnings
-	$(CARGO) test --release --locked --workspace --lib --bins $(RUST_TESTS)
+	$(CELLS_ENV) $(CARGO) clippy --release --locked -p asyncbook-cells --all-targets -- -D warnings
+	$(CARGO) test --release --locked --lib --bins $(RUST_TESTS)
 	$(CARGO) test --release --locked -p asyncbook --doc
+	$(CELLS_ENV) $(CARGO) test --release --locked -p asyncbook-cells
 
 # Every chapter, and the test notebooks in tests/notebooks, executed headless
 # in a fresh kernel each and compared with their stored outputs

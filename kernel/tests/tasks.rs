@@ -1,5 +1,5 @@
-//! `:tasks` over the Jupyter protocol: a real kernel, cells that spawn
-//! known tasks, and the table it shows.
+//! `:tasks` and `:timeline` over the Jupyter protocol: a real kernel, cells
+//! that spawn known tasks, and the table and picture shown.
 
 use std::time::Duration;
 
@@ -14,58 +14,281 @@ async fn run(kernel: &mut Kernel, code: &str) -> Execution {
     run
 }
 
-/// The text/html of the one display a cell produced.
-async fn html_of(kernel: &mut Kernel, code: &str) -> String {
+/// The displays a cell produced, as MIME bundles.
+fn displays(run: &Execution) -> Vec<serde_json::Value> {
+    run.messages
+        .iter()
+        .filter_map(|output| match output {
+            JupyterMessageContent::DisplayData(display) => {
+                Some(serde_json::to_value(&display.data).unwrap())
+            }
+            _ => None,
+        })
+        .collect()
+}
+
+/// The `mime` part of the one display a cell produced.
+async fn shown(kernel: &mut Kernel, code: &str, mime: &str) -> String {
     let run = run(kernel, code).await;
-    let html = run.messages.iter().find_map(|output| match output {
-        JupyterMessageContent::DisplayData(display) => {
-            let data = serde_json::to_value(&display.data).unwrap();
-            data["text/html"].as_str().map(str::to_owned)
-        }
-        _ => None,
-    });
-    html.unwrap_or_else(|| panic!("no HTML display from {code}: {:?}", run.messages))
+    let shown = displays(&run);
+    assert_eq!(shown.len(), 1, "{code}: {:?}", run.messages);
+    shown[0][mime]
+        .as_str()
+        .unwrap_or_else(|| panic!("no {mime} from {code}: {:?}", run.messages))
+        .to_owned()
+}
+
+/// The line of `:tasks`'s text listing the task spawned at `site`.
+fn task_at<'a>(text: &'a str, site: &str) -> Option<&'a str> {
+    let pattern = format!(" spawned at {site}");
+    text.lines().find(|line| {
+        line.split_once(&pattern)
+            .is_some_and(|(_, rest)| rest.starts_with(':') || rest.starts_with(" ("))
+    })
+}
+
+/// `task 17 name spawned at ...`: the id.
+fn id_of(line: &str) -> &str {
+    line.trim_start()
+        .strip_prefix("task ")
+        .and_then(|rest| rest.split(' ').next())
+        .unwrap_or_else(|| panic!("no id in {line}"))
+}
+
+/// Lane names of a timeline picture, in drawing order, each with its bar
+/// (x, width) and the running stretches drawn inside it.
+type Lane = (String, (f64, f64), Vec<(f64, f64)>);
+
+fn lanes(svg: &str) -> Vec<Lane> {
+    let document = roxmltree::Document::parse(svg).expect("the SVG is well-formed XML");
+    let number = |node: roxmltree::Node, name: &str| -> f64 {
+        node.attribute(name).unwrap().parse().unwrap()
+    };
+    let class = |node: &roxmltree::Node, class: &str| node.attribute("class") == Some(class);
+    document
+        .root_element()
+        .descendants()
+        .filter(|n| class(n, "lane"))
+        .map(|lane| {
+            let name = lane.attribute("data-name").unwrap().to_owned();
+            let span = lane.children().find(|n| class(n, "span")).expect("a bar");
+            let waiting = span.children().find(|n| class(n, "waiting")).unwrap();
+            let running = span
+                .children()
+                .filter(|n| class(n, "running"))
+                .map(|r| (number(r, "x"), number(r, "width")))
+                .collect();
+            (
+                name,
+                (number(waiting, "x"), number(waiting, "width")),
+                running,
+            )
+        })
+        .collect()
 }
 
 #[tokio::test(flavor = "multi_thread")]
-async fn tasks_lists_named_tasks_with_their_cell_and_counts_the_others() {
+async fn tasks_lists_every_task_with_the_cell_and_line_that_spawned_it() {
     let test = async {
         let launch = Launch::new(env!("CARGO_BIN_EXE_asyncbook"));
         let mut kernel = Kernel::start(launch, CELL).await.expect("a kernel");
         run(&mut kernel, "let warm_up = 1;").await;
         run(
             &mut kernel,
-                "let tl: asyncbook::Timeline = asyncbook::Timeline::new();\n\
-                 let waiter: tokio::task::JoinHandle<()> = tl.spawn(\"waiter\", std::future::pending());\n\
-                 let anonymous: tokio::task::JoinHandle<()> = tokio::spawn(std::future::pending());",
+            "let plain: tokio::task::JoinHandle<()> = tokio::spawn(std::future::pending());\n\
+             let named: tokio::task::JoinHandle<()> = tokio::task::Builder::new()\n    \
+                 .name(\"worker <1>\")\n    \
+                 .spawn(std::future::pending())\n    \
+                 .unwrap();",
         )
         .await;
         run(
             &mut kernel,
-                "let ticker: tokio::task::JoinHandle<()> = asyncbook::spawn_named(\"ticker <1>\", async {\n\
-                     loop { tokio::time::sleep(std::time::Duration::from_millis(20)).await; }\n\
-                 });",
+            "let parent: tokio::task::JoinHandle<()> = tokio::spawn(async {\n    \
+                 let child = tokio::spawn(std::future::pending::<()>());\n    \
+                 let _ = child.await;\n\
+             });\n\
+             tokio::time::sleep(std::time::Duration::from_millis(50)).await;",
+        )
+        .await;
+        run(
+            &mut kernel,
+            "let mut set: tokio::task::JoinSet<()> = tokio::task::JoinSet::new();\n\
+             set.spawn(std::future::pending());\n\
+             let quick = tokio::spawn(async { 7 });\n\
+             assert_eq!(quick.await.unwrap(), 7);",
         )
         .await;
 
-        let html = html_of(&mut kernel, ":tasks").await;
-        assert!(html.contains("3 live tasks (2 named, 1 unnamed)"), "{html}");
-        // Name, the cell that spawned it, then how long it has been alive.
-        assert!(html.contains("<tr><td>waiter</td><td>[2]</td>"), "{html}");
+        let text = shown(&mut kernel, ":tasks", "text/plain").await;
+        assert!(text.contains(" 5 live tasks,"), "{text}");
+        let plain = task_at(&text, "[2] line 1").expect("the plain tokio::spawn");
+        assert!(plain.contains(": idle for "), "{plain}");
+        // A method chain spawns on the line of its `.spawn(..)`.
+        let named = task_at(&text, "[2] line 4").expect("the Builder's task");
+        assert!(named.contains(" worker <1> spawned at"), "{named}");
+        let parent = task_at(&text, "[3] line 1").expect("the task that spawns");
+        let child = task_at(&text, "[3] line 2").expect("the task a task spawned");
         assert!(
-            html.contains("<tr><td>ticker &lt;1&gt;</td><td>[3]</td>"),
+            child.contains(&format!("(task {})", id_of(parent))),
+            "{child}"
+        );
+        assert!(
+            task_at(&text, "[4] line 2").is_some(),
+            "the JoinSet's task: {text}"
+        );
+        assert!(
+            task_at(&text, "[4] line 3").is_none(),
+            "a finished task: {text}"
+        );
+        let html = shown(&mut kernel, ":tasks", "text/html").await;
+        assert!(
+            html.contains("<td>worker &lt;1&gt;</td><td>[2] line 4</td>"),
             "{html}"
         );
-        assert!(html.contains("<td>idle</td>"), "{html}");
-        assert!(html.contains("<i>unnamed: 1</i>"), "{html}");
-        assert!(html.contains("<th>worker</th>") && html.contains("<tr><td>0</td>"));
 
-        run(&mut kernel, "waiter.abort();\nlet _ = waiter.await;").await;
-        let html = html_of(&mut kernel, ":tasks").await;
-        assert!(html.contains("2 live tasks (1 named, 1 unnamed)"), "{html}");
-        let (alive, ended) = html.split_once("Recently ended").expect("an ended section");
-        assert!(!alive.contains("<td>waiter</td>") && alive.contains("<td>ticker &lt;1&gt;</td>"));
-        assert!(ended.contains("<tr><td>waiter</td><td>[2]</td>") && ended.contains("cancelled"));
+        run(
+            &mut kernel,
+            "plain.abort();\nlet _ = plain.await;\nset.shutdown().await;",
+        )
+        .await;
+        run(
+            &mut kernel,
+            "let boom: tokio::task::JoinHandle<()> = tokio::spawn(async { panic!(\"boom\") });\n\
+             assert!(boom.await.is_err());",
+        )
+        .await;
+        let text = shown(&mut kernel, ":tasks", "text/plain").await;
+        assert!(text.contains(" 3 live tasks,"), "{text}");
+        assert!(task_at(&text, "[2] line 1").is_none(), "{text}");
+        assert!(task_at(&text, "[4] line 2").is_none(), "{text}");
+        let (_, ended) = text
+            .split_once("ended by a panic")
+            .expect("the panic is told");
+        let boom = task_at(ended, "[8] line 1").expect("the task that panicked");
+        assert!(boom.contains(": panicked after "), "{boom}");
+        let text = shown(&mut kernel, ":tasks", "text/plain").await;
+        assert!(!text.contains("ended by a panic"), "told once: {text}");
+
+        kernel.shutdown().await;
+    };
+    tokio::time::timeout(Duration::from_secs(240), test)
+        .await
+        .expect("the kernel answered within four minutes");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn timeline_draws_a_lane_per_task_the_cell_spawns() {
+    let test = async {
+        let launch = Launch::new(env!("CARGO_BIN_EXE_asyncbook"));
+        let mut kernel = Kernel::start(launch, CELL).await.expect("a kernel");
+        let quiet = run(
+            &mut kernel,
+            "let a = tokio::spawn(tokio::time::sleep(std::time::Duration::from_millis(10)));\n\
+             a.await.unwrap();",
+        )
+        .await;
+        assert!(displays(&quiet).is_empty(), "no picture without :timeline");
+
+        let svg = shown(
+            &mut kernel,
+            ":timeline\n\
+             let a = tokio::spawn(tokio::time::sleep(std::time::Duration::from_millis(30)));\n\
+             let b: tokio::task::JoinHandle<()> = tokio::task::Builder::new()\n    \
+                 .name(\"sleeper\")\n    \
+                 .spawn(tokio::time::sleep(std::time::Duration::from_millis(60)))\n    \
+                 .unwrap();\n\
+             a.await.unwrap();\n\
+             b.await.unwrap();",
+            "image/svg+xml",
+        )
+        .await;
+        let drawn = lanes(&svg);
+        let names: Vec<&str> = drawn.iter().map(|(name, _, _)| name.as_str()).collect();
+        assert_eq!(names, ["cell [2]", "[2] line 2", "sleeper"], "{svg}");
+        for (name, (x, width), running) in &drawn {
+            assert!(!running.is_empty(), "{name} was polled");
+            // A stretch starts inside its bar (it is drawn at least 1 px wide).
+            for (from, _) in running {
+                assert!(
+                    *from >= x - 0.01 && *from <= x + width + 0.01,
+                    "{name}: {svg}"
+                );
+            }
+        }
+
+        // On virtual time: minutes of sleeping, drawn at their exact lengths.
+        let svg = shown(
+            &mut kernel,
+            ":timeline\n\
+             asyncbook::virtual_time::run(async {\n    \
+                 let one = tokio::spawn(tokio::time::sleep(std::time::Duration::from_secs(60)));\n    \
+                 let two = tokio::spawn(tokio::time::sleep(std::time::Duration::from_secs(120)));\n    \
+                 let _ = tokio::join!(one, two);\n\
+             });",
+            "image/svg+xml",
+        )
+        .await;
+        let drawn = lanes(&svg);
+        let names: Vec<&str> = drawn.iter().map(|(name, _, _)| name.as_str()).collect();
+        assert_eq!(names, ["[3] line 3", "[3] line 4"], "{svg}");
+        let (one, two) = ((drawn[0].1).1, (drawn[1].1).1);
+        assert!(
+            (two / one - 2.0).abs() < 0.01,
+            "60 s and 120 s: {one} and {two}"
+        );
+
+        kernel.shutdown().await;
+    };
+    tokio::time::timeout(Duration::from_secs(240), test)
+        .await
+        .expect("the kernel answered within four minutes");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn tasks_watch_refreshes_the_table_in_place_until_its_tasks_end() {
+    let test = async {
+        let launch = Launch::new(env!("CARGO_BIN_EXE_asyncbook"));
+        let mut kernel = Kernel::start(launch, CELL).await.expect("a kernel");
+        run(
+            &mut kernel,
+            "let (done, finish) = tokio::sync::oneshot::channel::<()>();\n\
+             let waiter: tokio::task::JoinHandle<()> = tokio::spawn(async { let _ = finish.await; });",
+        )
+        .await;
+        // The cell lets the task end, then waits for more than one refresh.
+        let watched = run(
+            &mut kernel,
+            ":tasks watch\n\
+             tokio::time::sleep(std::time::Duration::from_millis(1500)).await;\n\
+             done.send(()).unwrap();\n\
+             waiter.await.unwrap();\n\
+             tokio::time::sleep(std::time::Duration::from_millis(3000)).await;",
+        )
+        .await;
+        let mut first = None;
+        let mut updates = Vec::new();
+        for output in &watched.messages {
+            match output {
+                JupyterMessageContent::DisplayData(display) => {
+                    first = Some(serde_json::to_value(display).unwrap());
+                }
+                JupyterMessageContent::UpdateDisplayData(update) => {
+                    updates.push(serde_json::to_value(update).unwrap());
+                }
+                _ => {}
+            }
+        }
+        let first = first.expect("the table");
+        let text = first["data"]["text/plain"].as_str().unwrap();
+        assert!(task_at(text, "[1] line 2").is_some(), "{text}");
+        let last = updates.last().expect("the table refreshed");
+        assert_eq!(
+            last["transient"]["display_id"],
+            first["transient"]["display_id"]
+        );
+        let text = last["data"]["text/plain"].as_str().unwrap();
+        assert!(task_at(text, "[1] line 2").is_none(), "ended: {text}");
 
         kernel.shutdown().await;
     };

@@ -13,6 +13,10 @@ cell sequence. Per kernel type there are several rounds, each on a fresh kernel:
 Then the tutorial notebooks are run once (Asyncbook only), two at a time as `make test` runs
 them (`--notebook-jobs`). The table goes to stdout and
 everything, raw samples included, to target/bench/<timestamp>.json and latest.json.
+`--task-cost` instead measures the task hooks behind `:tasks` and `:timeline` (Asyncbook only):
+cells spawning and awaiting 100,000 tiny tasks and polling 1,000,000 `yield_now`s, each timed
+inside the cell, on kernels whose runtime has no hooks (ASYNCBOOK_TASK_HOOKS=off), has them
+with nothing recording, and records under `:timeline`; modes interleave round by round.
 Exit status: 0 when the bench ran (targets missed or not), 1 when a kernel failed or hung.
 """
 
@@ -144,7 +148,7 @@ def kernel_spec(kind: str) -> KernelSpec:
 class Kernel:
     """One fresh kernel, driven over the plain protocol: execute, reply, iopub idle."""
 
-    def __init__(self, kind: str, log_path: pathlib.Path, start_timeout: float):
+    def __init__(self, kind: str, log_path: pathlib.Path, start_timeout: float, extra_env: dict | None = None):
         self.kind = kind
         self.cells = 0
         self.log_path = log_path
@@ -157,6 +161,7 @@ class Kernel:
         env = dict(os.environ)
         if kind == "asyncbook":
             env["ASYNCBOOK_LOG"] = "asyncbook=debug"
+        env.update(extra_env or {})
         self.km.start_kernel(stdout=self._log, stderr=self._log, cwd=str(ROOT), env=env)
         self.pid = self.km.provisioner.process.pid
         self.kc = self.km.client()
@@ -342,6 +347,59 @@ def run_round(kind: str, number: int, cycles: int, rss_cells: int | None, spawn:
     if kind == "asyncbook":
         result["warm_up_s"] = warm_up_phases(log)
     return result
+
+
+# ---------------------------------------------------------------- task hooks
+
+# The cost of the task hooks behind `:tasks` and `:timeline`, timed inside the cell (compile
+# time left out); each cell prints its own microseconds. Both work in tasks: the cell's own
+# body is no task, so its polls pass no hook.
+TASK_COST_CELLS = {
+    "spawn 100k": "let t0 = std::time::Instant::now();\n"
+                  "let handles: Vec<_> = (0..100_000u32).map(|i| tokio::spawn(async move { i })).collect();\n"
+                  "for handle in handles { handle.await.unwrap(); }\n"
+                  "println!(\"us={}\", t0.elapsed().as_micros());",
+    "yield 1M": "let t0 = std::time::Instant::now();\n"
+                "tokio::spawn(async { for _ in 0..1_000_000 { tokio::task::yield_now().await; } }).await.unwrap();\n"
+                "println!(\"us={}\", t0.elapsed().as_micros());",
+}
+# `off`: the same library with no hooks installed (ASYNCBOOK_TASK_HOOKS=off), the baseline;
+# `hooks`: hooks in place, nothing recording (every session); `recording`: under `:timeline`.
+TASK_COST_MODES = {"off": {"ASYNCBOOK_TASK_HOOKS": "off"}, "hooks": {}, "recording": {}}
+
+
+def run_task_cost(args) -> int:
+    """Fresh kernel per mode and round, modes interleaved; the median of each cell per mode."""
+    samples: dict[str, dict[str, list[float]]] = {m: {c: [] for c in TASK_COST_CELLS} for m in TASK_COST_MODES}
+    OUT_DIR.mkdir(parents=True, exist_ok=True)
+    for number in range(1, args.rounds + 1):
+        for mode, env in TASK_COST_MODES.items():
+            log = OUT_DIR / "logs" / f"task-cost-{mode}-round{number}.log"
+            log.parent.mkdir(parents=True, exist_ok=True)
+            kernel = Kernel("asyncbook", log, args.start_timeout, env)
+            try:
+                kernel.execute(AWAIT_CELL, args.first_timeout)
+                for _ in range(args.task_cost_repeats):
+                    for name, code in TASK_COST_CELLS.items():
+                        if mode == "recording":
+                            code = ":timeline\n" + code
+                        _, outputs = kernel.execute(code, args.cell_timeout)
+                        found = re.search(r"us=(\d+)", shown_text(outputs))
+                        if not found:
+                            raise kernel._fail(f"{name}: no timing in {shown_text(outputs)!r}")
+                        samples[mode][name].append(int(found.group(1)) / 1000)
+            finally:
+                kernel.close()
+            print(f"task cost round {number} {mode}: done", flush=True)
+    print(f"\n{'cell':<12}" + "".join(f"{m + ' ms':>16}" for m in TASK_COST_MODES) + f"{'hooks/off':>12}")
+    for name in TASK_COST_CELLS:
+        medians = {m: percentile(samples[m][name], 0.5) for m in TASK_COST_MODES}
+        ratio = medians["hooks"] / medians["off"]
+        print(f"{name:<12}" + "".join(f"{medians[m]:>16.1f}" for m in TASK_COST_MODES) + f"{ratio:>12.3f}")
+    path = OUT_DIR / "task-cost-latest.json"
+    path.write_text(json.dumps({"machine": machine(), "samples_ms": samples}, indent=1))
+    print(f"\nwritten: {path.relative_to(ROOT)}")
+    return 0
 
 
 # ---------------------------------------------------------------- notebooks
@@ -534,12 +592,17 @@ def parse_args() -> argparse.Namespace:
                    help="seconds for a spawn cell; evcxr's spawn cells hang (default 30)")
     p.add_argument("--notebook-jobs", type=int, default=2,
                    help="notebooks run at once, as `make test` runs them (default 2)")
+    p.add_argument("--task-cost", action="store_true",
+                   help="only the cost of the task hooks: spawn 100k and yield 1M, hooks off / on / recording")
+    p.add_argument("--task-cost-repeats", type=int, default=3, help="runs of each task-cost cell per kernel (default 3)")
     p.add_argument("--notebooks-timeout", type=float, default=900, help="seconds for one notebooks run (default 900)")
     return p.parse_args()
 
 
 def main() -> int:
     args = parse_args()
+    if args.task_cost:
+        return run_task_cost(args)
     kinds = [k.strip() for k in args.kernels.split(",") if k.strip()]
     for kind in kinds:
         binary = {"asyncbook": ASYNCBOOK, "evcxr": EVCXR}.get(kind)

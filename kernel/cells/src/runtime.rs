@@ -4,6 +4,7 @@ use std::cell::Cell;
 use std::future::Future;
 use std::io::Write;
 use std::pin::Pin;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::OnceLock;
 use std::time::Duration;
 
@@ -29,18 +30,27 @@ pub const PANIC_MARKER: &str = "\u{1}asyncbook-panic ";
 
 tokio::task_local! {
     /// The execution count of the cell whose code is being polled, so that
-    /// named tasks know which cell spawned them.
+    /// the task registry knows which cell spawned a task.
     static CELL: Option<u64>;
 }
 
-/// The cell whose code (or whose named task) is running on this thread.
+/// The cell whose body is running on this thread (tasks are not cells: the
+/// registry gives a task its spawner's cell).
 pub fn current_cell() -> Option<u64> {
     CELL.try_with(|cell| *cell).ok().flatten()
 }
 
-/// Runs `f` as code of `cell`, for tasks that outlive the cell's body.
-pub(crate) fn as_cell<R>(cell: Option<u64>, f: impl FnOnce() -> R) -> R {
-    CELL.sync_scope(cell, f)
+/// `future` runs as code of `cell` (for work moved to another runtime).
+pub(crate) fn as_cell<F: Future>(cell: Option<u64>, future: F) -> impl Future<Output = F::Output> {
+    CELL.scope(cell, future)
+}
+
+/// How many cells have started in this session: `:tasks watch` stops when
+/// the next one does.
+static CELLS_STARTED: AtomicU64 = AtomicU64::new(0);
+
+pub(crate) fn cells_started() -> u64 {
+    CELLS_STARTED.load(Ordering::Relaxed)
 }
 
 /// The one multi-thread runtime of the session, built on first use (by the
@@ -49,7 +59,7 @@ pub(crate) fn as_cell<R>(cell: Option<u64>, f: impl FnOnce() -> R) -> R {
 pub fn shared() -> &'static tokio::runtime::Runtime {
     static RUNTIME: OnceLock<tokio::runtime::Runtime> = OnceLock::new();
     RUNTIME.get_or_init(|| {
-        tokio::runtime::Builder::new_multi_thread()
+        crate::tasks::registry::hooked(&mut tokio::runtime::Builder::new_multi_thread())
             .enable_all()
             .thread_name("asyncbook-worker")
             .build()
@@ -113,6 +123,7 @@ impl CellRuntime for tokio::runtime::Runtime {
 /// Runs one cell's body: interruptible, tagged with its cell, and with the
 /// cell's output flushed when it ends.
 async fn run_cell(cell: Option<u64>, body: CellBody<'_>) {
+    CELLS_STARTED.fetch_add(1, Ordering::Relaxed);
     let mut interrupted = session_setup();
     interrupted.mark_unchanged();
     // From here on an interrupt cancels this cell: tell the kernel.
@@ -122,6 +133,7 @@ async fn run_cell(cell: Option<u64>, body: CellBody<'_>) {
         value = CELL.scope(cell, InCell(body)) => Some(value),
         _ = interrupted.changed() => None,
     };
+    crate::timeline::auto::finish_cell();
     let _ = std::io::stdout().flush();
     if outcome.is_none() {
         std::panic::resume_unwind(Box::new(Interrupted));
@@ -136,7 +148,9 @@ impl Future for InCell<'_> {
     type Output = ();
     fn poll(mut self: Pin<&mut Self>, cx: &mut std::task::Context<'_>) -> std::task::Poll<()> {
         IN_CELL.with(|flag| flag.set(true));
+        let recording = crate::timeline::auto::body_poll_starts();
         let poll = self.0.as_mut().poll(cx);
+        crate::timeline::auto::body_poll_ends(recording);
         IN_CELL.with(|flag| flag.set(false));
         poll
     }
@@ -146,6 +160,7 @@ impl Future for InCell<'_> {
 /// error), those of background tasks and threads to stderr, live.
 fn install_panic_hook() {
     std::panic::set_hook(Box::new(|info| {
+        crate::tasks::registry::note_panic();
         let message = info
             .payload()
             .downcast_ref::<&str>()
@@ -156,7 +171,13 @@ fn install_panic_hook() {
         let location = info
             .location()
             .filter(|l| !l.file().ends_with("asyncbook_lib.rs"))
-            .map(|l| format!(" at {}:{}", short_path(l.file()), l.line()))
+            .map(|l| {
+                format!(
+                    " at {}:{}",
+                    crate::tasks::source::short_path(l.file()),
+                    l.line()
+                )
+            })
             .unwrap_or_default();
         if IN_CELL.with(|flag| flag.get()) {
             let json = serde_json::json!({ "message": message, "location": location });
@@ -167,19 +188,6 @@ fn install_panic_hook() {
             eprintln!("panic in a background task (thread {name}){location}: {message}");
         }
     }));
-}
-
-/// `~/.cargo/registry/src/index.crates.io-HASH/tokio-1.54.1/src/x.rs` reads
-/// as `tokio-1.54.1/src/x.rs`: the same on every machine.
-fn short_path(file: &str) -> &str {
-    match file.find("/registry/src/") {
-        Some(at) => {
-            let rest = &file[at + "/registry/src/".len()..];
-            rest.split_once('/')
-                .map_or(rest, |(_, crate_path)| crate_path)
-        }
-        None => file,
-    }
 }
 
 /// Once per session: SIGINT reaches the cell process when the user
@@ -195,10 +203,12 @@ fn session_setup() -> watch::Receiver<u64> {
                 tokio::signal::unix::signal(tokio::signal::unix::SignalKind::interrupt())
             {
                 let ticks = sender.clone();
-                tokio::spawn(async move {
-                    while signals.recv().await.is_some() {
-                        ticks.send_modify(|n| *n += 1);
-                    }
+                crate::tasks::registry::as_kernel(|| {
+                    tokio::spawn(async move {
+                        while signals.recv().await.is_some() {
+                            ticks.send_modify(|n| *n += 1);
+                        }
+                    })
                 });
             }
             std::thread::Builder::new()
@@ -211,12 +221,6 @@ fn session_setup() -> watch::Receiver<u64> {
             sender
         })
         .subscribe()
-}
-
-/// Tasks the kernel itself keeps on the runtime (the interrupt listener);
-/// a program made by `asyncbook export` has none.
-pub(crate) fn kernel_tasks() -> usize {
-    usize::from(crate::in_kernel())
 }
 
 pub(crate) fn flavour(handle: &tokio::runtime::Handle) -> &'static str {
@@ -232,7 +236,8 @@ pub fn report() -> String {
     let handle = tokio::runtime::Handle::current();
     let metrics = handle.metrics();
     let flavour = flavour(&handle);
-    let alive = metrics.num_alive_tasks().saturating_sub(kernel_tasks());
+    let mut alive = 0;
+    crate::tasks::registry::each(|_, _| alive += 1);
     let tasks = if alive == 1 { "task" } else { "tasks" };
     format!(
         "runtime: {flavour}, {} worker threads, {alive} live {tasks}",

@@ -13,8 +13,11 @@ where
     F: Future + Send + 'static,
     F::Output: Send + 'static,
 {
+    // Tasks spawned there belong to the cell that called.
+    let future = crate::runtime::as_cell(crate::runtime::current_cell(), future);
     std::thread::spawn(move || {
-        tokio::runtime::Builder::new_current_thread()
+        crate::timeline::auto::on_virtual_time();
+        crate::tasks::registry::hooked(&mut tokio::runtime::Builder::new_current_thread())
             .enable_all()
             .start_paused(true)
             .build()

@@ -26,7 +26,7 @@ use std::process::{Command, Output};
 use anyhow::{Context, Result};
 
 use super::cell_link::{self, cell_args, CellLibrary, CELL_CRATE, SETUP_ENV};
-use super::cell_source::StoredType;
+use super::cell_source::{self, StoredType};
 use super::rustc_command::{self, arg_value};
 use super::type_probe;
 
@@ -100,6 +100,9 @@ pub fn compile(
             std::fs::write(&memory, used.into_iter().collect::<Vec<_>>().join("\n"))?;
         }
         keep_warnings(&output.stderr)?;
+        if !generated.contains(type_probe::PROBE) {
+            super::cell_sources::keep_compiled(&source.with_file_name(cell_source::COMPILED_FILE));
+        }
     }
     std::io::stdout().write_all(&output.stdout)?;
     std::io::stderr().write_all(&output.stderr)?;

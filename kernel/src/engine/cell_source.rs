@@ -18,13 +18,16 @@ use anyhow::Result;
 /// build environment variable so the cell knows its number.
 pub const CELL_ENV: &str = "ASYNCBOOK_CELL";
 
+/// The rewritten source's file name, beside evcxr's `src/lib.rs`.
+pub const COMPILED_FILE: &str = "asyncbook_lib.rs";
+
 /// Writes beside evcxr's generated cell source at `path` (its text:
 /// `source`) a copy that runs on the cell library (see
 /// [`rewrite_cell_source`]).
 pub fn rewrite_source(path: &Path, source: &str, never: &BTreeSet<String>) -> Result<PathBuf> {
     let cell = std::env::var(CELL_ENV).ok().and_then(|n| n.parse().ok());
     let rewritten = rewrite_cell_source(source, cell, never);
-    let target = path.with_file_name("asyncbook_lib.rs");
+    let target = path.with_file_name(COMPILED_FILE);
     std::fs::write(&target, rewritten)?;
     Ok(target)
 }

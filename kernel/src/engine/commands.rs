@@ -4,7 +4,7 @@
 use std::borrow::Cow;
 
 /// `(command, code it runs, help)`.
-const COMMANDS: [(&str, &str, &str); 3] = [
+const COMMANDS: [(&str, &str, &str); 5] = [
     (
         ":runtime",
         "println!(\"{}\", asyncbook::runtime::report());",
@@ -13,7 +13,17 @@ const COMMANDS: [(&str, &str, &str); 3] = [
     (
         ":tasks",
         "asyncbook::tasks::show();",
-        "List the tasks alive on the shared runtime (named ones in full) and its metrics",
+        "List every task alive on the shared runtime: spawn site, age, polls, running and waiting time",
+    ),
+    (
+        ":tasks watch",
+        "asyncbook::tasks::watch();",
+        "`:tasks`, refreshed every second until its tasks end or the next cell starts",
+    ),
+    (
+        ":timeline",
+        "asyncbook::timeline::auto::record_cell();",
+        "Record the cell's tasks and polls from here on; the timeline is drawn when the cell ends",
     ),
     (
         ":warnings",
@@ -113,7 +123,8 @@ mod tests {
         let expanded = expand(":help").code;
         let (command, print) = expanded.split_once('\n').unwrap();
         assert_eq!(command, ":help");
-        assert!(print.contains(":tasks           List the tasks alive"));
+        assert!(print.contains(":tasks           List every task alive"));
+        assert!(print.contains(":timeline        Record the cell's tasks"));
         assert!(print.contains(":runtime"));
     }
 }

@@ -17,6 +17,7 @@ mod cell_error;
 pub mod cell_link;
 mod cell_output;
 mod cell_source;
+mod cell_sources;
 mod commands;
 pub mod completeness;
 mod diagnostics;
@@ -206,6 +207,7 @@ impl Engine {
         // The cell process inherits these; evcxr starts it with our binary.
         std::env::set_var(relay::SOCKET_ENV, &socket_path);
         std::env::set_var(cell_compile::WARNINGS_ENV, shared.warnings.file());
+        cell_sources::prepare(&session_dir.join("cells"))?;
         let build_dir = session_dir.join("build");
         std::env::set_var("EVCXR_TMPDIR", &build_dir);
         // Cells resolve dependencies to the versions the cell library was

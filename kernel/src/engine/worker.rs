@@ -125,6 +125,7 @@ impl Worker {
             match request {
                 Request::Execute { code, cell, reply } => {
                     self.set_build_env(cell_source::CELL_ENV, &cell.to_string());
+                    super::cell_sources::keep_code(cell, &code);
                     let outcome = self.execute(&code);
                     let _ = reply.send(outcome);
                 }

@@ -1,250 +1,169 @@
-//! Named tasks and the `:tasks` view of the shared runtime.
+//! Every task of the shared runtime, as `:tasks` lists it.
 //!
-//! Tokio cannot list its tasks on a stable build, so the cell library keeps
-//! its own registry of the tasks spawned through [`spawn_named`] (and
-//! `Timeline::spawn`): their name, the cell that spawned them, when, and
-//! whether they are being polled. Other tasks are only counted, through the
-//! runtime's `num_alive_tasks` metric.
+//! The runtime's task hooks keep a registry of the live tasks (see
+//! `registry`): however a task was spawned (`tokio::spawn`, a `JoinSet`,
+//! `tokio::task::Builder` with a name, [`spawn_named`]) it is listed with
+//! the cell and line that spawned it, its age, polls and time spent running.
 
-use std::collections::{BTreeMap, VecDeque};
 use std::future::Future;
-use std::pin::Pin;
-use std::sync::atomic::{AtomicU64, AtomicU8, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard};
-use std::task::{Context, Poll};
+use std::sync::atomic::Ordering;
+use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use tokio::task::JoinHandle;
 
+mod names;
+pub(crate) mod registry;
+pub mod source;
 mod view;
-pub use view::{human, show, RuntimeFacts, WorkerFacts};
 
-use crate::runtime;
+pub use source::Site;
+pub use view::{human, show, watch, RuntimeFacts, WorkerFacts};
 
-/// What a named task is doing.
+/// What a live task is doing, as far as the hooks can tell.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum TaskState {
     /// Spawned, not polled yet.
     Scheduled,
     /// Being polled by a worker right now.
     Running,
-    /// Returned `Pending`: waiting for a wake-up.
+    /// Returned `Pending` from its last poll: waiting for a wake-up (or
+    /// woken and queued again: the hooks do not see wake-ups).
     Idle,
-    /// Returned its value.
-    Finished,
-    /// Dropped before finishing (aborted, or its runtime shut down).
-    Cancelled,
+    /// Ended by a panic (listed once, by the next `:tasks`).
+    Panicked,
 }
 
 impl TaskState {
-    fn from_u8(value: u8) -> Self {
-        match value {
-            0 => Self::Scheduled,
-            1 => Self::Running,
-            2 => Self::Idle,
-            3 => Self::Finished,
-            _ => Self::Cancelled,
-        }
-    }
-
     pub fn label(self) -> &'static str {
         match self {
             Self::Scheduled => "scheduled",
             Self::Running => "running",
             Self::Idle => "idle",
-            Self::Finished => "finished",
-            Self::Cancelled => "cancelled",
+            Self::Panicked => "panicked",
         }
     }
 }
 
-/// One named task as the registry sees it.
+/// One task as `:tasks` shows it.
 #[derive(Clone, Debug)]
 pub struct TaskInfo {
-    pub id: u64,
-    pub name: String,
-    /// The cell that spawned it, when it was spawned from cell code.
+    /// Tokio's task id.
+    pub id: String,
+    pub name: Option<String>,
+    /// The cell whose code spawned it, or whose task did.
     pub cell: Option<u64>,
+    pub site: Site,
+    /// The id of the task that spawned it.
+    pub parent: Option<String>,
     pub state: TaskState,
-    /// Time since it was spawned, or how long it lived once it ended.
+    /// Time since it was spawned (or how long it lived, once it ended).
     pub age: Duration,
     pub polls: u64,
+    /// Time spent being polled.
+    pub busy: Duration,
 }
 
-struct Entry {
-    id: u64,
-    name: String,
+impl TaskInfo {
+    /// Time alive and not being polled.
+    pub fn waiting(&self) -> Duration {
+        self.age.saturating_sub(self.busy)
+    }
+}
+
+/// A task's registry entry, copied out so that its site is worked out (from
+/// files) after the registry's lock is given back.
+pub(crate) struct Snapshot {
+    id: tokio::task::Id,
     cell: Option<u64>,
+    spawned_at: &'static std::panic::Location<'static>,
+    parent: Option<tokio::task::Id>,
+    name: Option<String>,
     spawned: Instant,
-    state: AtomicU8,
-    polls: AtomicU64,
+    polls: u64,
+    busy: Duration,
+    /// See `registry::Task::polling_since`.
+    polling_since: u64,
+    panicked: bool,
 }
 
-impl Entry {
-    fn info(&self, age: Duration) -> TaskInfo {
+impl Snapshot {
+    pub(crate) fn of(id: tokio::task::Id, task: &registry::Task) -> Self {
+        Self {
+            id,
+            cell: task.cell,
+            spawned_at: task.spawned_at,
+            parent: task.parent,
+            name: task.name.as_deref().map(str::to_owned),
+            spawned: task.spawned,
+            polls: task.polls.load(Ordering::Relaxed),
+            busy: Duration::from_nanos(task.busy_ns.load(Ordering::Relaxed)),
+            polling_since: task.polling_since.load(Ordering::Relaxed),
+            panicked: task.panicked.load(Ordering::Relaxed),
+        }
+    }
+
+    fn info(self, now: Instant) -> TaskInfo {
+        let running = (self.polling_since != 0).then(|| {
+            Duration::from_nanos(registry::since_epoch(now).saturating_sub(self.polling_since))
+        });
+        let state = match (self.panicked, running, self.polls) {
+            (true, _, _) => TaskState::Panicked,
+            (false, Some(_), _) => TaskState::Running,
+            (false, None, 0) => TaskState::Scheduled,
+            (false, None, _) => TaskState::Idle,
+        };
         TaskInfo {
-            id: self.id,
-            name: self.name.clone(),
+            id: self.id.to_string(),
+            name: self.name,
             cell: self.cell,
-            state: TaskState::from_u8(self.state.load(Ordering::Relaxed)),
-            age,
-            polls: self.polls.load(Ordering::Relaxed),
+            site: source::site(self.cell, self.spawned_at),
+            parent: self.parent.map(|parent| parent.to_string()),
+            state,
+            age: now.saturating_duration_since(self.spawned),
+            polls: self.polls,
+            busy: self.busy + running.unwrap_or_default(),
         }
     }
 }
 
-/// How many ended tasks `:tasks` still lists.
-const RECENTLY_ENDED: usize = 8;
-
-#[derive(Default)]
-struct Registry {
-    alive: BTreeMap<u64, Arc<Entry>>,
-    ended: VecDeque<TaskInfo>,
-    ended_total: u64,
+/// The live tasks (the kernel's own left out), oldest first.
+pub fn live() -> Vec<TaskInfo> {
+    let mut found = Vec::new();
+    registry::each(|id, task| found.push(Snapshot::of(id, task)));
+    found.sort_by_key(|task| task.spawned);
+    let now = Instant::now();
+    found.into_iter().map(|task| task.info(now)).collect()
 }
 
-static REGISTRY: Mutex<Registry> = Mutex::new(Registry {
-    alive: BTreeMap::new(),
-    ended: VecDeque::new(),
-    ended_total: 0,
-});
-static NEXT_ID: AtomicU64 = AtomicU64::new(1);
+/// Tasks that ended by a panic, with the time they ended.
+static PANICKED: Mutex<Vec<(Snapshot, Instant)>> = Mutex::new(Vec::new());
 
-fn registry() -> MutexGuard<'static, Registry> {
-    REGISTRY
+/// A task ended by a panic: the next `:tasks` says so.
+pub(crate) fn panicked(task: Snapshot) {
+    PANICKED
         .lock()
         .unwrap_or_else(|poisoned| poisoned.into_inner())
+        .push((task, Instant::now()));
 }
 
-/// `tokio::spawn` under a name that `:tasks` shows, with the cell it came from.
+/// The tasks that panicked since the last call.
+pub fn take_panicked() -> Vec<TaskInfo> {
+    let ended = std::mem::take(&mut *PANICKED.lock().unwrap_or_else(|p| p.into_inner()));
+    ended.into_iter().map(|(task, at)| task.info(at)).collect()
+}
+
+/// `tokio::spawn` under a name that `:tasks` and timelines show: what
+/// `tokio::task::Builder::new().name(name).spawn(future)` does.
+#[track_caller]
 pub fn spawn_named<F>(name: impl Into<String>, future: F) -> JoinHandle<F::Output>
 where
     F: Future + Send + 'static,
     F::Output: Send + 'static,
 {
-    tokio::spawn(Named::new(name.into(), future))
-}
-
-/// A future that keeps its registry entry up to date.
-struct Named<F> {
-    entry: Arc<Entry>,
-    future: Pin<Box<F>>,
-}
-
-impl<F: Future> Named<F> {
-    fn new(name: String, future: F) -> Self {
-        let entry = Arc::new(Entry {
-            id: NEXT_ID.fetch_add(1, Ordering::Relaxed),
-            name,
-            cell: runtime::current_cell(),
-            spawned: Instant::now(),
-            state: AtomicU8::new(TaskState::Scheduled as u8),
-            polls: AtomicU64::new(0),
-        });
-        registry().alive.insert(entry.id, entry.clone());
-        Self {
-            entry,
-            future: Box::pin(future),
-        }
-    }
-}
-
-impl<F: Future> Future for Named<F> {
-    type Output = F::Output;
-
-    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<F::Output> {
-        let entry = self.entry.clone();
-        entry
-            .state
-            .store(TaskState::Running as u8, Ordering::Relaxed);
-        entry.polls.fetch_add(1, Ordering::Relaxed);
-        // Tasks this one spawns belong to the same cell.
-        let poll = runtime::as_cell(entry.cell, || self.future.as_mut().poll(cx));
-        let state = match poll {
-            Poll::Ready(_) => TaskState::Finished,
-            Poll::Pending => TaskState::Idle,
-        };
-        entry.state.store(state as u8, Ordering::Relaxed);
-        poll
-    }
-}
-
-impl<F> Drop for Named<F> {
-    fn drop(&mut self) {
-        let _ = self.entry.state.compare_exchange(
-            TaskState::Scheduled as u8,
-            TaskState::Cancelled as u8,
-            Ordering::Relaxed,
-            Ordering::Relaxed,
-        );
-        let _ = self.entry.state.compare_exchange(
-            TaskState::Idle as u8,
-            TaskState::Cancelled as u8,
-            Ordering::Relaxed,
-            Ordering::Relaxed,
-        );
-        let mut registry = registry();
-        registry.alive.remove(&self.entry.id);
-        registry
-            .ended
-            .push_front(self.entry.info(self.entry.spawned.elapsed()));
-        registry.ended.truncate(RECENTLY_ENDED);
-        registry.ended_total += 1;
-    }
-}
-
-/// The named tasks alive now, oldest first, and the most recently ended ones.
-pub fn named_tasks() -> (Vec<TaskInfo>, Vec<TaskInfo>) {
-    let registry = registry();
-    let now = Instant::now();
-    let alive = registry
-        .alive
-        .values()
-        .map(|entry| entry.info(now.saturating_duration_since(entry.spawned)))
-        .collect();
-    (alive, registry.ended.iter().cloned().collect())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn find(tasks: &[TaskInfo], name: &str) -> Option<TaskInfo> {
-        tasks.iter().find(|t| t.name == name).cloned()
-    }
-
-    #[tokio::test]
-    async fn registry_follows_a_named_task_from_spawn_to_end() {
-        let (release, wait) = tokio::sync::oneshot::channel::<()>();
-        let handle = runtime::as_cell(Some(7), || {
-            spawn_named("registry-test waiter", async move {
-                let _ = wait.await;
-                42
-            })
-        });
-        tokio::task::yield_now().await;
-        let (alive, _) = named_tasks();
-        let waiter = find(&alive, "registry-test waiter").expect("listed while alive");
-        assert_eq!(waiter.cell, Some(7));
-        assert_eq!(waiter.state, TaskState::Idle);
-        assert!(waiter.polls >= 1);
-
-        release.send(()).unwrap();
-        assert_eq!(handle.await.unwrap(), 42);
-        let (alive, ended) = named_tasks();
-        assert!(find(&alive, "registry-test waiter").is_none());
-        let ended = find(&ended, "registry-test waiter").expect("listed as ended");
-        assert_eq!(ended.state, TaskState::Finished);
-    }
-
-    #[tokio::test]
-    async fn aborted_task_is_reported_cancelled() {
-        let handle = spawn_named("registry-test aborted", std::future::pending::<()>());
-        tokio::task::yield_now().await;
-        handle.abort();
-        assert!(handle.await.unwrap_err().is_cancelled());
-        let (_, ended) = named_tasks();
-        let aborted = find(&ended, "registry-test aborted").expect("listed as ended");
-        assert_eq!(aborted.state, TaskState::Cancelled);
-    }
+    let name = name.into();
+    tokio::task::Builder::new()
+        .name(&name)
+        .spawn(future)
+        .expect("spawning a task on the current runtime")
 }

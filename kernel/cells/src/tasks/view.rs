@@ -1,18 +1,16 @@
-//! What `:tasks` shows: the named tasks and the runtime's stable metrics, as
-//! an HTML table with a plain-text twin.
+//! What `:tasks` shows: every live task and the runtime's metrics, as an
+//! HTML table with a plain-text twin; `:tasks watch` keeps it up to date.
 
 use std::fmt::Write as _;
 use std::time::Duration;
 
-use super::{named_tasks, TaskInfo};
+use super::{live, take_panicked, TaskInfo, TaskState};
 use crate::display::{self, escape, Bundle};
 
 /// The stable metrics of one runtime.
 #[derive(Clone, Debug)]
 pub struct RuntimeFacts {
     pub flavour: &'static str,
-    /// Live tasks, the kernel's own excluded.
-    pub alive: usize,
     pub global_queue: usize,
     pub workers: Vec<WorkerFacts>,
 }
@@ -30,9 +28,6 @@ impl RuntimeFacts {
         let metrics = handle.metrics();
         Self {
             flavour: crate::runtime::flavour(&handle),
-            alive: metrics
-                .num_alive_tasks()
-                .saturating_sub(crate::runtime::kernel_tasks()),
             global_queue: metrics.global_queue_depth(),
             workers: (0..metrics.num_workers())
                 .map(|worker| WorkerFacts {
@@ -44,15 +39,64 @@ impl RuntimeFacts {
     }
 }
 
+/// What one look at the runtime found.
+struct Look {
+    facts: RuntimeFacts,
+    alive: Vec<TaskInfo>,
+    panicked: Vec<TaskInfo>,
+}
+
+impl Look {
+    fn now() -> Self {
+        Self {
+            facts: RuntimeFacts::current(),
+            alive: live(),
+            panicked: take_panicked(),
+        }
+    }
+
+    fn bundle(&self) -> Bundle {
+        Bundle::new()
+            .with("text/html", html(&self.facts, &self.alive, &self.panicked))
+            .with("text/plain", text(&self.facts, &self.alive, &self.panicked))
+    }
+}
+
 /// Shows the tasks of the shared runtime (the `:tasks` command).
 pub fn show() -> display::DisplayHandle {
-    let (alive, ended) = named_tasks();
-    let facts = RuntimeFacts::current();
-    display::show(
-        Bundle::new()
-            .with("text/html", html(&facts, &alive, &ended))
-            .with("text/plain", text(&facts, &alive, &ended)),
-    )
+    display::show(Look::now().bundle())
+}
+
+/// How often `:tasks watch` looks again.
+const WATCH_EVERY: Duration = Duration::from_secs(1);
+
+/// Shows the tasks and updates the table in place every second, until the
+/// tasks it first listed have all ended or the next cell starts (the
+/// `:tasks watch` command).
+pub fn watch() -> display::DisplayHandle {
+    let first = Look::now();
+    let handle = display::show(first.bundle());
+    let watched: Vec<String> = first.alive.iter().map(|task| task.id.clone()).collect();
+    let cell = crate::runtime::cells_started();
+    let updates = handle.clone();
+    std::thread::Builder::new()
+        .name("asyncbook-tasks-watch".into())
+        .spawn(move || loop {
+            std::thread::sleep(WATCH_EVERY);
+            if crate::runtime::cells_started() != cell {
+                return;
+            }
+            let look = {
+                let _runtime = crate::runtime::shared().enter();
+                Look::now()
+            };
+            updates.update(look.bundle());
+            if !look.alive.iter().any(|task| watched.contains(&task.id)) {
+                return;
+            }
+        })
+        .expect("starting the thread that refreshes :tasks");
+    handle
 }
 
 /// Duration as people read it: `850 µs`, `12 ms`, `3.4 s`, `2 min 5 s`.
@@ -71,60 +115,57 @@ pub fn human(duration: Duration) -> String {
     }
 }
 
-fn cell_label(cell: Option<u64>) -> String {
-    cell.map_or_else(|| "-".to_owned(), |n| format!("[{n}]"))
-}
-
-/// Tasks alive that the registry does not know.
-fn unnamed(facts: &RuntimeFacts, alive: &[TaskInfo]) -> usize {
-    facts.alive.saturating_sub(alive.len())
-}
-
 fn summary(facts: &RuntimeFacts, alive: &[TaskInfo]) -> String {
+    let tasks = if alive.len() == 1 { "task" } else { "tasks" };
     format!(
-        "{} runtime, {} workers, {} live tasks ({} named, {} unnamed), global queue depth {}",
+        "{} runtime, {} workers, {} live {tasks}, global queue depth {}",
         facts.flavour,
         facts.workers.len(),
-        facts.alive,
         alive.len(),
-        unnamed(facts, alive),
         facts.global_queue
     )
 }
 
-const NOTE: &str = "Named tasks are those spawned with asyncbook::spawn_named or Timeline::spawn; \
-tasks from tokio::spawn are only counted (stable tokio cannot list tasks). \
-Per-worker local queue depths need an unstable tokio build and are not shown.";
+fn spawned_by(task: &TaskInfo) -> String {
+    match &task.parent {
+        Some(parent) => format!("{} (task {parent})", task.site.label()),
+        None => task.site.label(),
+    }
+}
 
-pub fn html(facts: &RuntimeFacts, alive: &[TaskInfo], ended: &[TaskInfo]) -> String {
+const HEAD: &str = "<tr><th>id</th><th>name</th><th>spawned at</th><th>age</th><th>polls</th><th>running</th><th>waiting</th><th>state</th></tr>";
+
+fn row(out: &mut String, task: &TaskInfo) {
+    let _ = write!(
+        out,
+        "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+        task.id,
+        escape(task.name.as_deref().unwrap_or("")),
+        escape(&spawned_by(task)),
+        human(task.age),
+        task.polls,
+        human(task.busy),
+        human(task.waiting()),
+        task.state.label()
+    );
+}
+
+pub fn html(facts: &RuntimeFacts, alive: &[TaskInfo], panicked: &[TaskInfo]) -> String {
     let mut out = String::from("<div class=\"asyncbook-tasks\">");
     let _ = write!(out, "<p><b>Runtime</b>: {}</p>", summary(facts, alive));
-    out.push_str("<table><thead><tr><th>task</th><th>cell</th><th>alive for</th><th>state</th><th>polls</th></tr></thead><tbody>");
-    let row = |out: &mut String, task: &TaskInfo| {
+    if !alive.is_empty() {
+        let _ = write!(out, "<table><thead>{HEAD}</thead><tbody>");
+        for task in alive {
+            row(&mut out, task);
+        }
+        out.push_str("</tbody></table>");
+    }
+    if !panicked.is_empty() {
         let _ = write!(
             out,
-            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
-            escape(&task.name),
-            cell_label(task.cell),
-            human(task.age),
-            task.state.label(),
-            task.polls
+            "<p>Ended by a panic since the last look:</p><table><thead>{HEAD}</thead><tbody>"
         );
-    };
-    for task in alive {
-        row(&mut out, task);
-    }
-    let others = unnamed(facts, alive);
-    if others > 0 {
-        let _ = write!(
-            out,
-            "<tr><td><i>unnamed: {others}</i></td><td colspan=\"4\"><i>not tracked</i></td></tr>"
-        );
-    }
-    out.push_str("</tbody></table>");
-    if !ended.is_empty() {
-        out.push_str("<p>Recently ended (lived for):</p><table><tbody>");
-        for task in ended {
+        for task in panicked {
             row(&mut out, task);
         }
         out.push_str("</tbody></table>");
@@ -140,61 +181,70 @@ pub fn html(facts: &RuntimeFacts, alive: &[TaskInfo], ended: &[TaskInfo]) -> Str
             worker.parks
         );
     }
-    let _ = write!(out, "</tbody></table><p><small>{NOTE}</small></p></div>");
+    out.push_str("</tbody></table></div>");
     out
 }
 
-pub fn text(facts: &RuntimeFacts, alive: &[TaskInfo], ended: &[TaskInfo]) -> String {
-    let mut out = format!("runtime: {}\n", summary(facts, alive));
-    let line = |out: &mut String, task: &TaskInfo| {
-        let _ = writeln!(
-            out,
-            "  {} (cell {}): {} for {}, {} polls",
-            task.name,
-            cell_label(task.cell),
-            task.state.label(),
-            human(task.age),
-            task.polls
-        );
+fn line(out: &mut String, task: &TaskInfo) {
+    let name = task
+        .name
+        .as_deref()
+        .map(|name| format!(" {name}"))
+        .unwrap_or_default();
+    let lived = match task.state {
+        TaskState::Panicked => "after",
+        _ => "for",
     };
+    let _ = writeln!(
+        out,
+        "  task {}{name} spawned at {}: {} {lived} {}, {} polls, running {}, waiting {}",
+        task.id,
+        spawned_by(task),
+        task.state.label(),
+        human(task.age),
+        task.polls,
+        human(task.busy),
+        human(task.waiting())
+    );
+}
+
+pub fn text(facts: &RuntimeFacts, alive: &[TaskInfo], panicked: &[TaskInfo]) -> String {
+    let mut out = format!("runtime: {}\n", summary(facts, alive));
     for task in alive {
         line(&mut out, task);
     }
-    let others = unnamed(facts, alive);
-    if others > 0 {
-        let _ = writeln!(out, "  unnamed: {others}");
-    }
-    if !ended.is_empty() {
-        out.push_str("recently ended:\n");
-        for task in ended {
+    if !panicked.is_empty() {
+        out.push_str("ended by a panic since the last look:\n");
+        for task in panicked {
             line(&mut out, task);
         }
     }
-    out.push_str(NOTE);
     out
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::tasks::TaskState;
+    use crate::tasks::Site;
 
-    fn task(name: &str, cell: Option<u64>, state: TaskState) -> TaskInfo {
+    fn task(name: Option<&str>, site: Site, state: TaskState) -> TaskInfo {
         TaskInfo {
-            id: 1,
-            name: name.to_owned(),
-            cell,
+            id: "12".into(),
+            name: name.map(str::to_owned),
+            cell: Some(4),
+            site,
+            parent: None,
             state,
             age: Duration::from_millis(1500),
             polls: 3,
+            busy: Duration::from_millis(500),
         }
     }
 
     #[test]
-    fn html_lists_named_tasks_and_counts_the_rest() {
+    fn html_lists_every_task_with_its_spawn_site() {
         let facts = RuntimeFacts {
             flavour: "multi-thread",
-            alive: 3,
             global_queue: 0,
             workers: vec![
                 WorkerFacts {
@@ -204,16 +254,26 @@ mod tests {
                 2
             ],
         };
-        let alive = [task("ticker <1>", Some(4), TaskState::Idle)];
-        let ended = [task("done", None, TaskState::Finished)];
-        let html = html(&facts, &alive, &ended);
-        assert!(html.contains("<td>ticker &lt;1&gt;</td><td>[4]</td><td>1.5 s</td><td>idle</td>"));
-        assert!(html.contains("unnamed: 2"));
-        assert!(html.contains("3 live tasks (1 named, 2 unnamed)"));
+        let at = Site::Cell { cell: 4, line: 2 };
+        let alive = [
+            task(Some("ticker <1>"), at.clone(), TaskState::Idle),
+            TaskInfo {
+                parent: Some("12".into()),
+                ..task(None, Site::Elsewhere("x.rs:9".into()), TaskState::Scheduled)
+            },
+        ];
+        let panicked = [task(None, at, TaskState::Panicked)];
+        let html = html(&facts, &alive, &panicked);
+        assert!(html.contains("<tr><td>12</td><td>ticker &lt;1&gt;</td><td>[4] line 2</td><td>1.5 s</td><td>3</td><td>500 ms</td><td>1.0 s</td><td>idle</td></tr>"), "{html}");
+        assert!(html.contains("<td>x.rs:9 (task 12)</td>"), "{html}");
+        assert!(html.contains("2 live tasks"));
         assert_eq!(html.matches("<td>12 ms</td><td>4</td>").count(), 2);
-        assert!(html.contains("<td>done</td><td>-</td>"));
-        let text = text(&facts, &alive, &ended);
-        assert!(text.contains("ticker <1> (cell [4]): idle for 1.5 s, 3 polls"));
+        let (_, ended) = html
+            .split_once("Ended by a panic")
+            .expect("a panic section");
+        assert!(ended.contains("<td>panicked</td>"));
+        let text = text(&facts, &alive, &panicked);
+        assert!(text.contains("task 12 ticker <1> spawned at [4] line 2: idle for 1.5 s, 3 polls, running 500 ms, waiting 1.0 s"), "{text}");
     }
 
     #[test]

@@ -14,6 +14,7 @@
 //! zero is the first moment the timeline recorded (the first poll of tracked
 //! work, or the first mark).
 
+pub mod auto;
 mod render;
 mod scale;
 
@@ -160,6 +161,7 @@ impl Timeline {
 
     /// Spawns `future` on the current runtime as a tracked, named task (it
     /// also appears in `:tasks`).
+    #[track_caller]
     pub fn spawn<F>(&self, name: impl Into<String>, future: F) -> JoinHandle<F::Output>
     where
         F: Future + Send + 'static,
@@ -262,6 +264,54 @@ impl std::fmt::Debug for Timeline {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         let state = lock(&self.shared.state);
         write!(f, "Timeline({} spans)", state.records.len())
+    }
+}
+
+/// One task's lane on a recording timeline, filled by the runtime's task
+/// hooks (see `timeline::auto`).
+pub(crate) struct Lane {
+    record: Arc<Mutex<Record>>,
+    since: Option<Instant>,
+}
+
+impl Lane {
+    fn new(timeline: &Timeline, name: String) -> Self {
+        let now = Instant::now();
+        let record = Arc::new(Mutex::new(Record {
+            name,
+            start: now,
+            end: None,
+            running: Vec::new(),
+        }));
+        let mut state = lock(&timeline.shared.state);
+        state.origin(now);
+        state.records.push(record.clone());
+        Self {
+            record,
+            since: None,
+        }
+    }
+
+    pub(crate) fn poll_starts(&mut self) {
+        self.since = Some(Instant::now());
+    }
+
+    pub(crate) fn poll_ends(&mut self) {
+        if let Some(from) = self.since.take() {
+            lock(&self.record).ran(from, Instant::now());
+        }
+    }
+
+    pub(crate) fn ended(&self, panicked: bool) {
+        let status = if panicked {
+            Status::Cancelled
+        } else {
+            Status::Done
+        };
+        let mut record = lock(&self.record);
+        if record.end.is_none() {
+            record.end = Some((Instant::now(), status));
+        }
     }
 }
 

@@ -1,0 +1,130 @@
+//! Where a task was spawned, in the notebook's terms: the cell and its line.
+//!
+//! Tokio reports the spawn's location in the source rustc compiled: for cell
+//! code that is the kernel's rewrite of evcxr's generated crate
+//! (`asyncbook_lib.rs`), in which the user's lines appear with their text
+//! unchanged (bar indentation) among evcxr's own. The kernel keeps, in the
+//! folder named by [`SOURCES_ENV`], each cell's code (`N.cell`) and the
+//! source it compiled for it (`N.rs`); a location is placed by its line's
+//! text, in the cell whose code was running, else in the latest earlier
+//! cell with that line (an item defined before and compiled again). Should
+//! evcxr ever change the lines it copies, tasks would show the generated
+//! file's line instead, and the protocol test of `:tasks` fails.
+
+use std::panic::Location;
+use std::path::PathBuf;
+
+/// Names the folder of the session's cell sources.
+pub const SOURCES_ENV: &str = "ASYNCBOOK_CELL_SOURCES";
+
+/// The file name of every cell's compiled source.
+const GENERATED: &str = "asyncbook_lib.rs";
+
+/// A spawn site as `:tasks` and the timeline show it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Site {
+    /// A line of a cell, counted from one.
+    Cell { cell: u64, line: usize },
+    /// Outside any cell's code (a library): `file:line`.
+    Elsewhere(String),
+}
+
+impl Site {
+    pub fn label(&self) -> String {
+        match self {
+            Site::Cell { cell, line } => format!("[{cell}] line {line}"),
+            Site::Elsewhere(place) => place.clone(),
+        }
+    }
+}
+
+/// Where `at` is, for a task spawned while `cell` ran (or one of its tasks).
+pub fn site(cell: Option<u64>, at: &Location<'_>) -> Site {
+    let elsewhere = || Site::Elsewhere(format!("{}:{}", short_path(at.file()), at.line()));
+    if !at.file().ends_with(GENERATED) {
+        return elsewhere();
+    }
+    let (Some(cell), Some(dir)) = (cell, std::env::var_os(SOURCES_ENV).map(PathBuf::from)) else {
+        return elsewhere();
+    };
+    let read = |name: String| std::fs::read_to_string(dir.join(name)).ok();
+    let Some(generated) = read(format!("{cell}.rs")) else {
+        return elsewhere();
+    };
+    let cells = (1..=cell)
+        .rev()
+        .filter_map(|n| Some((n, read(format!("{n}.cell"))?)));
+    place(&generated, at.line() as usize, cells).unwrap_or_else(elsewhere)
+}
+
+/// Finds generated line `line` (from one) in the first of `cells` that holds
+/// its text; among equal lines, the one as many places down as in `generated`.
+fn place(generated: &str, line: usize, cells: impl Iterator<Item = (u64, String)>) -> Option<Site> {
+    let lines: Vec<&str> = generated.lines().map(str::trim).collect();
+    let text = *lines.get(line.checked_sub(1)?)?;
+    if text.is_empty() {
+        return None;
+    }
+    let before = lines[..line - 1].iter().filter(|l| **l == text).count();
+    for (cell, code) in cells {
+        let found: Vec<usize> = code
+            .lines()
+            .enumerate()
+            .filter(|(_, l)| l.trim() == text)
+            .map(|(at, _)| at + 1)
+            .collect();
+        if let Some(last) = found.last() {
+            let line = found.get(before).unwrap_or(last);
+            return Some(Site::Cell { cell, line: *line });
+        }
+    }
+    None
+}
+
+/// `~/.cargo/registry/src/index.crates.io-HASH/tokio-1.54.1/src/x.rs` reads
+/// as `tokio-1.54.1/src/x.rs`: the same on every machine.
+pub fn short_path(file: &str) -> &str {
+    match file.find("/registry/src/") {
+        Some(at) => {
+            let rest = &file[at + "/registry/src/".len()..];
+            rest.split_once('/')
+                .map_or(rest, |(_, crate_path)| crate_path)
+        }
+        None => file,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_generated_line_is_placed_by_its_text() {
+        let generated =
+            "fn run() {\n    let a = tokio::spawn(work());\n    let b = tokio::spawn(work());\n}\n";
+        let cell = |code: &str| vec![(5, code.to_owned())].into_iter();
+        let code = "let a = tokio::spawn(work());\nlet b = tokio::spawn(work());";
+        assert_eq!(
+            place(generated, 3, cell(code)),
+            Some(Site::Cell { cell: 5, line: 2 })
+        );
+        // Equal lines: the second in the generated source is the second in the cell.
+        let twice = "fn run() {\n    tokio::spawn(work());\n    tokio::spawn(work());\n}\n";
+        let code = "tokio::spawn(work());\ntokio::spawn(work());";
+        assert_eq!(
+            place(twice, 3, cell(code)),
+            Some(Site::Cell { cell: 5, line: 2 })
+        );
+        // Not in this cell: an earlier one that holds the line.
+        let earlier = vec![
+            (5, "1 + 1".to_owned()),
+            (2, "x\nlet b = tokio::spawn(work());".to_owned()),
+        ];
+        assert_eq!(
+            place(generated, 3, earlier.into_iter()),
+            Some(Site::Cell { cell: 2, line: 2 })
+        );
+        assert_eq!(place(generated, 4, cell("1 + 1")), None);
+        assert_eq!(place(generated, 99, cell("1 + 1")), None);
+    }
+}

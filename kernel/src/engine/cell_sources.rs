@@ -1,0 +1,35 @@
+//! Each cell's code and the source compiled for it, kept in the session for
+//! the cell library: `:tasks` and timelines place a task's spawn location
+//! (a line of the compiled source) in the cell that holds its text.
+
+use std::path::Path;
+
+use anyhow::Result;
+
+use super::cell_source::CELL_ENV;
+
+/// Names the folder, for the rustc wrapper and the cell process; the cell
+/// library reads the same name (`asyncbook::tasks::source::SOURCES_ENV`).
+pub const SOURCES_ENV: &str = "ASYNCBOOK_CELL_SOURCES";
+
+/// Creates the folder and names it to the processes the kernel starts.
+pub fn prepare(dir: &Path) -> Result<()> {
+    std::fs::create_dir_all(dir)?;
+    std::env::set_var(SOURCES_ENV, dir);
+    Ok(())
+}
+
+/// Keeps the code of cell `cell` as the user wrote it (`N.cell`).
+pub fn keep_code(cell: usize, code: &str) {
+    if let Some(dir) = std::env::var_os(SOURCES_ENV) {
+        let _ = std::fs::write(Path::new(&dir).join(format!("{cell}.cell")), code);
+    }
+}
+
+/// Keeps the source just compiled for the cell being built (`N.rs`).
+pub fn keep_compiled(source: &Path) {
+    let (Some(dir), Ok(cell)) = (std::env::var_os(SOURCES_ENV), std::env::var(CELL_ENV)) else {
+        return;
+    };
+    let _ = std::fs::copy(source, Path::new(&dir).join(format!("{cell}.rs")));
+}
