@@ -78,6 +78,8 @@ fn build_and_run_with_input(project: &Path, input: &str) -> Result<String, Strin
     let build = Command::new(env!("CARGO"))
         .args(["build", "--offline", "--quiet", "--manifest-path"])
         .arg(project.join("Cargo.toml"))
+        // As a user runs it, in the project: its `.cargo/config.toml` counts.
+        .current_dir(project)
         .env("CARGO_TARGET_DIR", &target)
         .output()
         .expect("running cargo build");

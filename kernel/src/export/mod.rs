@@ -44,10 +44,11 @@ pub fn run(args: ExportArgs) -> Result<()> {
         &notebook_dir,
         &program,
     )?;
+    // From inside the folder: cargo reads the project's `.cargo/config.toml`
+    // (the cell library's flags) only there.
     println!(
-        "wrote {}: run it with `cargo run --manifest-path {}`",
-        dir.display(),
-        dir.join("Cargo.toml").display()
+        "wrote {0}: run it with `cd {0} && cargo run`",
+        dir.display()
     );
     Ok(())
 }

@@ -81,6 +81,18 @@ pub fn write(
     write("Cargo.toml", &manifest)?;
     write("src/main.rs", &program.main_rs)?;
     write(".gitignore", "/target\n")?;
+    if program.uses_cell_library {
+        // The cell library's task hooks are tokio's unstable API (see the
+        // Makefile): the program's tokio is built with them too.
+        std::fs::create_dir_all(dir.join(".cargo"))
+            .with_context(|| format!("making {}", dir.display()))?;
+        write(
+            ".cargo/config.toml",
+            "# The `asyncbook` helpers list tasks through tokio's unstable hooks.\n\
+             [build]\n\
+             rustflags = [\"--cfg\", \"tokio_unstable\"]\n",
+        )?;
+    }
     let lock = library.dir.join("Cargo.lock");
     if lock.is_file() {
         std::fs::copy(&lock, dir.join("Cargo.lock"))
