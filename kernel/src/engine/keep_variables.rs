@@ -50,6 +50,12 @@ fn with_unboxable_explained(result: EvalResult) -> EvalResult {
     )))
 }
 
+/// What rustc said of a failed compilation, as `type_probe::qualified`
+/// reads it: each error's message with its helps.
+fn said(errors: &[evcxr::CompilationError]) -> Vec<(String, Vec<String>)> {
+    errors.iter().map(|e| (e.message(), e.help())).collect()
+}
+
 /// Variables of one cell the kernel may type by asking rustc (see
 /// `type_probe`); each costs a compilation that runs nothing.
 const TYPING_TRIES: usize = 8;
@@ -166,9 +172,7 @@ impl Worker {
             let annotated = type_probe::annotate(code, variable, &ty)?;
             let result = self.context.execute_with_callbacks(&annotated, callbacks);
             if let Err(evcxr::Error::CompilationErrors(errors)) = &result {
-                let said: Vec<(String, Vec<String>)> =
-                    errors.iter().map(|e| (e.message(), e.help())).collect();
-                if let Some(qualified) = type_probe::qualified(&ty, &said) {
+                if let Some(qualified) = type_probe::qualified(&ty, &said(errors)) {
                     ty = qualified;
                     continue;
                 }
@@ -233,8 +237,7 @@ impl Worker {
             }
             // A trait rust-analyzer names short (`impl Debug`) that the
             // cell has not imported: written as rustc's suggested path.
-            let said: Vec<(String, Vec<String>)> =
-                errors.iter().map(|e| (e.message(), e.help())).collect();
+            let said = said(errors);
             let mut named = false;
             for (what, _) in &mut chosen {
                 let shown = what.shown_type.as_deref().unwrap_or_default();

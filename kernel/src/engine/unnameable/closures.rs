@@ -9,6 +9,16 @@
 
 use crate::engine::syntax::split_top_level;
 
+/// The traits of closures, whose values are boxed here.
+pub const CLOSURE_TRAITS: [&str; 6] = [
+    "Fn",
+    "FnMut",
+    "FnOnce",
+    "AsyncFn",
+    "AsyncFnMut",
+    "AsyncFnOnce",
+];
+
 /// The ways to box a closure `init` (or a value whose type evcxr shows as
 /// `shown`, `impl FnMut(u8) -> u32`): `(annotation, value)` pairs.
 pub fn shapes(init: &str, shown: Option<&str>) -> Vec<(String, String)> {
@@ -60,10 +70,7 @@ fn is_async(init: &str) -> bool {
 fn signature(shown: &str) -> Option<(Vec<String>, String)> {
     let rest = shown.strip_prefix("impl ")?;
     let open = rest.find('(')?;
-    if !matches!(
-        &rest[..open],
-        "Fn" | "FnMut" | "FnOnce" | "AsyncFn" | "AsyncFnMut" | "AsyncFnOnce"
-    ) {
+    if !CLOSURE_TRAITS.contains(&&rest[..open]) {
         return None;
     }
     let mut depth = 0;

@@ -162,19 +162,6 @@ pub fn let_line(code: &str, variable: &str) -> Option<usize> {
     Some(code[..site.name_end].matches('\n').count() + 1)
 }
 
-/// Traits whose values have shapes of their own (above, and closures').
-const BOXED_BY_SHAPE: [&str; 9] = [
-    "Future",
-    "Stream",
-    "Iterator",
-    "Fn",
-    "FnMut",
-    "FnOnce",
-    "AsyncFn",
-    "AsyncFnMut",
-    "AsyncFnOnce",
-];
-
 /// `impl Shape + Send` as trait objects, with `Send` first where the type
 /// does not say: the first trait the type names, with the auto traits and
 /// lifetimes it names (others, such as `Clone`, cannot be in a `dyn`).
@@ -183,7 +170,10 @@ fn trait_objects(shown: &str) -> Option<Vec<String>> {
     let auto = |b: &str| matches!(b, "Send" | "Sync" | "Unpin") || b.starts_with('\'');
     let principal = bounds.iter().find(|b| !auto(b))?;
     let name = principal.split(['<', '(']).next()?.rsplit("::").next()?;
-    if BOXED_BY_SHAPE.contains(&name) || principal.contains("impl ") {
+    // Futures, streams, iterators and closures have shapes of their own.
+    let shaped = ["Future", "Stream", "Iterator"].contains(&name)
+        || closures::CLOSURE_TRAITS.contains(&name);
+    if shaped || principal.contains("impl ") {
         return None;
     }
     let mut parts = vec![principal.as_str()];
