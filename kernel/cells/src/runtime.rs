@@ -236,8 +236,7 @@ pub fn report() -> String {
     let handle = tokio::runtime::Handle::current();
     let metrics = handle.metrics();
     let flavour = flavour(&handle);
-    let mut alive = 0;
-    crate::tasks::registry::each(|_, _| alive += 1);
+    let alive = crate::tasks::registry::snapshots().len();
     let tasks = if alive == 1 { "task" } else { "tasks" };
     format!(
         "runtime: {flavour}, {} worker threads, {alive} live {tasks}",

@@ -6,16 +6,19 @@
 //! the cell and line that spawned it, its age, polls and time spent running.
 
 use std::future::Future;
-use std::sync::atomic::Ordering;
 use std::sync::Mutex;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use tokio::task::JoinHandle;
 
+mod clock;
 mod names;
+mod polls;
 pub(crate) mod registry;
 pub mod source;
 mod view;
+
+use registry::Snapshot;
 
 pub use source::Site;
 pub use view::{human, show, watch, RuntimeFacts, WorkerFacts};
@@ -71,86 +74,51 @@ impl TaskInfo {
     }
 }
 
-/// A task's registry entry, copied out so that its site is worked out (from
-/// files) after the registry's lock is given back.
-pub(crate) struct Snapshot {
-    id: tokio::task::Id,
-    cell: Option<u64>,
-    spawned_at: &'static std::panic::Location<'static>,
-    parent: Option<tokio::task::Id>,
-    name: Option<String>,
-    spawned: Instant,
-    polls: u64,
-    busy: Duration,
-    /// See `registry::Task::polling_since`.
-    polling_since: u64,
-    panicked: bool,
-}
-
-impl Snapshot {
-    pub(crate) fn of(id: tokio::task::Id, task: &registry::Task) -> Self {
-        Self {
-            id,
-            cell: task.cell,
-            spawned_at: task.spawned_at,
-            parent: task.parent,
-            name: task.name.as_deref().map(str::to_owned),
-            spawned: task.spawned,
-            polls: task.polls.load(Ordering::Relaxed),
-            busy: Duration::from_nanos(task.busy_ns.load(Ordering::Relaxed)),
-            polling_since: task.polling_since.load(Ordering::Relaxed),
-            panicked: task.panicked.load(Ordering::Relaxed),
-        }
-    }
-
-    fn info(self, now: Instant) -> TaskInfo {
-        let running = (self.polling_since != 0).then(|| {
-            Duration::from_nanos(registry::since_epoch(now).saturating_sub(self.polling_since))
-        });
-        let state = match (self.panicked, running, self.polls) {
-            (true, _, _) => TaskState::Panicked,
-            (false, Some(_), _) => TaskState::Running,
-            (false, None, 0) => TaskState::Scheduled,
-            (false, None, _) => TaskState::Idle,
-        };
-        TaskInfo {
-            id: self.id.to_string(),
-            name: self.name,
-            cell: self.cell,
-            site: source::site(self.cell, self.spawned_at),
-            parent: self.parent.map(|parent| parent.to_string()),
-            state,
-            age: now.saturating_duration_since(self.spawned),
-            polls: self.polls,
-            busy: self.busy + running.unwrap_or_default(),
-        }
+/// What `task` looks like at `now` (ticks).
+fn info(task: Snapshot, now: u64) -> TaskInfo {
+    let running = (task.polling_since != 0).then(|| now.saturating_sub(task.polling_since));
+    let state = match (task.panicked(), running, task.polls) {
+        (true, _, _) => TaskState::Panicked,
+        (false, Some(_), _) => TaskState::Running,
+        (false, None, 0) => TaskState::Scheduled,
+        (false, None, _) => TaskState::Idle,
+    };
+    TaskInfo {
+        id: task.id.to_string(),
+        name: task.name,
+        cell: task.cell,
+        site: source::site(task.cell, task.spawned_at),
+        parent: task.parent.map(|parent| parent.to_string()),
+        state,
+        age: clock::duration(now.saturating_sub(task.spawned)),
+        polls: task.polls,
+        busy: clock::duration(task.busy + running.unwrap_or_default()),
     }
 }
 
 /// The live tasks (the kernel's own left out), oldest first.
 pub fn live() -> Vec<TaskInfo> {
-    let mut found = Vec::new();
-    registry::each(|id, task| found.push(Snapshot::of(id, task)));
+    let mut found = registry::snapshots();
     found.sort_by_key(|task| task.spawned);
-    let now = Instant::now();
-    found.into_iter().map(|task| task.info(now)).collect()
+    let now = clock::now();
+    found.into_iter().map(|task| info(task, now)).collect()
 }
 
 /// Tasks that ended by a panic, with the time they ended.
-static PANICKED: Mutex<Vec<(Snapshot, Instant)>> = Mutex::new(Vec::new());
+static PANICKED: Mutex<Vec<(Snapshot, u64)>> = Mutex::new(Vec::new());
 
 /// A task ended by a panic: the next `:tasks` says so.
 pub(crate) fn panicked(task: Snapshot) {
     PANICKED
         .lock()
         .unwrap_or_else(|poisoned| poisoned.into_inner())
-        .push((task, Instant::now()));
+        .push((task, clock::now()));
 }
 
 /// The tasks that panicked since the last call.
 pub fn take_panicked() -> Vec<TaskInfo> {
     let ended = std::mem::take(&mut *PANICKED.lock().unwrap_or_else(|p| p.into_inner()));
-    ended.into_iter().map(|(task, at)| task.info(at)).collect()
+    ended.into_iter().map(|(task, at)| info(task, at)).collect()
 }
 
 /// `tokio::spawn` under a name that `:tasks` and timelines show: what

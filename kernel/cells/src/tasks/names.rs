@@ -71,7 +71,7 @@ impl Subscriber for TaskNames {
         let mut fields = SpawnFields::default();
         span.record(&mut fields);
         if let (false, Some(id)) = (fields.name.is_empty(), fields.id) {
-            super::registry::name_next(id.to_string(), fields.name.into());
+            super::registry::name_next(id, fields.name.into());
         }
         // Nothing is kept per span, so every span can share one id.
         Id::from_u64(1)

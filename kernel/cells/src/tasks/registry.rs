@@ -2,107 +2,134 @@
 //! by tokio's task hooks (an unstable tokio API: the library is built with
 //! `--cfg tokio_unstable`).
 //!
-//! The hooks run on every spawn, poll and end of every task, so the work in
-//! them is small: a task's entry sits in one of [`SHARDS`] maps chosen by its
-//! id, and its poll figures are atomics. Each thread keeps the entry of the
-//! task it polled last, so polling one task again and again (a loop of
-//! `yield_now`) takes no lock and allocates nothing. Only a task spawned
-//! while a timeline records has a lane, locked at each of its polls. A
+//! The hooks run on every spawn, poll and end of every task, so they take
+//! no lock and allocate nothing in the common case. Tokio numbers tasks
+//! from one upwards, so a task's entry is a cache line in a ring indexed by
+//! its id: tasks spawned one after another write neighbouring lines. A task
+//! whose line is still held by a task [`SLOTS`] ids older goes to a locked
+//! map instead. A line is written at the spawn and the end of its task;
+//! polls only read it, and count in the polling thread's own table
+//! (`polls`). What only some tasks have (a name from
+//! `tokio::task::Builder`, a timeline lane while a timeline records) sits
+//! in a locked side map, looked up only for tasks flagged as having it. A
 //! task's entry goes when the task ends.
 
-use std::collections::HashMap;
-use std::hash::{BuildHasherDefault, Hash, Hasher};
+use std::collections::BTreeMap;
+use std::hash::{Hash, Hasher};
 use std::panic::Location;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::ptr;
+use std::sync::atomic::{fence, AtomicBool, AtomicPtr, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
-use std::time::Instant;
 
 use tokio::runtime::TaskMeta;
 use tokio::task::Id;
 
+use super::{clock, polls};
 use crate::runtime;
 use crate::timeline::Lane;
 
-/// Enough shards that workers polling different tasks rarely meet on a lock.
-const SHARDS: usize = 64;
+/// Lines in the ring: live tasks whose ids lie further apart than this
+/// share a line, and the younger one goes to [`OVERFLOW`]. 4 MiB.
+const SLOTS: usize = 1 << 16;
 
-/// One live task.
-pub(crate) struct Task {
-    /// The cell whose code spawned it, or whose task did.
-    pub cell: Option<u64>,
-    pub spawned_at: &'static Location<'static>,
-    /// The task that spawned it, if a task did.
-    pub parent: Option<Id>,
-    pub name: Option<Box<str>>,
-    pub spawned: Instant,
-    pub polls: AtomicU64,
-    /// Nanoseconds spent inside `poll`, the current poll excluded.
-    pub busy_ns: AtomicU64,
-    /// When the poll under way started ([`since_epoch`]), 0 between polls.
-    pub polling_since: AtomicU64,
-    /// The kernel's own tasks (the interrupt listener) are not listed.
-    pub kernel: bool,
-    pub panicked: AtomicBool,
-    /// Where a recording timeline draws it.
-    pub lane: Option<Mutex<Lane>>,
-}
+/// A slot's id while its task's spawn writes it.
+const CLAIMED: u64 = u64::MAX;
 
-/// Nanoseconds since the registry's first use: poll times fit an atomic.
-pub(crate) fn since_epoch(at: Instant) -> u64 {
-    static EPOCH: OnceLock<Instant> = OnceLock::new();
-    let epoch = *EPOCH.get_or_init(Instant::now);
-    // Never 0, which means "not polling".
-    at.saturating_duration_since(epoch).as_nanos() as u64 | 1
-}
+/// Bits of [`Slot::cell`] above the cell number.
+const KERNEL: u64 = 1 << 63;
+const PANICKED: u64 = 1 << 62;
+/// The task has an entry in [`EXTRAS`].
+const EXTRA: u64 = 1 << 61;
+const CELL_BITS: u64 = EXTRA - 1;
 
-/// Tokio's task ids count up from one: multiplying spreads them over the
-/// shards and the buckets of each map (the top bits pick the shard).
+/// One live task, on a cache line of its own.
 #[derive(Default)]
-pub(crate) struct IdHasher(u64);
-
-impl Hasher for IdHasher {
-    fn finish(&self) -> u64 {
-        self.0
-    }
-
-    fn write(&mut self, bytes: &[u8]) {
-        for byte in bytes {
-            self.write_u64(u64::from(*byte) ^ self.0.rotate_left(8));
-        }
-    }
-
-    fn write_u64(&mut self, n: u64) {
-        self.0 = n.wrapping_mul(0x9E37_79B9_7F4A_7C15);
-    }
+#[repr(align(64))]
+struct Slot {
+    /// The task's id, 0 when the slot is free, [`CLAIMED`] while written.
+    id: AtomicU64,
+    /// When it was spawned, in [`clock`] ticks.
+    spawned: AtomicU64,
+    /// Polls and busy ticks folded in from the threads' tables (`polls`).
+    polls: AtomicU64,
+    busy: AtomicU64,
+    /// The cell whose code spawned it (or whose task did) plus one, 0 for
+    /// none, with the flag bits above.
+    cell: AtomicU64,
+    /// The id of the task that spawned it, 0 if no task did.
+    parent: AtomicU64,
+    site: AtomicPtr<Location<'static>>,
 }
 
-type Shard = HashMap<Id, Arc<Task>, BuildHasherDefault<IdHasher>>;
+/// What only some tasks have.
+#[derive(Default)]
+struct Extra {
+    name: Option<Box<str>>,
+    /// Where a recording timeline draws it.
+    lane: Option<Mutex<Lane>>,
+}
 
-static TASKS: [Mutex<Shard>; SHARDS] =
-    [const { Mutex::new(HashMap::with_hasher(BuildHasherDefault::new())) }; SHARDS];
+fn ring() -> &'static [Slot] {
+    static RING: OnceLock<Box<[Slot]>> = OnceLock::new();
+    RING.get_or_init(|| (0..SLOTS).map(|_| Slot::default()).collect())
+}
+
+static OVERFLOW: Mutex<BTreeMap<u64, Box<Slot>>> = Mutex::new(BTreeMap::new());
+
+static EXTRAS: Mutex<BTreeMap<u64, Arc<Extra>>> = Mutex::new(BTreeMap::new());
 
 /// Set while a timeline records the tasks it sees spawned.
 static RECORDING: AtomicBool = AtomicBool::new(false);
+
+/// Live tasks with a timeline lane: while there is none, polls look
+/// nothing up.
+static LANES: AtomicUsize = AtomicUsize::new(0);
 
 thread_local! {
     /// Set while the kernel spawns its own tasks on this thread.
     static KERNEL_SPAWN: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
     /// A name from `tokio::task::Builder`, between the spawn's tracing span
     /// (see `names`) and its spawn hook, on the spawning thread.
-    static PENDING_NAME: std::cell::RefCell<Option<(String, Box<str>)>> =
-        const { std::cell::RefCell::new(None) };
-    /// The task this thread polled last.
-    static LAST_POLLED: std::cell::RefCell<Option<(Id, Arc<Task>)>> =
+    static PENDING_NAME: std::cell::RefCell<Option<(u64, Box<str>)>> =
         const { std::cell::RefCell::new(None) };
 }
 
-fn shard(id: Id) -> MutexGuard<'static, Shard> {
-    let mut hasher = IdHasher::default();
-    id.hash(&mut hasher);
-    let index = (hasher.finish() >> (64 - SHARDS.trailing_zeros())) as usize;
-    TASKS[index]
-        .lock()
-        .unwrap_or_else(|poisoned| poisoned.into_inner())
+fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+/// Tokio's number for a task. `Id` shows it only through `Display` and
+/// `Hash`; its `Hash` writes the number as one `u64` (a test fails if the
+/// numbers it gives stop matching `Display`).
+fn number(id: Id) -> u64 {
+    #[derive(Default)]
+    struct Number(u64);
+    impl Hasher for Number {
+        fn finish(&self) -> u64 {
+            self.0
+        }
+        fn write(&mut self, _: &[u8]) {}
+        fn write_u64(&mut self, n: u64) {
+            self.0 = n;
+        }
+    }
+    let mut number = Number::default();
+    id.hash(&mut number);
+    number.finish()
+}
+
+/// The slot of task `id` in the ring.
+fn home(id: u64) -> &'static Slot {
+    &ring()[id as usize % SLOTS]
+}
+
+/// Calls `f` with the slot of live task `id`, if the registry has one.
+fn with_slot<R>(id: u64, f: impl FnOnce(&Slot) -> R) -> Option<R> {
+    let slot = home(id);
+    if slot.id.load(Ordering::Acquire) == id {
+        return Some(f(slot));
+    }
+    lock(&OVERFLOW).get(&id).map(|slot| f(slot))
 }
 
 /// Set to `off` in the kernel's environment, runtimes get no task hooks
@@ -116,6 +143,9 @@ pub(crate) fn hooked(builder: &mut tokio::runtime::Builder) -> &mut tokio::runti
         return builder;
     }
     crate::tasks::names::install();
+    clock::start();
+    polls::set_fold(fold);
+    ring();
     builder
         .on_task_spawn(spawned)
         .on_before_task_poll(before_poll)
@@ -131,21 +161,22 @@ pub(crate) fn as_kernel<R>(f: impl FnOnce() -> R) -> R {
     result
 }
 
-/// The next task spawned on this thread with tokio id `id` is called `name`.
-pub(crate) fn name_next(id: String, name: Box<str>) {
+/// The next task spawned on this thread, numbered `id`, is called `name`.
+pub(crate) fn name_next(id: u64, name: Box<str>) {
     PENDING_NAME.with(|pending| *pending.borrow_mut() = Some((id, name)));
 }
 
 fn spawned(meta: &TaskMeta<'_>) {
-    let id = meta.id();
-    let parent = tokio::task::try_id();
-    let cell = runtime::current_cell()
-        .or_else(|| parent.and_then(|parent| shard(parent).get(&parent).and_then(|t| t.cell)));
+    let id = number(meta.id());
+    let parent = tokio::task::try_id().map(number);
+    let cell = runtime::current_cell().or_else(|| {
+        let parent = parent?;
+        let cell = with_slot(parent, |slot| slot.cell.load(Ordering::Relaxed) & CELL_BITS)?;
+        cell.checked_sub(1)
+    });
     let name = PENDING_NAME.with(|pending| {
         let mut pending = pending.borrow_mut();
-        let named = pending
-            .as_ref()
-            .is_some_and(|(for_id, _)| *for_id == id.to_string());
+        let named = pending.as_ref().is_some_and(|(for_id, _)| *for_id == id);
         named
             .then(|| pending.take().map(|(_, name)| name))
             .flatten()
@@ -156,97 +187,136 @@ fn spawned(meta: &TaskMeta<'_>) {
     } else {
         None
     };
-    let task = Task {
-        cell,
-        spawned_at: meta.spawned_at(),
-        parent,
-        name,
-        spawned: Instant::now(),
-        polls: AtomicU64::new(0),
-        busy_ns: AtomicU64::new(0),
-        polling_since: AtomicU64::new(0),
-        kernel,
-        panicked: AtomicBool::new(false),
-        lane: lane.map(Mutex::new),
+    let mut flags = if kernel { KERNEL } else { 0 };
+    if name.is_some() || lane.is_some() {
+        flags |= EXTRA;
+        if lane.is_some() {
+            LANES.fetch_add(1, Ordering::Relaxed);
+        }
+        let extra = Extra {
+            name,
+            lane: lane.map(Mutex::new),
+        };
+        lock(&EXTRAS).insert(id, Arc::new(extra));
+    }
+    let fill = |slot: &Slot| {
+        slot.spawned.store(clock::now(), Ordering::Relaxed);
+        slot.polls.store(0, Ordering::Relaxed);
+        slot.busy.store(0, Ordering::Relaxed);
+        let cell = cell.map_or(0, |cell| cell + 1) & CELL_BITS;
+        slot.cell.store(cell | flags, Ordering::Relaxed);
+        slot.parent.store(parent.unwrap_or(0), Ordering::Relaxed);
+        let site = ptr::from_ref(meta.spawned_at()).cast_mut();
+        slot.site.store(site, Ordering::Relaxed);
     };
-    shard(id).insert(id, Arc::new(task));
+    let slot = home(id);
+    if slot
+        .id
+        .compare_exchange(0, CLAIMED, Ordering::Acquire, Ordering::Relaxed)
+        .is_ok()
+    {
+        fill(slot);
+        slot.id.store(id, Ordering::Release);
+    } else {
+        let slot = Box::new(Slot::default());
+        fill(&slot);
+        slot.id.store(id, Ordering::Relaxed);
+        lock(&OVERFLOW).insert(id, slot);
+    }
 }
 
-/// Calls `f` with the entry of task `id`, from this thread's last one if it is.
-fn with_task(id: Id, f: impl FnOnce(&Task)) {
-    LAST_POLLED.with(|last| {
-        let mut last = last.borrow_mut();
-        if last.as_ref().is_none_or(|(last_id, _)| *last_id != id) {
-            *last = shard(id).get(&id).map(|task| (id, task.clone()));
-        }
-        if let Some((_, task)) = last.as_ref() {
-            f(task);
-        }
+/// The side entry of task `id`, if its flags say it has one.
+fn extra(id: u64, flags: u64) -> Option<Arc<Extra>> {
+    if flags & EXTRA == 0 {
+        return None;
+    }
+    lock(&EXTRAS).get(&id).cloned()
+}
+
+fn with_lane(extra: Option<Arc<Extra>>, f: impl FnOnce(&mut Lane)) {
+    if let Some(lane) = extra.as_ref().and_then(|extra| extra.lane.as_ref()) {
+        f(&mut lock(lane));
+    }
+}
+
+/// Adds figures from a thread's table to live task `id`.
+fn fold(id: u64, polls: u64, busy: u64) {
+    with_slot(id, |slot| {
+        slot.polls.fetch_add(polls, Ordering::Relaxed);
+        slot.busy.fetch_add(busy, Ordering::Relaxed);
     });
 }
 
-fn lane(task: &Task) -> Option<MutexGuard<'_, Lane>> {
-    let lane = task.lane.as_ref()?;
-    Some(lane.lock().unwrap_or_else(|poisoned| poisoned.into_inner()))
+/// The flags of live task `id`.
+fn flags(id: u64) -> Option<u64> {
+    with_slot(id, |slot| slot.cell.load(Ordering::Relaxed))
+}
+
+/// Calls `f` on the timeline lane of task `id`, if it has one.
+fn on_lane(id: u64, f: impl FnOnce(&mut Lane)) {
+    if LANES.load(Ordering::Relaxed) == 0 {
+        return;
+    }
+    if let Some(flags) = flags(id) {
+        with_lane(extra(id, flags), f);
+    }
 }
 
 fn before_poll(meta: &TaskMeta<'_>) {
-    with_task(meta.id(), |task| {
-        let now = since_epoch(Instant::now());
-        task.polling_since.store(now, Ordering::Relaxed);
-        if let Some(mut lane) = lane(task) {
-            lane.poll_starts();
-        }
-    });
-}
-
-/// Counts the poll that started at `polling_since`, if one did.
-fn poll_ended(task: &Task) {
-    let since = task.polling_since.swap(0, Ordering::Relaxed);
-    if since != 0 {
-        let ran = since_epoch(Instant::now()).saturating_sub(since);
-        task.busy_ns.fetch_add(ran, Ordering::Relaxed);
-        task.polls.fetch_add(1, Ordering::Relaxed);
-    }
+    let id = number(meta.id());
+    polls::started(id);
+    on_lane(id, Lane::poll_starts);
 }
 
 fn after_poll(meta: &TaskMeta<'_>) {
-    with_task(meta.id(), |task| {
-        poll_ended(task);
-        if let Some(mut lane) = lane(task) {
-            lane.poll_ends();
-        }
-    });
+    let id = number(meta.id());
+    polls::ended(id);
+    on_lane(id, Lane::poll_ends);
 }
 
 fn terminated(meta: &TaskMeta<'_>) {
-    let id = meta.id();
-    LAST_POLLED.with(|last| {
-        let mut last = last.borrow_mut();
-        if last.as_ref().is_some_and(|(last_id, _)| *last_id == id) {
-            *last = None;
+    let id = number(meta.id());
+    let Some(flags) = flags(id) else { return };
+    polls::finish(id, flags & (PANICKED | EXTRA) != 0);
+    // Most tasks end with nothing to report: only their line is freed.
+    let ended = (flags & (PANICKED | EXTRA) != 0)
+        .then(|| with_slot(id, |slot| read(id, slot, None)))
+        .flatten()
+        .map(|mut ended| {
+            let sums = polls::sums(&[id])[0];
+            ended.polls += sums.polls;
+            ended.busy += sums.busy;
+            ended
+        });
+    let slot = home(id);
+    if slot.id.load(Ordering::Acquire) == id {
+        slot.id.store(0, Ordering::Release);
+    } else {
+        lock(&OVERFLOW).remove(&id);
+    }
+    let Some(mut ended) = ended else { return };
+    let extra = (flags & EXTRA != 0)
+        .then(|| lock(&EXTRAS).remove(&id))
+        .flatten();
+    let panicked = ended.panicked();
+    if let Some(extra) = extra {
+        ended.name = extra.name.as_deref().map(str::to_owned);
+        if extra.lane.is_some() {
+            LANES.fetch_sub(1, Ordering::Relaxed);
         }
-    });
-    let Some(task) = shard(id).remove(&id) else {
-        return;
-    };
-    // A poll that panicked ran no after-poll hook.
-    poll_ended(&task);
-    let panicked = task.panicked.load(Ordering::Relaxed);
-    if let Some(lane) = lane(&task) {
-        lane.ended(panicked);
+        with_lane(Some(extra), |lane| lane.ended(panicked));
     }
     if panicked {
-        crate::tasks::panicked(crate::tasks::Snapshot::of(id, &task));
+        crate::tasks::panicked(ended);
     }
 }
 
 /// The task running on this thread panicked (called from the panic hook).
 pub(crate) fn note_panic() {
     if let Some(id) = tokio::task::try_id() {
-        if let Some(task) = shard(id).get(&id) {
-            task.panicked.store(true, Ordering::Relaxed);
-        }
+        with_slot(number(id), |slot| {
+            slot.cell.fetch_or(PANICKED, Ordering::Relaxed);
+        });
     }
 }
 
@@ -255,25 +325,91 @@ pub(crate) fn record(on: bool) {
     RECORDING.store(on, Ordering::Relaxed);
 }
 
-/// Calls `f` on every live task but the kernel's.
-pub(crate) fn each(mut f: impl FnMut(Id, &Task)) {
-    for shard in &TASKS {
-        let shard = shard
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner());
-        for (id, task) in shard.iter().filter(|(_, task)| !task.kernel) {
-            f(*id, task);
+/// A task's entry, copied out of the registry.
+pub(crate) struct Snapshot {
+    pub id: u64,
+    pub cell: Option<u64>,
+    pub spawned_at: &'static Location<'static>,
+    /// The id of the task that spawned it.
+    pub parent: Option<u64>,
+    pub name: Option<String>,
+    /// In [`clock`] ticks, as the poll figures.
+    pub spawned: u64,
+    pub polls: u64,
+    pub busy: u64,
+    /// When the poll under way started, 0 between polls.
+    pub polling_since: u64,
+    flags: u64,
+}
+
+impl Snapshot {
+    pub(crate) fn panicked(&self) -> bool {
+        self.flags & PANICKED != 0
+    }
+}
+
+/// Copies task `id` out of `slot` (the name comes from `names`, where the
+/// task has one; the figures still in threads' tables are not added).
+fn read(id: u64, slot: &Slot, names: Option<&BTreeMap<u64, Arc<Extra>>>) -> Snapshot {
+    let cell = slot.cell.load(Ordering::Relaxed);
+    let name = (cell & EXTRA != 0)
+        .then(|| names?.get(&id)?.name.as_deref().map(str::to_owned))
+        .flatten();
+    let site = slot.site.load(Ordering::Relaxed);
+    Snapshot {
+        id,
+        cell: (cell & CELL_BITS).checked_sub(1),
+        // SAFETY: every slot in use holds the `&'static Location` its spawn
+        // hook stored, and a slot is read only once its id says it is in use.
+        spawned_at: unsafe { &*site },
+        parent: Some(slot.parent.load(Ordering::Relaxed)).filter(|&parent| parent != 0),
+        name,
+        spawned: slot.spawned.load(Ordering::Relaxed),
+        polls: slot.polls.load(Ordering::Relaxed),
+        busy: slot.busy.load(Ordering::Relaxed),
+        polling_since: 0,
+        flags: cell,
+    }
+}
+
+/// Every live task but the kernel's.
+pub(crate) fn snapshots() -> Vec<Snapshot> {
+    let extras = lock(&EXTRAS);
+    let mut found = Vec::new();
+    for slot in ring() {
+        let id = slot.id.load(Ordering::Acquire);
+        if id == 0 || id == CLAIMED {
+            continue;
+        }
+        let task = read(id, slot, Some(&extras));
+        // The slot may have been freed and taken again while it was read.
+        fence(Ordering::Acquire);
+        if slot.id.load(Ordering::Relaxed) == id {
+            found.push(task);
         }
     }
+    for (&id, slot) in lock(&OVERFLOW).iter() {
+        found.push(read(id, slot, Some(&extras)));
+    }
+    drop(extras);
+    found.retain(|task| task.flags & KERNEL == 0);
+    let ids: Vec<u64> = found.iter().map(|task| task.id).collect();
+    for (task, sums) in found.iter_mut().zip(polls::sums(&ids)) {
+        task.polls += sums.polls;
+        task.busy += sums.busy;
+        task.polling_since = sums.polling_since;
+    }
+    found
 }
 
 /// How many tasks the registry holds, the kernel's included.
 #[cfg(test)]
 pub(crate) fn len() -> usize {
-    TASKS
+    let in_ring = ring()
         .iter()
-        .map(|shard| shard.lock().map_or(0, |shard| shard.len()))
-        .sum()
+        .filter(|slot| slot.id.load(Ordering::Relaxed) != 0)
+        .count();
+    in_ring + lock(&OVERFLOW).len()
 }
 
 #[cfg(test)]
@@ -316,6 +452,37 @@ mod tests {
             release.send(()).unwrap();
             waiter.await.unwrap();
 
+            // A task whose ring line is held by a live task `SLOTS` ids
+            // older is kept (and listed) all the same.
+            let (release, wait) = tokio::sync::oneshot::channel::<()>();
+            let holder = tokio::spawn(async move {
+                let _ = wait.await;
+            });
+            let line = |id: Id| number(id) as usize % SLOTS;
+            let overflowed = loop {
+                let task = tokio::task::Builder::new()
+                    .name("overflowed")
+                    .spawn(std::future::pending::<()>())
+                    .unwrap();
+                if line(task.id()) == line(holder.id()) {
+                    break task;
+                }
+                task.abort();
+                let _ = task.await;
+            };
+            assert_eq!(lock(&OVERFLOW).len(), 1);
+            // (The tasks aborted before it may not have ended yet: tokio
+            // runs the end hook after waking the task's awaiter.)
+            let listed = crate::tasks::live()
+                .into_iter()
+                .find(|task| task.id == overflowed.id().to_string())
+                .expect("a task in the overflow map is listed");
+            assert_eq!(listed.name.as_deref(), Some("overflowed"));
+            overflowed.abort();
+            let _ = overflowed.await;
+            release.send(()).unwrap();
+            holder.await.unwrap();
+
             let mut set = tokio::task::JoinSet::new();
             for round in 0..100 {
                 for _ in 0..10_000 {
@@ -326,6 +493,7 @@ mod tests {
         });
         // Shutting down waits for every task's end, hooks included.
         drop(runtime);
-        assert_eq!(len(), 0);
+        assert_eq!(len(), 0, "every slot is free again");
+        assert!(lock(&OVERFLOW).is_empty() && lock(&EXTRAS).is_empty());
     }
 }

@@ -1,12 +1,18 @@
 //! Timelines: record when named async work started, ran, waited and ended,
 //! and draw it as an SVG picture with one lane per task.
 //!
-//! ```ignore
-//! let tl = Timeline::new();
-//! let john = tl.track("John", tokio::time::sleep(Duration::from_secs(5)));
-//! let mary = tl.track("Mary", tokio::time::sleep(Duration::from_secs(10)));
-//! tokio::join!(john, mary);
-//! tl.show();
+//! ```
+//! use std::time::Duration;
+//! use asyncbook::Timeline;
+//!
+//! // On virtual time: the ten simulated seconds pass at once.
+//! asyncbook::virtual_time::run(async {
+//!     let tl = Timeline::new();
+//!     let john = tl.track("John", tokio::time::sleep(Duration::from_secs(5)));
+//!     let mary = tl.track("Mary", tokio::time::sleep(Duration::from_secs(10)));
+//!     tokio::join!(john, mary);
+//!     tl.show();
+//! });
 //! ```
 //!
 //! Times come from `tokio::time::Instant`, so work run under
