@@ -2,6 +2,7 @@
 //! runtime. The binary's entry point is [`main`]; the integration tests use
 //! the runner's [`runner::client`], so kernels are launched in one place.
 
+pub mod allocator;
 mod engine;
 mod export;
 mod install;

@@ -4,7 +4,9 @@ Both kernels are launched without a kernelspec (the argv is built here) and get 
 cell sequence. Per kernel type there are several rounds, each on a fresh kernel:
 
     start -> kernel_info answered
-    first `.await` cell (evcxr: its `:dep tokio` cell first, counted into the figure)
+    first `.await` cell and a `let` of a tokio value, sent together at once: "first .await"
+    is the await cell's answer (evcxr: its `:dep tokio` cell sent first, counted in), "time to
+    warm" the let's, when cells answer at full speed
     N cycles of: trivial, let, fn item, call, await              (timed samples)
     RSS of the kernel process tree after 10 cells; the first round goes on with the same
     cycle up to 300 cells and measures RSS again
@@ -46,6 +48,8 @@ ASYNCBOOK = ROOT / "target" / "release" / "asyncbook"
 EVCXR = OUT_DIR / "evcxr" / "bin" / "evcxr_jupyter"
 
 AWAIT_CELL = "tokio::time::sleep(std::time::Duration::from_millis(1)).await"
+# The first tokio-typed variable: its type is inferred through tokio's source.
+WARM_LET = "let (tx, rx) = tokio::sync::mpsc::channel::<u32>(8);"
 EVCXR_TOKIO = ':dep tokio = { version = "1", features = ["full"] }'
 
 # One cycle of timed cells; `{i}` makes each sample's source differ.
@@ -213,43 +217,57 @@ class Kernel:
 
     def execute(self, code: str, timeout: float) -> tuple[float, list[dict]]:
         """Seconds until both the execute_reply and the iopub idle arrived, and the outputs."""
-        self.cells += 1
+        [(elapsed, outputs)] = self.execute_together([code], timeout)
+        return elapsed, outputs
+
+    def execute_together(self, codes: list[str], timeout: float) -> list[tuple[float, list[dict]]]:
+        """Sends every cell at once; for each, seconds from the sending until both its
+        execute_reply and its iopub idle arrived, and its outputs."""
+        self.cells += len(codes)
         started = time.perf_counter()
-        msg_id = self.kc.execute(code)
+        ids = [self.kc.execute(code) for code in codes]
         poller = zmq.Poller()
         shell, iopub = self.kc.shell_channel, self.kc.iopub_channel
         poller.register(shell.socket, zmq.POLLIN)
         poller.register(iopub.socket, zmq.POLLIN)
-        reply, idle, outputs = None, False, []
+        replies: dict[str, dict] = {}
+        idle: set[str] = set()
+        outputs: dict[str, list[dict]] = {msg_id: [] for msg_id in ids}
+        done: dict[str, float] = {}
         deadline = started + timeout
-        while reply is None or not idle:
+        while len(done) < len(ids):
             left = deadline - time.perf_counter()
             if left <= 0:
-                missing = "execute_reply" if reply is None else "idle status"
-                raise NoAnswer(f"{self.kind}: cell {code!r}: no {missing} within {timeout:.0f} s "
+                code = codes[next(i for i, msg_id in enumerate(ids) if msg_id not in done)]
+                raise NoAnswer(f"{self.kind}: cell {code!r}: no answer within {timeout:.0f} s "
                                f"(kernel log: {self.log_path})")
             ready = dict(poller.poll(min(left, 1.0) * 1000))
             if not ready and not self.km.is_alive():
-                raise self._fail(f"kernel died while running {code!r}")
+                raise self._fail(f"kernel died while running {codes!r}")
+            parent = None
             if shell.socket in ready:
                 msg = shell.get_msg(timeout=0)
-                if self._is_reply(msg, msg_id):
-                    reply = msg
+                parent = msg.get("parent_header", {}).get("msg_id")
+                if parent in outputs:
+                    replies[parent] = msg
             if iopub.socket in ready:
                 msg = iopub.get_msg(timeout=0)
-                if not self._is_reply(msg, msg_id):
-                    continue
-                if msg["msg_type"] == "status":
-                    idle = idle or msg["content"]["execution_state"] == "idle"
-                elif msg["msg_type"] != "execute_input":
-                    outputs.append(msg)
-        elapsed = time.perf_counter() - started
-        errors = [m["content"] for m in outputs if m["msg_type"] == "error"]
-        if reply["content"]["status"] != "ok" or errors:
-            detail = errors[0] if errors else reply["content"]
-            text = "\n".join(detail.get("traceback") or [detail.get("evalue", "")])
-            raise self._fail(f"cell {code!r} failed: {detail.get('ename', '')}: {text[:2000]}")
-        return elapsed, outputs
+                parent = msg.get("parent_header", {}).get("msg_id")
+                if parent in outputs:
+                    if msg["msg_type"] == "status":
+                        if msg["content"]["execution_state"] == "idle":
+                            idle.add(parent)
+                    elif msg["msg_type"] != "execute_input":
+                        outputs[parent].append(msg)
+            if parent in replies and parent in idle and parent not in done:
+                done[parent] = time.perf_counter() - started
+        for code, msg_id in zip(codes, ids):
+            errors = [m["content"] for m in outputs[msg_id] if m["msg_type"] == "error"]
+            if replies[msg_id]["content"]["status"] != "ok" or errors:
+                detail = errors[0] if errors else replies[msg_id]["content"]
+                text = "\n".join(detail.get("traceback") or [detail.get("evalue", "")])
+                raise self._fail(f"cell {code!r} failed: {detail.get('ename', '')}: {text[:2000]}")
+        return [(done[msg_id], outputs[msg_id]) for msg_id in ids]
 
     def rss_kib(self) -> int:
         return tree_rss_kib(self.pid)
@@ -309,9 +327,9 @@ def run_round(kind: str, number: int, cycles: int, rss_cells: int | None, spawn:
     result: dict = {"start_s": kernel.start_s, "cells": {k: [] for k in CELL_KINDS}, "rss_kib": {}}
     try:
         first = [EVCXR_TOKIO, AWAIT_CELL] if kind == "evcxr" else [AWAIT_CELL]
-        parts = [kernel.execute(code, args.first_timeout)[0] for code in first]
-        result["first_await_parts_s"] = parts
-        result["first_await_s"] = sum(parts)
+        answered = [elapsed for elapsed, _ in kernel.execute_together(first + [WARM_LET], args.first_timeout)]
+        result["first_await_s"] = answered[len(first) - 1]
+        result["warm_s"] = answered[-1]
 
         def checkpoint() -> None:
             if kernel.cells in (10, rss_cells):
@@ -465,6 +483,7 @@ def versions() -> dict:
 ROWS = [
     ("start", "start -> kernel ready", "s", 0.5, False),
     ("first_await", "first .await, fresh kernel", "s", 1.0, False),
+    ("warm", "time to warm (+ tokio let)", "s", 5.0, False),
     ("trivial", "trivial cell `1 + 1`", "s", 0.12, True),
     ("let", "let cell", "s", 0.2, True),
     ("fn", "item cell (fn)", "s", None, False),
@@ -481,6 +500,8 @@ def samples(rounds: list[dict], key: str, rss_cells: int) -> list[float]:
         return [r["start_s"] for r in rounds]
     if key == "first_await":
         return [r["first_await_s"] for r in rounds]
+    if key == "warm":
+        return [r["warm_s"] for r in rounds if "warm_s" in r]
     if key.startswith("rss"):
         cells = "10" if key == "rss10" else str(rss_cells)
         return [r["rss_kib"][cells] / 1024 for r in rounds if cells in r["rss_kib"]]
@@ -558,7 +579,7 @@ def render(report: dict) -> str:
         lines.append(f"{'notebooks/ wall time':<29}{'s':>5} {fmt(nb['wall_s'], 's'):>14}{'':>8} {'':>10}{'':>8} "
                      f"{'':>9}  {'<= 90 s, all pass':<27}{mark(passed)}{state}")
         lines.append(f"  notebooks measured with: {nb['method']}")
-    lines.append("Ratios are of p50s; 'first .await' for evcxr includes its `:dep tokio` cell.")
+    lines.append("Ratios are of p50s; 'first .await' and 'time to warm' for evcxr include its `:dep tokio` cell.")
     if any(row.get("evcxr", {}).get("hung") for row in report["summary"].values()):
         lines.append("evcxr spawn cell: `tokio::spawn(..).await` after the runtime's cell never answered "
                      f"(cell timeout {cfg['spawn_timeout']:.0f} s; one tokio copy per cell, evcxr issue #245).")
