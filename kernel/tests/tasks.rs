@@ -177,6 +177,66 @@ async fn tasks_lists_every_task_with_the_cell_and_line_that_spawned_it() {
         .expect("the kernel answered within four minutes");
 }
 
+/// The `text/plain` of a cell's value.
+fn result_of(run: &Execution) -> Option<String> {
+    run.messages.iter().find_map(|output| match output {
+        JupyterMessageContent::ExecuteResult(result) => serde_json::to_value(&result.data).ok()?
+            ["text/plain"]
+            .as_str()
+            .map(str::to_owned),
+        _ => None,
+    })
+}
+
+// rust-analyzer does not see tokio's `tokio_unstable` items and gives a
+// `Builder::spawn(..).unwrap()` the type `std::thread::JoinHandle`: the
+// kernel keeps such a handle with the type rustc gives it.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_builder_task_handle_is_kept_without_a_written_type() {
+    let test = async {
+        let launch = Launch::new(env!("CARGO_BIN_EXE_asyncbook"));
+        let mut kernel = Kernel::start(launch, CELL).await.expect("a kernel");
+        run(&mut kernel, "let warm_up = 1;").await;
+        run(
+            &mut kernel,
+            "let ticker = tokio::task::Builder::new().name(\"ticker\").spawn(async {\n    \
+                 loop { tokio::time::sleep(std::time::Duration::from_millis(20)).await; }\n\
+             }).unwrap();\n\
+             let answer = tokio::task::Builder::new().name(\"answer\").spawn(async { 6 * 7 }).unwrap();",
+        )
+        .await;
+        let text = shown(&mut kernel, ":tasks", "text/plain").await;
+        let ticker = task_at(&text, "[2] line 1").expect("the never-ending task, in its cell");
+        assert!(ticker.contains(" ticker spawned at"), "{ticker}");
+        let awaited = run(&mut kernel, "answer.await.unwrap()").await;
+        assert_eq!(result_of(&awaited).as_deref(), Some("42"));
+        let cancelled = run(
+            &mut kernel,
+            "ticker.abort();\nticker.await.unwrap_err().is_cancelled()",
+        )
+        .await;
+        assert_eq!(result_of(&cancelled).as_deref(), Some("true"));
+        // A type the user wrote is the user's: its mismatch is shown.
+        let wrong = kernel
+            .execute(
+                "let wrong: u8 = tokio::task::Builder::new().spawn(async {}).unwrap();",
+                CELL,
+            )
+            .await
+            .expect("sending the cell");
+        assert!(wrong.errored, "{:?}", wrong.messages);
+        assert!(
+            format!("{:?}", wrong.messages).contains("mismatched types"),
+            "{:?}",
+            wrong.messages
+        );
+        kernel.shutdown().await;
+    };
+    tokio::time::timeout(Duration::from_secs(240), test)
+        .await
+        .expect("the kernel answered within four minutes");
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn timeline_draws_a_lane_per_task_the_cell_spawns() {
     let test = async {

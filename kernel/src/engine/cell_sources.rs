@@ -26,6 +26,15 @@ pub fn keep_code(cell: usize, code: &str) {
     }
 }
 
+/// Keeps the code cell `cell` ran as (`N.ran`) where the kernel rewrote
+/// lines of it (a type written into a `let`, a value boxed), so that a task
+/// spawned on such a line is still placed in the cell.
+pub fn keep_ran(cell: usize, code: &str) {
+    if let Some(dir) = std::env::var_os(SOURCES_ENV) {
+        let _ = std::fs::write(Path::new(&dir).join(format!("{cell}.ran")), code);
+    }
+}
+
 /// Keeps the source just compiled for the cell being built (`N.rs`).
 pub fn keep_compiled(source: &Path) {
     let (Some(dir), Ok(cell)) = (std::env::var_os(SOURCES_ENV), std::env::var(CELL_ENV)) else {

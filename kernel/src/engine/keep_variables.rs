@@ -7,7 +7,7 @@ use std::borrow::Cow;
 use evcxr::EvalCallbacks;
 
 use super::worker::Worker;
-use super::{type_probe, unnameable};
+use super::{syntax, type_probe, unnameable};
 
 type EvalResult = Result<evcxr::EvalOutputs, evcxr::Error>;
 
@@ -50,6 +50,29 @@ fn with_unboxable_explained(result: EvalResult) -> EvalResult {
     )))
 }
 
+/// The variable whose `let` got from evcxr a type rustc rejects (a wrong
+/// type from rust-analyzer, see `type_probe`): the annotation a mismatch
+/// was "expected due to" is one the user did not write, or wrote with `_`
+/// placeholders for evcxr to fill.
+fn mistyped(code: &str, result: &EvalResult) -> Option<String> {
+    let Err(evcxr::Error::CompilationErrors(errors)) = result else {
+        return None;
+    };
+    errors
+        .iter()
+        .filter(|e| e.code() == Some("E0308"))
+        .find_map(|e| {
+            let annotation = e
+                .spanned_messages()
+                .iter()
+                .find(|m| m.label == "expected due to this")?;
+            let (name, written) = syntax::let_on_line(code, annotation.span.as_ref()?.start_line)?;
+            written
+                .is_none_or(|ty| type_probe::has_placeholder(&ty))
+                .then_some(name)
+        })
+}
+
 /// What rustc said of a failed compilation, as `type_probe::qualified`
 /// reads it: each error's message with its helps.
 fn said(errors: &[evcxr::CompilationError]) -> Vec<(String, Vec<String>)> {
@@ -83,25 +106,41 @@ impl Worker {
     }
 
     /// Writes the type rustc finds into the `let` of each variable evcxr
-    /// could not type (see `type_probe`), and runs the cell so.
+    /// could not type, or typed wrong (see `type_probe`), and runs the cell so.
     fn typed<'a>(
         &mut self,
         mut code: Cow<'a, str>,
         mut result: EvalResult,
         callbacks: &mut EvalCallbacks,
     ) -> (Cow<'a, str>, EvalResult) {
+        let mut retyped: Vec<String> = Vec::new();
         for _ in 0..TYPING_TRIES {
-            let Err(evcxr::Error::Message(message)) = &result else {
-                break;
+            let untyped = match &result {
+                Err(evcxr::Error::Message(message)) => type_probe::untyped(message),
+                _ => None,
             };
-            let Some(variable) = type_probe::untyped(message).map(str::to_owned) else {
-                break;
+            let (variable, alone) = match untyped {
+                Some(variable) => (variable.to_owned(), false),
+                None => match mistyped(&code, &result) {
+                    Some(variable) => (variable, true),
+                    None => break,
+                },
             };
-            let ty = match self.rustc_type(&code, &variable, callbacks) {
-                Ok(Some(ty)) => ty,
+            // A type the kernel wrote itself is not tried twice.
+            if retyped.contains(&variable) {
+                break;
+            }
+            let ty = match self.rustc_type(&code, &variable, alone, callbacks) {
+                // A `_` rustc leaves is a value that never comes (the output
+                // of a task that loops forever): `()` takes it, as a `loop`
+                // becomes any type.
+                Ok(Some(ty)) => type_probe::fill_placeholders(&ty, "()"),
                 Ok(None) => break,
+                // The cell's own errors are shown as they were.
+                Err(_) if alone => break,
                 Err(own_errors) => return (code, own_errors),
             };
+            retyped.push(variable.clone());
             if let Some(why) = type_probe::unwritable(&ty) {
                 let message = format!(
                     "The variable `{variable}` cannot be kept for later cells: its type is `{ty}`, \
@@ -121,14 +160,20 @@ impl Worker {
     }
 
     /// The type rustc gives `variable` in `code`, asked with a probe that
-    /// runs nothing (see `type_probe`); `Err` holds the cell's own errors.
+    /// runs nothing (see `type_probe`), `alone` in a block where evcxr types
+    /// no variable; `Err` holds the cell's own errors.
     fn rustc_type(
         &mut self,
         code: &str,
         variable: &str,
+        alone: bool,
         callbacks: &mut EvalCallbacks,
     ) -> Result<Option<String>, EvalResult> {
-        let probe = type_probe::probe(code, variable);
+        let probe = if alone {
+            type_probe::probe_alone(code, variable)
+        } else {
+            type_probe::probe(code, variable)
+        };
         let Err(evcxr::Error::CompilationErrors(errors)) =
             self.context.execute_with_callbacks(&probe, callbacks)
         else {
@@ -274,7 +319,9 @@ impl Worker {
         tries: &mut usize,
     ) -> Option<(String, EvalResult)> {
         *tries = tries.checked_sub(1)?;
-        let ty = self.rustc_type(candidate, variable, callbacks).ok()??;
+        let ty = self
+            .rustc_type(candidate, variable, false, callbacks)
+            .ok()??;
         tracing::debug!("rustc types the boxed `{variable}` as `{ty}`");
         let (code, result) = self.run_with_type(candidate, variable, &ty, callbacks)?;
         match refused(&result) {

@@ -92,6 +92,37 @@ pub fn find_let(code: &str, name: &str, annotated: bool) -> Option<LetSite> {
     found
 }
 
+/// The top-level `let` that starts on `line` (1-based) and binds one name:
+/// the name, and the type annotation written there, if one is.
+pub fn let_on_line(code: &str, line: usize) -> Option<(String, Option<String>)> {
+    let tokens = tokens(code);
+    let line_of = |at: usize| code[..at].matches('\n').count() + 1;
+    let i = tokens.iter().position(|t| {
+        t.depth == 0 && &code[t.span.clone()] == "let" && line_of(t.span.start) == line
+    })?;
+    let mut j = i + 1;
+    if tokens
+        .get(j)
+        .is_some_and(|t| &code[t.span.clone()] == "mut")
+    {
+        j += 1;
+    }
+    let ident = tokens.get(j)?;
+    let name = &code[ident.span.clone()];
+    if !name.starts_with(|c: char| c.is_alphabetic() || c == '_') {
+        return None;
+    }
+    let annotation = match tokens.get(j + 1) {
+        Some(colon) if &code[colon.span.clone()] == ":" => {
+            let end = tokens.get(annotation_end(code, &tokens, j + 2))?;
+            Some(code[colon.span.end..end.span.start].trim().to_owned())
+        }
+        Some(equals) if &code[equals.span.clone()] == "=" => None,
+        _ => return None,
+    };
+    Some((name.to_owned(), annotation))
+}
+
 /// The index of the token after a type annotation that starts at `from`:
 /// the first `=` outside brackets and angle brackets (`->` is no bracket).
 fn annotation_end(code: &str, tokens: &[Token], from: usize) -> usize {
@@ -234,6 +265,18 @@ pub fn tokens(code: &str) -> Vec<Token> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_let_on_a_line_is_found_with_its_written_type() {
+        let code = "let a = 1;\nlet mut b: Vec<_> = vec![a];\nfoo(|x| { let c = x; c });\nlet (d, e) = (1, 2);";
+        assert_eq!(let_on_line(code, 1), Some(("a".to_owned(), None)));
+        assert_eq!(
+            let_on_line(code, 2),
+            Some(("b".to_owned(), Some("Vec<_>".to_owned())))
+        );
+        assert_eq!(let_on_line(code, 3), None, "not at the top level");
+        assert_eq!(let_on_line(code, 4), None, "a pattern, not one name");
+    }
 
     #[test]
     fn lists_split_only_where_no_bracket_is_open() {

@@ -12,6 +12,15 @@
 //! types rustc defaults them to, is written into `m`'s `let` and the cell
 //! runs. Should evcxr word its message differently, the cell fails as
 //! before and the test of a collected `HashMap` in `shared_runtime.rs` says so.
+//!
+//! rust-analyzer may also get a type wrong: it does not see tokio's
+//! `tokio_unstable` items, and types `tokio::task::Builder::spawn(..)
+//! .unwrap()` as a `std::thread::JoinHandle`. evcxr writes that type into
+//! the `let` (where the user wrote none, or one with `_` placeholders) and
+//! rustc rejects it ("expected due to this" on the annotation). The kernel
+//! then probes the cell inside a block ([`probe_alone`]), where evcxr keeps
+//! no variable and so writes no type, and rustc's own type goes into the
+//! `let`. The `Builder` tests in `tasks.rs` fail should either step change.
 
 use super::syntax::find_let;
 
@@ -29,30 +38,64 @@ pub fn probe(code: &str, variable: &str) -> String {
     format!("{}\nlet {PROBE}: () = {variable};", code.trim_end())
 }
 
-/// The line of [`probe`]'s code that holds the probe (1-based).
-pub fn probe_line(probe_code: &str) -> usize {
-    probe_code.lines().count()
+/// The cell and the probe of `variable` inside a block: evcxr keeps none
+/// of the cell's variables then, so it writes no type of its own into any.
+pub fn probe_alone(code: &str, variable: &str) -> String {
+    format!("{{\n{}\n}}", probe(code, variable))
 }
 
-/// What the probe's error says `variable` is: from the label rustc puts on
-/// it ("expected `()`, found `T`"), or, where the label cuts a long type
-/// short (`Pin<Box<...>>`), from the note of the error's `rendered` text
-/// ("found struct `T`").
+/// The line of a probe's code that holds the probe (1-based).
+pub fn probe_line(probe_code: &str) -> usize {
+    let probe = format!("let {PROBE}:");
+    probe_code
+        .lines()
+        .position(|line| line.starts_with(&probe))
+        .map_or(0, |at| at + 1)
+}
+
+/// True if `ty` holds a `_` to be inferred (`HashMap<_, _>`).
+pub fn has_placeholder(ty: &str) -> bool {
+    ty.split(|c: char| !(c.is_alphanumeric() || c == '_'))
+        .any(|word| word == "_")
+}
+
+/// `ty` with each `_` to be inferred written as `with`.
+pub fn fill_placeholders(ty: &str, with: &str) -> String {
+    let word = |c: char| c.is_alphanumeric() || c == '_';
+    let mut out = String::with_capacity(ty.len());
+    let mut rest = ty;
+    while let Some(at) = rest.find('_') {
+        let alone = !rest[..at].ends_with(word) && !rest[at + 1..].starts_with(word);
+        out.push_str(&rest[..at]);
+        out.push_str(if alone { with } else { "_" });
+        rest = &rest[at + 1..];
+    }
+    out.push_str(rest);
+    out
+}
+
+/// What the probe's error says `variable` is: from the note of the error's
+/// `rendered` text ("found struct `T`"), whose paths are untrimmed and
+/// whose types are never cut short, or else from the label rustc puts on
+/// the probe ("expected `()`, found `T`"), unless that cuts the type short
+/// (`Pin<Box<...>>`).
 pub fn found(label: &str, rendered: &str) -> Option<String> {
     let labelled = label
         .strip_prefix("expected `()`, found `")?
         .strip_suffix('`')?;
-    let plain;
-    let ty = if labelled.contains("...") {
-        // The rendering is coloured: the note is read without its escapes.
-        plain = regex::Regex::new("\x1b\\[[0-9;]*m")
-            .expect("a valid pattern")
-            .replace_all(rendered, "");
+    // The rendering is coloured: the note is read without its escapes.
+    let plain = regex::Regex::new("\x1b\\[[0-9;]*m")
+        .expect("a valid pattern")
+        .replace_all(rendered, "");
+    let noted = || {
         let (_, note) = plain.split_once("expected unit type `()`")?;
         let line = note.lines().nth(1)?.trim().strip_prefix("found ")?;
-        &line[line.find('`')? + 1..line.rfind('`')?]
-    } else {
-        labelled
+        Some(&line[line.find('`')? + 1..line.rfind('`')?])
+    };
+    let ty = match noted() {
+        Some(ty) => ty,
+        None if !labelled.contains("...") => labelled,
+        None => return None,
     };
     Some(ty.replace("{integer}", "i32").replace("{float}", "f64"))
 }
@@ -164,6 +207,27 @@ mod tests {
             Some("std::collections::HashMap<i32, f64>")
         );
         assert_eq!(found("expected `u8`, found `()`", ""), None);
+    }
+
+    #[test]
+    fn placeholders_are_found_and_filled_as_whole_words() {
+        assert!(has_placeholder("HashMap<_, Vec<_>>"));
+        assert!(!has_placeholder("my_mod::Some_Type<u8>"));
+        assert_eq!(
+            fill_placeholders("tokio::task::JoinHandle<_>", "()"),
+            "tokio::task::JoinHandle<()>"
+        );
+        assert_eq!(fill_placeholders("a_b::C<_, d_>", "()"), "a_b::C<(), d_>");
+    }
+
+    #[test]
+    fn the_untrimmed_note_wins_over_the_trimmed_label() {
+        let rendered = "error[E0308]: mismatched types\n  = note: expected unit type `()`\n\
+            \x20            found struct `tokio::task::JoinHandle<u8>`\n";
+        assert_eq!(
+            found("expected `()`, found `JoinHandle<u8>`", rendered).as_deref(),
+            Some("tokio::task::JoinHandle<u8>")
+        );
     }
 
     #[test]

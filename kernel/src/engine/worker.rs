@@ -126,7 +126,7 @@ impl Worker {
                 Request::Execute { code, cell, reply } => {
                     self.set_build_env(cell_source::CELL_ENV, &cell.to_string());
                     super::cell_sources::keep_code(cell, &code);
-                    let outcome = self.execute(&code);
+                    let outcome = self.execute(&code, cell);
                     let _ = reply.send(outcome);
                 }
                 Request::Complete {
@@ -172,7 +172,7 @@ impl Worker {
         }
     }
 
-    fn execute(&mut self, code: &str) -> Outcome {
+    fn execute(&mut self, code: &str, cell: usize) -> Outcome {
         let expanded = commands::expand(code);
         if let Some(on) = expanded.show_warnings {
             self.shared.warnings.show(on);
@@ -192,7 +192,11 @@ impl Worker {
             input_reader: &|request| ask(&inputs, request.prompt, request.is_password),
         };
         let result = self.context.execute_with_callbacks(&code, &mut callbacks);
+        let sent = code.to_string();
         let (code, result) = self.kept(code, result, &mut callbacks);
+        if *code != sent {
+            super::cell_sources::keep_ran(cell, &code);
+        }
         let ran = matches!(&result, Ok(out) if out.phases.iter().any(|p| p.name == "Execution"));
         if let Ok(out) = &result {
             // Formatted only when debug logging is on.

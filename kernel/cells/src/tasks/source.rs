@@ -5,9 +5,11 @@
 //! (`asyncbook_lib.rs`), in which the user's lines appear with their text
 //! unchanged (bar indentation) among evcxr's own. The kernel keeps, in the
 //! folder named by [`SOURCES_ENV`], each cell's code (`N.cell`) and the
-//! source it compiled for it (`N.rs`); a location is placed by its line's
-//! text, in the cell whose code was running, else in the latest earlier
-//! cell with that line (an item defined before and compiled again). Should
+//! source it compiled for it (`N.rs`), and the code as it ran where the
+//! kernel rewrote lines of it (`N.ran`: a type written into a `let`, a value
+//! boxed, each on its line); a location is placed by its line's text, in
+//! the cell whose code was running, else in the latest earlier cell with
+//! that line (an item defined before and compiled again). Should
 //! evcxr ever change the lines it copies, tasks would show the generated
 //! file's line instead, and the protocol test of `:tasks` fails.
 
@@ -51,9 +53,12 @@ pub fn site(cell: Option<u64>, at: &Location<'_>) -> Site {
     let Some(generated) = read(format!("{cell}.rs")) else {
         return elsewhere();
     };
-    let cells = (1..=cell)
-        .rev()
-        .filter_map(|n| Some((n, read(format!("{n}.cell"))?)));
+    let cells = (1..=cell).rev().flat_map(|n| {
+        [read(format!("{n}.cell")), read(format!("{n}.ran"))]
+            .into_iter()
+            .flatten()
+            .map(move |code| (n, code))
+    });
     place(&generated, at.line() as usize, cells).unwrap_or_else(elsewhere)
 }
 
