@@ -47,7 +47,9 @@ pub(crate) fn set_fold(fold: Fold) {
 }
 
 fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
-    mutex.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    mutex
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
 /// This thread's table, listed in [`TABLES`] while the thread lives.
