@@ -105,6 +105,8 @@ fn reports_every_cell_of_the_fixture_notebooks() {
 
     run.block("ok   tests/runner/expected_error.ipynb: 2 passed, 0 failed (");
     run.block("ok   tests/runner/sanitize/timing.ipynb: 2 passed, 0 failed (");
+    run.block("ok   tests/runner/fresh/1-leaves-state.ipynb: 3 passed, 0 failed (");
+    run.block("ok   tests/runner/fresh/2-starts-fresh.ipynb: 7 passed, 0 failed (");
 
     let timeout = run.block("FAIL tests/runner/timeout.ipynb: 2 passed, 1 failed (");
     assert_eq!(
@@ -112,14 +114,14 @@ fn reports_every_cell_of_the_fixture_notebooks() {
         ["  cell 3 (id slow): timed out after 3 s, interrupted"]
     );
 
-    assert_eq!(run.closing_line(), "13 passed, 4 failed, 2 skipped");
+    assert_eq!(run.closing_line(), "23 passed, 4 failed, 2 skipped");
 
     // A plain run never writes into the notebooks it checks.
     let stored = fs::read_to_string(fixture("altered.ipynb")).unwrap();
     assert!(stored.contains("hallo from a cell"));
 
     let xml = fs::read_to_string(&junit).unwrap();
-    assert_eq!(xml.matches("<testsuite ").count(), 6);
+    assert_eq!(xml.matches("<testsuite ").count(), 8);
     assert!(xml.contains(
         "<testsuite name=\"tests/runner/altered.ipynb\" tests=\"4\" failures=\"1\" skipped=\"1\""
     ));
@@ -128,6 +130,52 @@ fn reports_every_cell_of_the_fixture_notebooks() {
     // The kept copy holds what the cells printed this time.
     let kept = fs::read_to_string(keep.join("tests/runner/altered.ipynb")).unwrap();
     assert!(kept.contains("hello from a cell") && !kept.contains("hallo from a cell"));
+}
+
+/// A notebook's kernel, started over in place, runs the next notebook of its
+/// folder: the first notebook's dependency, setting, variables, item and
+/// never-ending task are not visible to the second (its stored outputs come
+/// from a kernel of its own), and its execution counts start from 1.
+#[test]
+fn a_kernel_started_over_runs_the_next_notebook_as_a_fresh_one() {
+    let out = tempfile::tempdir().unwrap();
+    let keep = out.path().join("kept");
+    let run = asyncbook_test(&[
+        "-j",
+        "1",
+        "--keep",
+        keep.to_str().unwrap(),
+        "tests/runner/fresh",
+    ]);
+    assert!(run.success);
+    run.block("ok   tests/runner/fresh/1-leaves-state.ipynb: 3 passed, 0 failed (");
+    run.block("ok   tests/runner/fresh/2-starts-fresh.ipynb: 7 passed, 0 failed (");
+
+    // The first code cell of each prints the process id of its kernel.
+    let first_cell = |name: &str| {
+        let path = keep.join("tests/runner/fresh").join(name);
+        let notebook: serde_json::Value =
+            serde_json::from_str(&fs::read_to_string(path).unwrap()).unwrap();
+        let cell = notebook["cells"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|cell| cell["cell_type"] == "code")
+            .unwrap()
+            .clone();
+        let text: String = cell["outputs"][0]["text"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|line| line.as_str().unwrap())
+            .collect();
+        (text, cell["execution_count"].as_u64())
+    };
+    let (first, _) = first_cell("1-leaves-state.ipynb");
+    let (second, count) = first_cell("2-starts-fresh.ipynb");
+    assert!(first.starts_with("kernel process "), "{first:?}");
+    assert_eq!(first, second, "both notebooks ran in one kernel");
+    assert_eq!(count, Some(1));
 }
 
 #[test]

@@ -596,3 +596,99 @@ async fn interrupts_keep_what_they_can() {
         .await;
     assert_eq!(fresh.result().as_deref(), Some("10"));
 }
+
+/// `:clear` starts the session over in the same kernel process: nothing the
+/// cells before it defined, declared, set or spawned is visible after it,
+/// the cells run in a new process on a new runtime, and the execution
+/// counts start from 1 again.
+#[tokio::test(flavor = "multi_thread")]
+async fn clear_starts_the_session_over_in_place() {
+    let crate_dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir(crate_dir.path().join("src")).unwrap();
+    std::fs::write(
+        crate_dir.path().join("Cargo.toml"),
+        "[package]\nname = \"tiny\"\nversion = \"0.1.0\"\nedition = \"2021\"\n",
+    )
+    .unwrap();
+    std::fs::write(
+        crate_dir.path().join("src/lib.rs"),
+        "pub fn answer() -> u32 { 42 }\n",
+    )
+    .unwrap();
+    let pid_cell = "println!(\"{} {}\", std::process::id(), std::os::unix::process::parent_id());";
+
+    let mut kernel = Kernel::start().await;
+    kernel
+        .run(&format!(
+            ":dep tiny = {{ path = {:?} }}\n\
+             let x = tiny::answer();\n\
+             fn item() -> u32 {{ 7 }}\n\
+             let (tx, mut rx) = tokio::sync::mpsc::channel::<u32>(1);\n\
+             let later = async {{ 5 }};\n\
+             let sleeper = tokio::spawn(async {{ tokio::time::sleep(std::time::Duration::from_secs(3600)).await; }});",
+            crate_dir.path().display().to_string()
+        ))
+        .await;
+    kernel
+        .run(":build_env ASYNCBOOK_MARK=set\n:warnings off")
+        .await;
+    let before = kernel.run(pid_cell).await.stdout();
+    let marked = kernel.run("option_env!(\"ASYNCBOOK_MARK\")").await;
+    assert_eq!(marked.result().as_deref(), Some("Some(\"set\")"));
+    assert_eq!(live_tasks(&kernel.run(":runtime").await.stdout()), 1);
+
+    let cleared = kernel.run(":clear").await;
+    assert_eq!(cleared.shown(), "", "{cleared:?}");
+
+    let after = kernel.run(pid_cell).await;
+    assert_eq!(after.count(), 1, "execution counts start over");
+    let (before, after) = (before.trim(), after.stdout());
+    let (cells_before, kernel_before) = before.split_once(' ').unwrap();
+    let (cells_after, kernel_after) = after.trim().split_once(' ').unwrap();
+    assert_ne!(cells_before, cells_after, "the cells run in a new process");
+    assert_eq!(kernel_before, kernel_after, "in the same kernel");
+    assert_eq!(kernel_after, kernel.pid().to_string());
+
+    for (code, missing) in [
+        ("x", "cannot find value `x`"),
+        ("item()", "cannot find function `item`"),
+        ("tx", "cannot find value `tx`"),
+        ("later", "cannot find value `later`"),
+        ("sleeper.abort();", "cannot find value `sleeper`"),
+        ("tiny::answer()", "`tiny`"),
+    ] {
+        let gone = kernel.execute(code).await.failed();
+        assert!(gone.shown().contains(missing), "{code}: {gone:?}");
+    }
+    assert_eq!(live_tasks(&kernel.run(":runtime").await.stdout()), 0);
+    let unmarked = kernel.run("option_env!(\"ASYNCBOOK_MARK\")").await;
+    assert_eq!(
+        unmarked.result().as_deref(),
+        Some("None"),
+        "settings are reset"
+    );
+    let warned = kernel.run("fn unused() { let a = 1; }").await;
+    assert!(
+        warned.stderr().contains("unused variable: `a`"),
+        "{warned:?}"
+    );
+
+    // The shared runtime and the cell library work as in a new kernel.
+    let spawned = kernel
+        .run("let t = tokio::spawn(async { 6 * 7 });\nt.await.unwrap()")
+        .await;
+    assert_eq!(spawned.result().as_deref(), Some("42"));
+    let kept = kernel
+        .run("let (tx, rx) = tokio::sync::oneshot::channel::<u32>();")
+        .await;
+    assert_eq!(kept.shown(), "");
+    kernel.run("tx.send(3).unwrap();").await;
+    assert_eq!(
+        kernel.run("rx.await.unwrap()").await.result().as_deref(),
+        Some("3")
+    );
+
+    let mixed = kernel.execute("let y = 1;\n:clear").await.failed();
+    assert!(mixed.shown().contains("a cell of its own"), "{mixed:?}");
+    assert_eq!(kernel.run("1 + 1").await.result().as_deref(), Some("2"));
+}

@@ -19,6 +19,17 @@ pub fn prepare(dir: &Path) -> Result<()> {
     Ok(())
 }
 
+/// Forgets every cell's code: the session started over, and its cells are
+/// numbered from 1 again.
+pub fn forget() {
+    let Some(dir) = std::env::var_os(SOURCES_ENV) else {
+        return;
+    };
+    for entry in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+        let _ = std::fs::remove_file(entry.path());
+    }
+}
+
 /// Keeps the code of cell `cell` as the user wrote it (`N.cell`).
 pub fn keep_code(cell: usize, code: &str) {
     if let Some(dir) = std::env::var_os(SOURCES_ENV) {

@@ -4,7 +4,12 @@
 use std::borrow::Cow;
 
 /// `(command, code it runs, help)`.
-const COMMANDS: [(&str, &str, &str); 5] = [
+const COMMANDS: [(&str, &str, &str); 6] = [
+    (
+        ":clear",
+        "",
+        "Start over in place, as a restarted kernel would (no variable, item, dependency or task kept), in a second or two",
+    ),
     (
         ":runtime",
         "println!(\"{}\", asyncbook::runtime::report());",
@@ -31,6 +36,27 @@ const COMMANDS: [(&str, &str, &str); 5] = [
         "`:warnings off` hides rustc's warnings about cells, `:warnings on` shows them again",
     ),
 ];
+
+/// Where a cell has `:clear`, which the engine runs itself: the session
+/// starts over in place (evcxr's own `:clear` keeps its settings and
+/// leaves the cell library undeclared).
+#[derive(Debug, PartialEq)]
+pub enum Clear {
+    No,
+    Alone,
+    WithOtherCode,
+}
+
+pub fn clear(code: &str) -> Clear {
+    let mut lines = code.lines().map(str::trim).filter(|line| !line.is_empty());
+    if !lines.clone().any(|line| line == ":clear") {
+        Clear::No
+    } else if lines.all(|line| line == ":clear") {
+        Clear::Alone
+    } else {
+        Clear::WithOtherCode
+    }
+}
 
 /// The kernel's side of a cell's `:` commands.
 pub struct Expanded<'a> {
@@ -103,6 +129,15 @@ mod tests {
         assert!(expanded.contains("asyncbook::runtime::report()"));
         assert_eq!(expand("// :runtime").code, "// :runtime");
         assert_eq!(expand("  :tasks  ").code, "asyncbook::tasks::show();");
+    }
+
+    #[test]
+    fn clear_is_found_alone_or_with_other_code() {
+        assert_eq!(clear(":clear"), Clear::Alone);
+        assert_eq!(clear("\n  :clear \n\n"), Clear::Alone);
+        assert_eq!(clear("let a = 1;\n:clear"), Clear::WithOtherCode);
+        assert_eq!(clear("// :clear\nlet a = 1;"), Clear::No);
+        assert_eq!(clear(":clear_cache"), Clear::No);
     }
 
     #[test]

@@ -66,6 +66,9 @@ pub struct Outcome {
     pub error: Option<CellError>,
     /// Texts for the pager (`asyncbook::display::page`), by MIME type.
     pub pages: Vec<Map<String, Value>>,
+    /// The cell was `:clear`: the session started over, and so do the
+    /// execution counts.
+    pub cleared: bool,
 }
 
 #[derive(Debug, Clone, PartialEq)]

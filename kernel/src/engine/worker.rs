@@ -12,9 +12,10 @@ use serde_json::Value;
 use tokio::sync::mpsc;
 
 use super::cell_link::{self, CellLibrary};
+use super::commands::{self, Clear};
 use super::{
-    cell_source, commands, diagnostics, lock, tokio_main, CellError, CellErrorKind, Completion,
-    InputAsk, Outcome, Output, Request, Shared,
+    cell_source, diagnostics, lock, tokio_main, CellError, CellErrorKind, Completion, InputAsk,
+    Outcome, Output, Request, Shared,
 };
 
 /// Owns the evcxr context; lives on the engine thread.
@@ -23,6 +24,36 @@ pub(super) struct Worker {
     shared: Arc<Shared>,
     outputs: mpsc::UnboundedSender<Output>,
     inputs: mpsc::UnboundedSender<InputAsk>,
+    setup: Setup,
+}
+
+/// What every session declares before its first cell.
+struct Setup {
+    /// The kernel's own binary, evcxr's rustc wrapper.
+    wrapper: String,
+    library_dir: String,
+    /// The `:dep` lines of tokio, futures and the cell library.
+    dependencies: String,
+}
+
+impl Setup {
+    fn new(library: &CellLibrary) -> Result<Self> {
+        // The exact versions the cell library holds: the wrapper links them
+        // in instead of compiling them, and rust-analyzer reads their source
+        // to infer the types of variables such as a `JoinHandle`.
+        let dependencies = format!(
+            ":opt 0\n:offline true\n:dep tokio = {{ version = \"={}\", features = [\"full\", \"test-util\"] }}\n:dep futures = \"={}\"\n:dep asyncbook = {{ package = \"{}\", path = {:?} }}\n:offline false",
+            cell_link::TOKIO_VERSION,
+            cell_link::FUTURES_VERSION,
+            cell_link::CELLS_PACKAGE,
+            cell_link::cells_source(library)?.display().to_string(),
+        );
+        Ok(Setup {
+            wrapper: std::env::current_exe()?.display().to_string(),
+            library_dir: library.dir.display().to_string(),
+            dependencies,
+        })
+    }
 }
 
 impl Worker {
@@ -45,48 +76,70 @@ impl Worker {
             });
         }
         let context = CommandContext::with_eval_context(context);
-        let exe = std::env::current_exe()?;
         let mut worker = Worker {
             context,
             shared,
             outputs,
             inputs,
+            setup: Setup::new(library)?,
         };
-        worker.record_child_pid();
-        worker.set_build_env("RUSTC_WRAPPER", &exe.display().to_string());
-        worker.set_build_env(cell_link::WRAPPER_ENV, &library.dir.display().to_string());
-        worker.set_build_env(cell_link::SETUP_ENV, "1");
-        // The exact versions the cell library holds: the wrapper links them
-        // in instead of compiling them, and rust-analyzer reads their source
-        // to infer the types of variables such as a `JoinHandle`.
-        let setup = format!(
-            ":opt 0\n:offline true\n:dep tokio = {{ version = \"={}\", features = [\"full\", \"test-util\"] }}\n:dep futures = \"={}\"\n:dep asyncbook = {{ package = \"{}\", path = {:?} }}\n:offline false",
-            cell_link::TOKIO_VERSION,
-            cell_link::FUTURES_VERSION,
-            cell_link::CELLS_PACKAGE,
-            cell_link::cells_source(library)?.display().to_string(),
-        );
-        worker
-            .context
-            .execute(&setup)
+        worker.set_up(started)?;
+        Ok(worker)
+    }
+
+    /// Declares the cell library and its crates and runs a first async cell,
+    /// as every session starts.
+    fn set_up(&mut self, started: Instant) -> Result<()> {
+        self.record_child_pid();
+        let context = &mut self.context;
+        set_build_env(context, "RUSTC_WRAPPER", &self.setup.wrapper);
+        set_build_env(context, cell_link::WRAPPER_ENV, &self.setup.library_dir);
+        set_build_env(context, cell_link::SETUP_ENV, "1");
+        context
+            .execute(&self.setup.dependencies)
             .map_err(|e| anyhow::anyhow!("{e}"))?;
         log_warm_up("dependencies declared after", started, Duration::ZERO);
         // One await switches evcxr to async mode now rather than in the user's
         // first cell, so every cell runs on the shared runtime and the first
         // real cell is already warm.
-        worker
-            .context
+        let fences = self.shared.fences.load(Ordering::SeqCst);
+        self.context
             .execute("async {}.await;")
             .map_err(|e| anyhow::anyhow!("warming up the engine: {e}"))?;
-        worker.wait_for_fence(1, Duration::from_secs(5));
-        worker.set_build_env(cell_link::SETUP_ENV, "");
+        self.wait_for_fence(fences + 1, Duration::from_secs(5));
+        set_build_env(&mut self.context, cell_link::SETUP_ENV, "");
         log_warm_up("first async cell ran after", started, Duration::ZERO);
-        worker.record_child_pid();
-        Ok(worker)
+        self.record_child_pid();
+        Ok(())
     }
 
-    fn set_build_env(&mut self, key: &str, value: &str) {
-        let _ = self.context.execute(&format!(":build_env {key}={value}"));
+    /// `:clear`: the session starts over in place, as a restarted kernel
+    /// would (no variable, item, dependency, setting or task of the cells
+    /// before, a new cell process and runtime), while evcxr keeps its
+    /// compiled crates and rust-analyzer its analysis of std and tokio.
+    fn start_over(&mut self) -> Outcome {
+        let started = Instant::now();
+        super::cell_sources::forget();
+        self.shared.warnings.show(true);
+        let cleared = self
+            .context
+            .execute(":clear")
+            .map_err(|e| anyhow::anyhow!("{e}"))
+            .and_then(|_| {
+                self.context.reset_config();
+                self.set_up(started)
+            });
+        self.shared.running.store(false, Ordering::SeqCst);
+        match cleared {
+            Ok(()) => Outcome {
+                cleared: true,
+                ..Outcome::default()
+            },
+            Err(error) => Outcome::failed(CellError::plain(
+                CellErrorKind::EngineError,
+                format!("starting over failed: {error:#}; restart the kernel"),
+            )),
+        }
     }
 
     fn record_child_pid(&self) {
@@ -124,7 +177,7 @@ impl Worker {
             let Some(request) = request else { return };
             match request {
                 Request::Execute { code, cell, reply } => {
-                    self.set_build_env(cell_source::CELL_ENV, &cell.to_string());
+                    set_build_env(&mut self.context, cell_source::CELL_ENV, &cell.to_string());
                     super::cell_sources::keep_code(cell, &code);
                     let outcome = self.execute(&code, cell);
                     let _ = reply.send(outcome);
@@ -173,6 +226,17 @@ impl Worker {
     }
 
     fn execute(&mut self, code: &str, cell: usize) -> Outcome {
+        match commands::clear(code) {
+            Clear::Alone => return self.start_over(),
+            Clear::WithOtherCode => {
+                self.shared.running.store(false, Ordering::SeqCst);
+                return Outcome::failed(CellError::plain(
+                    CellErrorKind::Other,
+                    "`:clear` starts the session over: put it in a cell of its own",
+                ));
+            }
+            Clear::No => {}
+        }
         let expanded = commands::expand(code);
         if let Some(on) = expanded.show_warnings {
             self.shared.warnings.show(on);
@@ -325,6 +389,10 @@ impl Worker {
             }
         }
     }
+}
+
+fn set_build_env(context: &mut CommandContext, key: &str, value: &str) {
+    let _ = context.execute(&format!(":build_env {key}={value}"));
 }
 
 /// Logs a step of the engine's warm-up (the bench reads these lines): the

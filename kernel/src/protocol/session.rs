@@ -209,6 +209,7 @@ impl<I: Interpreter> Session<I> {
             }
         };
         self.flush().await;
+        let cleared = outcome.cleared;
 
         if request.store_history {
             let output = outcome
@@ -277,6 +278,9 @@ impl<I: Interpreter> Session<I> {
         };
         self.flush().await;
         self.reply(reply, message).await;
+        if cleared {
+            self.execution_count = ExecutionCount::default();
+        }
         if reply_failed && request.stop_on_error {
             self.abort_queued = true;
         }

@@ -1,8 +1,12 @@
 //! Stored against fresh outputs: both sides are rendered to one text (streams
 //! joined per name, text-like mime data verbatim, binary images by presence,
-//! errors by name and value), sanitised, and diffed line by line.
+//! errors by name and value), sanitised, and diffed line by line. The
+//! `Compiling ..` lines of a `:dep` are left out: whether a dependency is
+//! compiled depends on what the kernel built before (a kernel that ran an
+//! earlier notebook may have it), not on the cell.
 
 use std::path::{Path, PathBuf};
+use std::sync::LazyLock;
 
 use anyhow::{Context, Result};
 use regex::Regex;
@@ -125,13 +129,24 @@ pub fn render(outputs: &[Value], sanitizer: &Sanitizer) -> String {
         if text.is_empty() {
             continue;
         }
-        let text = sanitizer.apply(&text);
+        let text = sanitizer.apply(&without_build_progress(&text));
+        if text.is_empty() {
+            continue;
+        }
         rendered.push_str(&format!("[{name}]\n{text}"));
         if !text.ends_with('\n') {
             rendered.push_str("\n[no newline at end]\n");
         }
     }
     rendered + &rest
+}
+
+/// `text` without cargo's `Compiling name vX.Y.Z` lines.
+fn without_build_progress(text: &str) -> String {
+    static PROGRESS: LazyLock<Regex> = LazyLock::new(|| {
+        Regex::new(r"(?m)^ *Compiling [\w-]+ v\d\S*( \(.*\))?\n").expect("a valid regex")
+    });
+    PROGRESS.replace_all(text, "").into_owned()
 }
 
 /// Text mime types and SVG are compared verbatim; other data (PNG, JPEG,
@@ -180,6 +195,20 @@ mod tests {
         let changed = [json!({"output_type": "stream", "name": "stdout", "text": "b\n"})];
         let diff = difference(&stored, &changed, &sanitizer).unwrap();
         assert!(diff.contains("-a\n") && diff.contains("+b\n"), "{diff}");
+    }
+
+    #[test]
+    fn a_dependency_built_or_not_compares_the_same() {
+        let none = Sanitizer::default();
+        let built = [
+            json!({"output_type": "stream", "name": "stderr", "text": "   Compiling tiny v0.1.0\n   Compiling tiny-macros v0.1.0 (/src/tiny-macros)\n"}),
+            json!({"output_type": "stream", "name": "stdout", "text": "42\n"}),
+        ];
+        let cached = [json!({"output_type": "stream", "name": "stdout", "text": "42\n"})];
+        assert_eq!(difference(&built, &cached, &none), None);
+        let told =
+            [json!({"output_type": "stream", "name": "stderr", "text": "Compiling the report\n"})];
+        assert!(difference(&told, &cached, &none).is_some());
     }
 
     #[test]

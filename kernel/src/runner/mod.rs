@@ -1,4 +1,5 @@
-//! `asyncbook test`: runs notebooks headless, each in a fresh kernel, and
+//! `asyncbook test`: runs notebooks headless, each in a fresh kernel (a new
+//! one, or one started over in place after an earlier notebook: `pool`), and
 //! checks every code cell against its stored outputs. The `notebooks` test
 //! target runs the same checks, one notebook per named test ([`check`]).
 
@@ -6,6 +7,7 @@ pub mod client;
 mod compare;
 pub(crate) mod notebook;
 mod outputs;
+mod pool;
 mod progress;
 mod report;
 
@@ -17,10 +19,11 @@ use std::time::{Duration, Instant};
 use anyhow::{bail, Context, Result};
 use serde_json::Value;
 
-use client::{Ending, Kernel, Launch};
+use client::{Ending, Launch};
 pub use compare::Sanitizer;
 use notebook::{CodeCell, Notebook};
 use outputs::NotebookOutputs;
+use pool::Pool;
 use progress::Progress;
 use report::{CellReport, Failure, Verdict};
 pub use report::{Counts, NotebookReport};
@@ -115,7 +118,7 @@ pub struct Job {
 /// Runs one notebook in a fresh kernel, without progress lines, and returns
 /// its report: for a test harness that shows progress its own way.
 pub async fn check(job: &Job, settings: &Settings) -> NotebookReport {
-    run_notebook(job, settings, &Progress::hidden()).await
+    run_notebook(job, settings, &Progress::hidden(), &Pool::new(1)).await
 }
 
 /// Whether the kernel binary `kernel` finds its prebuilt cell library,
@@ -159,11 +162,16 @@ async fn run_all(notebooks: Vec<Job>, settings: Arc<Settings>, jobs: u16) -> Vec
     let mut running = tokio::task::JoinSet::new();
     let count = notebooks.len();
     let progress = Arc::new(Progress::new(count));
+    let kernels = Arc::new(Pool::new(count));
     for (order, job) in notebooks.into_iter().enumerate() {
         let (slots, settings, progress) = (slots.clone(), settings.clone(), progress.clone());
+        let kernels = kernels.clone();
         running.spawn(async move {
             let _slot = slots.acquire_owned().await;
-            (order, run_notebook(&job, &settings, &progress).await)
+            (
+                order,
+                run_notebook(&job, &settings, &progress, &kernels).await,
+            )
         });
     }
     let mut reports: Vec<Option<NotebookReport>> = (0..count).map(|_| None).collect();
@@ -180,6 +188,7 @@ async fn run_all(notebooks: Vec<Job>, settings: Arc<Settings>, jobs: u16) -> Vec
             }
         }
     }
+    kernels.close().await;
     progress.finish();
     reports.into_iter().flatten().collect()
 }
@@ -247,7 +256,12 @@ struct Ran {
     limit: f64,
 }
 
-async fn run_notebook(job: &Job, settings: &Settings, progress: &Progress) -> NotebookReport {
+async fn run_notebook(
+    job: &Job,
+    settings: &Settings,
+    progress: &Progress,
+    kernels: &Pool,
+) -> NotebookReport {
     let started = Instant::now();
     let mut report = NotebookReport {
         path: job.path.clone(),
@@ -273,7 +287,7 @@ async fn run_notebook(job: &Job, settings: &Settings, progress: &Progress) -> No
     let unrecorded = !settings.update && cells.iter().all(|cell| cell.outputs.is_empty());
     let compare = !settings.errors_only && !unrecorded;
     let mut outputs = NotebookOutputs::default();
-    let ran = run_cells(job, settings, &cells, &mut outputs, progress).await;
+    let ran = run_cells(job, settings, &cells, &mut outputs, progress, kernels).await;
 
     let mut produced = false;
     let mut kept = settings.keep.as_ref().map(|_| Notebook {
@@ -340,6 +354,7 @@ async fn run_cells(
     cells: &[CodeCell],
     outputs: &mut NotebookOutputs,
     progress: &Progress,
+    kernels: &Pool,
 ) -> Vec<Result<Ran, Verdict>> {
     let mut results = Vec::new();
     let runnable = cells.iter().any(|cell| !cell.plan.skip);
@@ -353,10 +368,10 @@ async fn run_cells(
     if runnable {
         let startup = Duration::from_secs_f64(settings.startup_timeout);
         let launch = Launch {
-            workdir: Some(workdir),
+            workdir: Some(workdir.clone()),
             ..Launch::new(settings.kernel.clone())
         };
-        let started = Kernel::start(launch, startup).await;
+        let started = kernels.take(launch, startup).await;
         match started {
             Ok(started) => kernel = Some(started),
             Err(error) => lost = Some(format!("the kernel did not start: {error:#}")),
@@ -411,8 +426,13 @@ async fn run_cells(
         };
         results.push(Ok(ran));
     }
-    if let Some(kernel) = kernel {
-        kernel.shutdown().await;
+    match kernel {
+        Some(kernel) if lost.is_none() => {
+            let limit = Duration::from_secs_f64(settings.startup_timeout);
+            kernels.give_back(workdir, kernel, limit).await;
+        }
+        Some(kernel) => kernel.shutdown().await,
+        None => {}
     }
     results
 }
