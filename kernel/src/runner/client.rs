@@ -371,6 +371,11 @@ impl Kernel {
         Ok(run)
     }
 
+    /// Whether the kernel's process is still running.
+    pub fn is_running(&mut self) -> bool {
+        matches!(self.process.child.try_wait(), Ok(None))
+    }
+
     /// Asks the kernel to shut down and makes sure it is gone.
     pub async fn shutdown(mut self) {
         let request: JupyterMessage = ShutdownRequest { restart: false }.into();

@@ -40,10 +40,12 @@ impl Pool {
                 .position(|(dir, _)| Some(dir) == launch.workdir.as_ref())
                 .map(|found| idle.swap_remove(found).1)
         };
-        match warm {
-            Some(kernel) => Ok(kernel),
-            None => Kernel::start(launch, startup).await,
+        if let Some(mut kernel) = warm {
+            if kernel.is_running() {
+                return Ok(kernel);
+            }
         }
+        Kernel::start(launch, startup).await
     }
 
     /// Takes back the kernel of a notebook that is done: kept, started over,
