@@ -115,10 +115,26 @@ pub struct Job {
     pub root: PathBuf,
 }
 
+impl Job {
+    /// The folder the notebook's kernel runs in: the notebook's own.
+    fn workdir(&self) -> PathBuf {
+        match self.path.parent() {
+            Some(dir) if !dir.as_os_str().is_empty() => dir.to_path_buf(),
+            _ => PathBuf::from("."),
+        }
+    }
+}
+
 /// Runs one notebook in a fresh kernel, without progress lines, and returns
 /// its report: for a test harness that shows progress its own way.
 pub async fn check(job: &Job, settings: &Settings) -> NotebookReport {
-    run_notebook(job, settings, &Progress::hidden(), &Pool::new(1)).await
+    run_notebook(
+        job,
+        settings,
+        &Progress::hidden(),
+        &Pool::new([job.workdir()]),
+    )
+    .await
 }
 
 /// Whether the kernel binary `kernel` finds its prebuilt cell library,
@@ -162,7 +178,7 @@ async fn run_all(notebooks: Vec<Job>, settings: Arc<Settings>, jobs: u16) -> Vec
     let mut running = tokio::task::JoinSet::new();
     let count = notebooks.len();
     let progress = Arc::new(Progress::new(count));
-    let kernels = Arc::new(Pool::new(count));
+    let kernels = Arc::new(Pool::new(notebooks.iter().map(Job::workdir)));
     for (order, job) in notebooks.into_iter().enumerate() {
         let (slots, settings, progress) = (slots.clone(), settings.clone(), progress.clone());
         let kernels = kernels.clone();
@@ -358,10 +374,7 @@ async fn run_cells(
 ) -> Vec<Result<Ran, Verdict>> {
     let mut results = Vec::new();
     let runnable = cells.iter().any(|cell| !cell.plan.skip);
-    let workdir = match job.path.parent() {
-        Some(dir) if !dir.as_os_str().is_empty() => dir.to_path_buf(),
-        _ => PathBuf::from("."),
-    };
+    let workdir = job.workdir();
     let shown = progress.notebook(&job.path, cells.len());
     let mut kernel = None;
     let mut lost: Option<String> = None;
@@ -371,7 +384,7 @@ async fn run_cells(
             workdir: Some(workdir.clone()),
             ..Launch::new(settings.kernel.clone())
         };
-        let started = kernels.take(launch, startup).await;
+        let started = kernels.take(&workdir, launch, startup).await;
         match started {
             Ok(started) => kernel = Some(started),
             Err(error) => lost = Some(format!("the kernel did not start: {error:#}")),
