@@ -4,7 +4,7 @@
 use std::time::Duration;
 
 use asyncbook_kernel::runner::client::{Execution, Kernel, Launch};
-use jupyter_protocol::JupyterMessageContent;
+use jupyter_protocol::{JupyterMessageContent, Stdio};
 
 const CELL: Duration = Duration::from_secs(120);
 
@@ -235,6 +235,69 @@ async fn a_builder_task_handle_is_kept_without_a_written_type() {
     tokio::time::timeout(Duration::from_secs(240), test)
         .await
         .expect("the kernel answered within four minutes");
+}
+
+/// What a cell printed to stdout.
+fn stdout(run: &Execution) -> String {
+    run.messages
+        .iter()
+        .filter_map(|output| match output {
+            JupyterMessageContent::StreamContent(stream)
+                if matches!(stream.name, Stdio::Stdout) =>
+            {
+                Some(stream.text.as_str())
+            }
+            _ => None,
+        })
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_cell_sets_the_process_tracing_subscriber_and_tasks_keep_their_names() {
+    let test = async {
+        let launch = Launch::new(env!("CARGO_BIN_EXE_asyncbook"));
+        let mut kernel = Kernel::start(launch, CELL).await.expect("a kernel");
+        // A task spawned before: the cell library reads names already.
+        run(&mut kernel, "tokio::spawn(async {}).await.unwrap();").await;
+        run(
+            &mut kernel,
+            ":dep tracing-subscriber = { version = \"0.3\", default-features = false, features = [\"fmt\", \"std\"] }\n\
+             :dep tracing = \"0.1\"",
+        )
+        .await;
+        let set = run(
+            &mut kernel,
+            "tracing_subscriber::fmt().with_ansi(false).without_time()\n    \
+                 .with_writer(std::io::stdout).init();\n\
+             tracing::info!(\"from the cell\");",
+        )
+        .await;
+        assert!(
+            stdout(&set).contains("INFO ctx: from the cell"),
+            "{:?}",
+            set.messages
+        );
+        let logged = run(
+            &mut kernel,
+            "tokio::spawn(async { tracing::warn!(answer = 42, \"from a task\") }).await.unwrap();\n\
+             let named = tokio::task::Builder::new().name(\"still named\")\n    \
+                 .spawn(std::future::pending::<()>()).unwrap();",
+        )
+        .await;
+        assert!(
+            stdout(&logged).contains("WARN ctx: from a task answer=42"),
+            "{:?}",
+            logged.messages
+        );
+        let text = shown(&mut kernel, ":tasks", "text/plain").await;
+        let named = task_at(&text, "[4] line 3")
+            .unwrap_or_else(|| panic!("the named task, in its cell: {text}"));
+        assert!(named.contains(" still named spawned at"), "{named}");
+        kernel.shutdown().await;
+    };
+    tokio::time::timeout(Duration::from_secs(300), test)
+        .await
+        .expect("the kernel answered within five minutes");
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -82,7 +82,9 @@ pub fn block_on<F: Future>(future: F) -> F::Output {
         };
     }
     let run = || {
-        shared().block_on(async {
+        let runtime = shared();
+        crate::tasks::enter_thread();
+        runtime.block_on(async {
             let mut interrupted = session_setup();
             interrupted.mark_unchanged();
             tokio::select! {
@@ -116,6 +118,7 @@ pub trait CellRuntime {
 
 impl CellRuntime for tokio::runtime::Runtime {
     fn __asyncbook_run(&self, cell: Option<u64>, body: CellBody<'_>) {
+        crate::tasks::enter_thread();
         self.block_on(run_cell(cell, body))
     }
 }
@@ -134,6 +137,7 @@ async fn run_cell(cell: Option<u64>, body: CellBody<'_>) {
         _ = interrupted.changed() => None,
     };
     crate::timeline::auto::finish_cell();
+    crate::tasks::cell_ended();
     let _ = std::io::stdout().flush();
     if outcome.is_none() {
         std::panic::resume_unwind(Box::new(Interrupted));

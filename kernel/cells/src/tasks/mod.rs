@@ -23,6 +23,16 @@ use registry::Snapshot;
 pub use source::Site;
 pub use view::{human, show, watch, RuntimeFacts, WorkerFacts};
 
+/// Spawns on this thread are named (see `names`), from here on.
+pub(crate) fn enter_thread() {
+    names::enter_thread();
+}
+
+/// A cell ended: a subscriber it set for the process gets what tasks log.
+pub(crate) fn cell_ended() {
+    names::look_again();
+}
+
 /// What a live task is doing, as far as the hooks can tell.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum TaskState {

@@ -144,11 +144,13 @@ pub(crate) fn hooked(builder: &mut tokio::runtime::Builder) -> &mut tokio::runti
     if std::env::var_os(HOOKS_ENV).is_some_and(|v| v == "off") {
         return builder;
     }
-    crate::tasks::names::install();
+    // Names come through tracing, on the threads where tasks are spawned.
+    crate::tasks::names::start();
     clock::start();
     polls::set_fold(fold);
     ring();
     builder
+        .on_thread_start(crate::tasks::names::enter_thread)
         .on_task_spawn(spawned)
         .on_before_task_poll(before_poll)
         .on_after_task_poll(after_poll)
