@@ -237,6 +237,51 @@ async fn a_builder_task_handle_is_kept_without_a_written_type() {
         .expect("the kernel answered within four minutes");
 }
 
+#[tokio::test(flavor = "multi_thread")]
+async fn tasks_lists_blocking_tasks_and_those_of_a_local_set() {
+    let test = async {
+        let launch = Launch::new(env!("CARGO_BIN_EXE_asyncbook"));
+        let mut kernel = Kernel::start(launch, CELL).await.expect("a kernel");
+        run(
+            &mut kernel,
+            "let (release, wait) = std::sync::mpsc::channel::<()>();\n\
+             let blocking = tokio::task::spawn_blocking(move || wait.recv().is_ok());\n\
+             let local = tokio::task::LocalSet::new();\n\
+             let (release_local, wait_local) = tokio::sync::oneshot::channel::<()>();\n\
+             let on_set = local.spawn_local(async move { wait_local.await.is_ok() });\n\
+             local.run_until(tokio::task::yield_now()).await;",
+        )
+        .await;
+        let text = shown(&mut kernel, ":tasks", "text/plain").await;
+        let blocking = task_at(&text, "[1] line 2").unwrap_or_else(|| panic!("{text}"));
+        assert!(blocking.contains(" (blocking) spawned at"), "{blocking}");
+        assert!(blocking.contains(": running for"), "{blocking}");
+        let local = task_at(&text, "[1] line 5").unwrap_or_else(|| panic!("{text}"));
+        assert!(local.contains(" (local) spawned at"), "{local}");
+        assert!(
+            local.contains(": idle for") && local.contains(", 1 polls"),
+            "{local}"
+        );
+        let html = shown(&mut kernel, ":tasks", "text/html").await;
+        assert!(html.contains("<td>(blocking)</td>"), "{html}");
+        let ended = run(
+            &mut kernel,
+            "release.send(()).unwrap();\n\
+             release_local.send(()).unwrap();\n\
+             local.await;\n\
+             (blocking.await.unwrap(), on_set.await.unwrap())",
+        )
+        .await;
+        assert_eq!(result_of(&ended).as_deref(), Some("(true, true)"));
+        let text = shown(&mut kernel, ":tasks", "text/plain").await;
+        assert!(text.contains(" 0 live tasks"), "{text}");
+        kernel.shutdown().await;
+    };
+    tokio::time::timeout(Duration::from_secs(240), test)
+        .await
+        .expect("the kernel answered within four minutes");
+}
+
 /// What a cell printed to stdout.
 fn stdout(run: &Execution) -> String {
     run.messages

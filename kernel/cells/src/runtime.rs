@@ -59,11 +59,12 @@ pub(crate) fn cells_started() -> u64 {
 pub fn shared() -> &'static tokio::runtime::Runtime {
     static RUNTIME: OnceLock<tokio::runtime::Runtime> = OnceLock::new();
     RUNTIME.get_or_init(|| {
-        crate::tasks::registry::hooked(&mut tokio::runtime::Builder::new_multi_thread())
-            .enable_all()
-            .thread_name("asyncbook-worker")
-            .build()
-            .expect("the tokio runtime could not be built")
+        crate::tasks::registry::build(
+            tokio::runtime::Builder::new_multi_thread()
+                .enable_all()
+                .thread_name("asyncbook-worker"),
+        )
+        .expect("the tokio runtime could not be built")
     })
 }
 

@@ -17,12 +17,13 @@ where
     let future = crate::runtime::as_cell(crate::runtime::current_cell(), future);
     std::thread::spawn(move || {
         crate::timeline::auto::on_virtual_time();
-        crate::tasks::registry::hooked(&mut tokio::runtime::Builder::new_current_thread())
-            .enable_all()
-            .start_paused(true)
-            .build()
-            .expect("a current-thread runtime")
-            .block_on(future)
+        crate::tasks::registry::build(
+            tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .start_paused(true),
+        )
+        .expect("a current-thread runtime")
+        .block_on(future)
     })
     .join()
     .unwrap_or_else(|panic| std::panic::resume_unwind(panic))

@@ -4,6 +4,8 @@
 //! `registry`): however a task was spawned (`tokio::spawn`, a `JoinSet`,
 //! `tokio::task::Builder` with a name, [`spawn_named`]) it is listed with
 //! the cell and line that spawned it, its age, polls and time spent running.
+//! Tasks the hooks do not see (on a `LocalSet`, and `spawn_blocking`'s) are
+//! known from the tracing span tokio opens for each (`spans`).
 
 use std::future::Future;
 use std::sync::Mutex;
@@ -12,10 +14,10 @@ use std::time::Duration;
 use tokio::task::JoinHandle;
 
 mod clock;
-mod names;
 mod polls;
 pub(crate) mod registry;
 pub mod source;
+mod spans;
 mod view;
 
 use registry::Snapshot;
@@ -25,12 +27,12 @@ pub use view::{human, show, watch, RuntimeFacts, WorkerFacts};
 
 /// Spawns on this thread are named (see `names`), from here on.
 pub(crate) fn enter_thread() {
-    names::enter_thread();
+    spans::enter_thread();
 }
 
 /// A cell ended: a subscriber it set for the process gets what tasks log.
 pub(crate) fn cell_ended() {
-    names::look_again();
+    spans::look_again();
 }
 
 /// What a live task is doing, as far as the hooks can tell.
@@ -58,12 +60,36 @@ impl TaskState {
     }
 }
 
+/// How a task runs.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum TaskKind {
+    /// A future on the runtime's workers (`tokio::spawn` and the like).
+    Async,
+    /// A future on a `LocalSet` (`spawn_local`), polled where the set runs.
+    Local,
+    /// A closure of `spawn_blocking`, on a thread of the blocking pool: it
+    /// runs in one go, its one "poll".
+    Blocking,
+}
+
+impl TaskKind {
+    /// How `:tasks` marks it (nothing for the common kind).
+    pub fn label(self) -> Option<&'static str> {
+        match self {
+            Self::Async => None,
+            Self::Local => Some("local"),
+            Self::Blocking => Some("blocking"),
+        }
+    }
+}
+
 /// One task as `:tasks` shows it.
 #[derive(Clone, Debug)]
 pub struct TaskInfo {
     /// Tokio's task id.
     pub id: String,
     pub name: Option<String>,
+    pub kind: TaskKind,
     /// The cell whose code spawned it, or whose task did.
     pub cell: Option<u64>,
     pub site: Site,
@@ -95,6 +121,7 @@ fn info(task: Snapshot, now: u64) -> TaskInfo {
     };
     TaskInfo {
         id: task.id.to_string(),
+        kind: task.kind(),
         name: task.name,
         cell: task.cell,
         site: source::site(task.cell, task.spawned_at),

@@ -24,7 +24,8 @@ use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
 use tokio::runtime::TaskMeta;
 use tokio::task::Id;
 
-use super::{clock, polls};
+use super::source::{SpanPlace, SpawnedAt};
+use super::{clock, polls, TaskKind};
 use crate::runtime;
 use crate::timeline::Lane;
 
@@ -40,7 +41,11 @@ const KERNEL: u64 = 1 << 63;
 const PANICKED: u64 = 1 << 62;
 /// The task has an entry in [`EXTRAS`].
 const EXTRA: u64 = 1 << 61;
-const CELL_BITS: u64 = EXTRA - 1;
+/// Tasks the hooks do not see, known from their tracing span (`spans`): on
+/// a `LocalSet`, and those of `spawn_blocking`.
+const LOCAL: u64 = 1 << 60;
+const BLOCKING: u64 = 1 << 59;
+const CELL_BITS: u64 = BLOCKING - 1;
 
 /// One live task, on a cache line of its own.
 #[derive(Default)]
@@ -67,6 +72,9 @@ struct Extra {
     name: Option<Box<str>>,
     /// Where a recording timeline draws it.
     lane: Option<Mutex<Lane>>,
+    /// Where its tracing span says it was spawned (a task the hooks do not
+    /// see; the others have theirs in [`Slot::site`]).
+    place: Option<&'static SpanPlace>,
 }
 
 fn ring() -> &'static [Slot] {
@@ -139,18 +147,26 @@ fn with_slot<R>(id: u64, f: impl FnOnce(&Slot) -> R) -> Option<R> {
 /// hooks' cost against.
 pub const HOOKS_ENV: &str = "ASYNCBOOK_TASK_HOOKS";
 
-/// A runtime builder with the registry's hooks installed.
-pub(crate) fn hooked(builder: &mut tokio::runtime::Builder) -> &mut tokio::runtime::Builder {
+/// Builds a runtime with the registry's hooks installed. Its own workers
+/// (started as blocking tasks while it is built) are the kernel's.
+pub(crate) fn build(
+    builder: &mut tokio::runtime::Builder,
+) -> std::io::Result<tokio::runtime::Runtime> {
+    as_kernel(|| hooked(builder).build())
+}
+
+fn hooked(builder: &mut tokio::runtime::Builder) -> &mut tokio::runtime::Builder {
     if std::env::var_os(HOOKS_ENV).is_some_and(|v| v == "off") {
         return builder;
     }
-    // Names come through tracing, on the threads where tasks are spawned.
-    crate::tasks::names::start();
+    // Names, and the tasks the hooks do not see, come through tracing, on
+    // the threads where tasks are spawned.
+    crate::tasks::spans::start();
     clock::start();
     polls::set_fold(fold);
     ring();
     builder
-        .on_thread_start(crate::tasks::names::enter_thread)
+        .on_thread_start(crate::tasks::spans::enter_thread)
         .on_task_spawn(spawned)
         .on_before_task_poll(before_poll)
         .on_after_task_poll(after_poll)
@@ -172,12 +188,6 @@ pub(crate) fn name_next(id: u64, name: Box<str>) {
 
 fn spawned(meta: &TaskMeta<'_>) {
     let id = number(meta.id());
-    let parent = tokio::task::try_id().map(number);
-    let cell = runtime::current_cell().or_else(|| {
-        let parent = parent?;
-        let cell = with_slot(parent, |slot| slot.cell.load(Ordering::Relaxed) & CELL_BITS)?;
-        cell.checked_sub(1)
-    });
     let name = PENDING_NAME.with(|pending| {
         let mut pending = pending.borrow_mut();
         let named = pending.as_ref().is_some_and(|(for_id, _)| *for_id == id);
@@ -185,14 +195,45 @@ fn spawned(meta: &TaskMeta<'_>) {
             .then(|| pending.take().map(|(_, name)| name))
             .flatten()
     });
+    register(id, SpawnedAt::Hook(meta.spawned_at()), name, 0);
+}
+
+/// Task `id`, which the hooks do not see, is being spawned on this thread
+/// (told by its tracing span): it is listed from now until [`span_ended`].
+pub(crate) fn span_spawned(
+    id: u64,
+    kind: TaskKind,
+    name: Option<Box<str>>,
+    at: &'static SpanPlace,
+) {
+    let kind = match kind {
+        TaskKind::Local => LOCAL,
+        TaskKind::Blocking => BLOCKING,
+        TaskKind::Async => 0,
+    };
+    register(id, SpawnedAt::Span(at), name, kind);
+}
+
+/// Enters task `id` in the registry, with the `kind` flag given.
+fn register(id: u64, at: SpawnedAt, name: Option<Box<str>>, kind: u64) {
+    let parent = tokio::task::try_id().map(number);
+    let cell = runtime::current_cell().or_else(|| {
+        let parent = parent?;
+        let cell = with_slot(parent, |slot| slot.cell.load(Ordering::Relaxed) & CELL_BITS)?;
+        cell.checked_sub(1)
+    });
     let kernel = KERNEL_SPAWN.with(|flag| flag.get());
     let lane = if RECORDING.load(Ordering::Relaxed) && !kernel {
-        crate::timeline::auto::lane_for(name.as_deref(), cell, meta.spawned_at())
+        crate::timeline::auto::lane_for(name.as_deref(), cell, at)
     } else {
         None
     };
-    let mut flags = if kernel { KERNEL } else { 0 };
-    if name.is_some() || lane.is_some() {
+    let mut flags = kind | if kernel { KERNEL } else { 0 };
+    let (site, place) = match at {
+        SpawnedAt::Hook(location) => (ptr::from_ref(location).cast_mut(), None),
+        SpawnedAt::Span(place) => (ptr::null_mut(), Some(place)),
+    };
+    if name.is_some() || lane.is_some() || place.is_some() {
         flags |= EXTRA;
         if lane.is_some() {
             LANES.fetch_add(1, Ordering::Relaxed);
@@ -200,6 +241,7 @@ fn spawned(meta: &TaskMeta<'_>) {
         let extra = Extra {
             name,
             lane: lane.map(Mutex::new),
+            place,
         };
         lock(&EXTRAS).insert(id, Arc::new(extra));
     }
@@ -210,7 +252,6 @@ fn spawned(meta: &TaskMeta<'_>) {
         let cell = cell.map_or(0, |cell| cell + 1) & CELL_BITS;
         slot.cell.store(cell | flags, Ordering::Relaxed);
         slot.parent.store(parent.unwrap_or(0), Ordering::Relaxed);
-        let site = ptr::from_ref(meta.spawned_at()).cast_mut();
         slot.site.store(site, Ordering::Relaxed);
     };
     let slot = home(id);
@@ -267,24 +308,46 @@ fn on_lane(id: u64, f: impl FnOnce(&mut Lane)) {
 }
 
 fn before_poll(meta: &TaskMeta<'_>) {
-    let id = number(meta.id());
+    poll_starts(number(meta.id()));
+}
+
+fn after_poll(meta: &TaskMeta<'_>) {
+    poll_ends(number(meta.id()));
+}
+
+fn terminated(meta: &TaskMeta<'_>) {
+    end(number(meta.id()));
+}
+
+/// A poll of task `id` starts on this thread (for a task the hooks do not
+/// see, its span is entered).
+pub(crate) fn poll_starts(id: u64) {
     polls::started(id);
     on_lane(id, Lane::poll_starts);
 }
 
-fn after_poll(meta: &TaskMeta<'_>) {
-    let id = number(meta.id());
+/// The poll of task `id` under way on this thread ends.
+pub(crate) fn poll_ends(id: u64) {
     polls::ended(id);
     on_lane(id, Lane::poll_ends);
 }
 
-fn terminated(meta: &TaskMeta<'_>) {
-    let id = number(meta.id());
+/// Task `id`, which the hooks do not see, ended: its span closed.
+pub(crate) fn span_ended(id: u64) {
+    end(id);
+}
+
+/// Task `id` ended: it leaves the registry (a blocking task's end is told
+/// twice, by the hook and by its span: the second finds nothing).
+fn end(id: u64) {
     let Some(flags) = flags(id) else { return };
     polls::finish(id, flags & (PANICKED | EXTRA) != 0);
     // Most tasks end with nothing to report: only their line is freed.
     let ended = (flags & (PANICKED | EXTRA) != 0)
-        .then(|| with_slot(id, |slot| read(id, slot, None)))
+        .then(|| {
+            let extras = lock(&EXTRAS);
+            with_slot(id, |slot| read(id, slot, &extras)).flatten()
+        })
         .flatten()
         .map(|mut ended| {
             let sums = polls::sums(&[id])[0];
@@ -333,7 +396,7 @@ pub(crate) fn record(on: bool) {
 pub(crate) struct Snapshot {
     pub id: u64,
     pub cell: Option<u64>,
-    pub spawned_at: &'static Location<'static>,
+    pub spawned_at: SpawnedAt,
     /// The id of the task that spawned it.
     pub parent: Option<u64>,
     pub name: Option<String>,
@@ -350,22 +413,36 @@ impl Snapshot {
     pub(crate) fn panicked(&self) -> bool {
         self.flags & PANICKED != 0
     }
+
+    pub(crate) fn kind(&self) -> TaskKind {
+        if self.flags & BLOCKING != 0 {
+            TaskKind::Blocking
+        } else if self.flags & LOCAL != 0 {
+            TaskKind::Local
+        } else {
+            TaskKind::Async
+        }
+    }
 }
 
-/// Copies task `id` out of `slot` (the name comes from `names`, where the
-/// task has one; the figures still in threads' tables are not added).
-fn read(id: u64, slot: &Slot, names: Option<&BTreeMap<u64, Arc<Extra>>>) -> Snapshot {
+/// Copies task `id` out of `slot`, with what `extras` holds for it (the
+/// figures still in threads' tables are not added). `None` while its spawn
+/// is still being written.
+fn read(id: u64, slot: &Slot, extras: &BTreeMap<u64, Arc<Extra>>) -> Option<Snapshot> {
     let cell = slot.cell.load(Ordering::Relaxed);
-    let name = (cell & EXTRA != 0)
-        .then(|| names?.get(&id)?.name.as_deref().map(str::to_owned))
-        .flatten();
+    let extra = (cell & EXTRA != 0).then(|| extras.get(&id)).flatten();
+    let name = extra.and_then(|extra| extra.name.as_deref().map(str::to_owned));
     let site = slot.site.load(Ordering::Relaxed);
-    Snapshot {
+    let spawned_at = match extra.and_then(|extra| extra.place) {
+        Some(place) => SpawnedAt::Span(place),
+        // SAFETY: a slot of a task seen by the spawn hook holds the
+        // `&'static Location` the hook stored; null is checked.
+        None => SpawnedAt::Hook(unsafe { site.as_ref() }?),
+    };
+    Some(Snapshot {
         id,
         cell: (cell & CELL_BITS).checked_sub(1),
-        // SAFETY: every slot in use holds the `&'static Location` its spawn
-        // hook stored, and a slot is read only once its id says it is in use.
-        spawned_at: unsafe { &*site },
+        spawned_at,
         parent: Some(slot.parent.load(Ordering::Relaxed)).filter(|&parent| parent != 0),
         name,
         spawned: slot.spawned.load(Ordering::Relaxed),
@@ -373,7 +450,7 @@ fn read(id: u64, slot: &Slot, names: Option<&BTreeMap<u64, Arc<Extra>>>) -> Snap
         busy: slot.busy.load(Ordering::Relaxed),
         polling_since: 0,
         flags: cell,
-    }
+    })
 }
 
 /// Every live task but the kernel's.
@@ -385,15 +462,15 @@ pub(crate) fn snapshots() -> Vec<Snapshot> {
         if id == 0 || id == CLAIMED {
             continue;
         }
-        let task = read(id, slot, Some(&extras));
+        let task = read(id, slot, &extras);
         // The slot may have been freed and taken again while it was read.
         fence(Ordering::Acquire);
         if slot.id.load(Ordering::Relaxed) == id {
-            found.push(task);
+            found.extend(task);
         }
     }
     for (&id, slot) in lock(&OVERFLOW).iter() {
-        found.push(read(id, slot, Some(&extras)));
+        found.extend(read(id, slot, &extras));
     }
     drop(extras);
     found.retain(|task| task.flags & KERNEL == 0);
@@ -430,10 +507,7 @@ mod tests {
     // process's, and its count must be this test's alone.
     #[test]
     fn tasks_are_listed_while_alive_and_a_million_leave_nothing_behind() {
-        let runtime = hooked(&mut tokio::runtime::Builder::new_multi_thread())
-            .enable_all()
-            .build()
-            .unwrap();
+        let runtime = build(tokio::runtime::Builder::new_multi_thread().enable_all()).unwrap();
         runtime.block_on(async {
             let (release, wait) = tokio::sync::oneshot::channel::<()>();
             let waiter = tokio::task::Builder::new()
@@ -486,6 +560,52 @@ mod tests {
             let _ = overflowed.await;
             release.send(()).unwrap();
             holder.await.unwrap();
+
+            // Tasks the hooks do not see: `spawn_blocking`'s and a
+            // `LocalSet`'s, listed while they live, with where they were
+            // spawned.
+            let (release, wait) = std::sync::mpsc::channel::<()>();
+            let blocking = tokio::task::spawn_blocking(move || {
+                let _ = wait.recv();
+            });
+            let local = tokio::task::LocalSet::new();
+            let (release_local, wait_local) = tokio::sync::oneshot::channel::<()>();
+            let on_set = local.spawn_local(async move {
+                let _ = wait_local.await;
+            });
+            local.run_until(tokio::task::yield_now()).await;
+            let of_kind = |kind: TaskKind| {
+                crate::tasks::live()
+                    .into_iter()
+                    .find(|task| task.kind == kind)
+            };
+            let mut running = None;
+            for _ in 0..200 {
+                running = of_kind(TaskKind::Blocking)
+                    .filter(|task| task.state == crate::tasks::TaskState::Running);
+                if running.is_some() {
+                    break;
+                }
+                tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+            }
+            let running = running.unwrap_or_else(|| {
+                panic!(
+                    "the blocking task is listed as running: {:?}",
+                    crate::tasks::live()
+                )
+            });
+            assert_eq!(running.id, blocking.id().to_string());
+            assert!(running.site.label().contains("registry.rs:"), "{running:?}");
+            let idle = of_kind(TaskKind::Local).expect("the task on the set is listed");
+            assert_eq!(idle.id, on_set.id().to_string());
+            assert_eq!(idle.state, crate::tasks::TaskState::Idle, "{idle:?}");
+            assert!(idle.polls >= 1, "{idle:?}");
+            release.send(()).unwrap();
+            blocking.await.unwrap();
+            release_local.send(()).unwrap();
+            local.await;
+            on_set.await.unwrap();
+            assert!(of_kind(TaskKind::Blocking).is_none() && of_kind(TaskKind::Local).is_none());
 
             let mut set = tokio::task::JoinSet::new();
             for round in 0..100 {

@@ -15,6 +15,7 @@
 
 use std::panic::Location;
 use std::path::PathBuf;
+use std::sync::Mutex;
 
 /// Names the folder of the session's cell sources.
 pub const SOURCES_ENV: &str = "ASYNCBOOK_CELL_SOURCES";
@@ -40,8 +41,68 @@ impl Site {
     }
 }
 
+/// Where a task was spawned, as tokio tells: the location its spawn hook
+/// gives, or the place its tracing span names (a task on a `LocalSet`, or
+/// one of `spawn_blocking`, which the hooks do not see).
+#[derive(Clone, Copy, Debug)]
+pub enum SpawnedAt {
+    Hook(&'static Location<'static>),
+    Span(&'static SpanPlace),
+}
+
+/// A place named by a spawn span's fields.
+#[derive(Debug, PartialEq, Eq)]
+pub struct SpanPlace {
+    file: Box<str>,
+    line: u32,
+    column: u32,
+}
+
+impl SpawnedAt {
+    pub fn file(&self) -> &str {
+        match self {
+            Self::Hook(at) => at.file(),
+            Self::Span(at) => &at.file,
+        }
+    }
+
+    pub fn line(&self) -> u32 {
+        match self {
+            Self::Hook(at) => at.line(),
+            Self::Span(at) => at.line,
+        }
+    }
+
+    pub fn column(&self) -> u32 {
+        match self {
+            Self::Hook(at) => at.column(),
+            Self::Span(at) => at.column,
+        }
+    }
+}
+
+/// The place a spawn span names, kept once for the process (spawn sites
+/// are places in code: there are few of them).
+pub(crate) fn span_place(file: &str, line: u32, column: u32) -> &'static SpanPlace {
+    static PLACES: Mutex<Vec<&'static SpanPlace>> = Mutex::new(Vec::new());
+    let mut places = PLACES
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner());
+    let wanted = SpanPlace {
+        file: file.into(),
+        line,
+        column,
+    };
+    if let Some(place) = places.iter().find(|place| ***place == wanted) {
+        return place;
+    }
+    let place: &'static SpanPlace = Box::leak(Box::new(wanted));
+    places.push(place);
+    place
+}
+
 /// Where `at` is, for a task spawned while `cell` ran (or one of its tasks).
-pub fn site(cell: Option<u64>, at: &Location<'_>) -> Site {
+pub fn site(cell: Option<u64>, at: SpawnedAt) -> Site {
     let elsewhere = || Site::Elsewhere(format!("{}:{}", short_path(at.file()), at.line()));
     if !at.file().ends_with(GENERATED) {
         return elsewhere();

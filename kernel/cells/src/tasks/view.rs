@@ -126,6 +126,17 @@ fn summary(facts: &RuntimeFacts, alive: &[TaskInfo]) -> String {
     )
 }
 
+/// The task's name, and its kind where it is not a plain async task:
+/// `ticker`, `(blocking)`, `reader (local)`.
+fn called(task: &TaskInfo) -> String {
+    let kind = task.kind.label().map(|kind| format!("({kind})"));
+    [task.name.clone(), kind]
+        .into_iter()
+        .flatten()
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
 fn spawned_by(task: &TaskInfo) -> String {
     match &task.parent {
         Some(parent) => format!("{} (task {parent})", task.site.label()),
@@ -140,7 +151,7 @@ fn row(out: &mut String, task: &TaskInfo) {
         out,
         "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
         task.id,
-        escape(task.name.as_deref().unwrap_or("")),
+        escape(&called(task)),
         escape(&spawned_by(task)),
         human(task.age),
         task.polls,
@@ -186,11 +197,12 @@ pub fn html(facts: &RuntimeFacts, alive: &[TaskInfo], panicked: &[TaskInfo]) -> 
 }
 
 fn line(out: &mut String, task: &TaskInfo) {
-    let name = task
-        .name
-        .as_deref()
-        .map(|name| format!(" {name}"))
-        .unwrap_or_default();
+    let name = called(task);
+    let name = if name.is_empty() {
+        name
+    } else {
+        format!(" {name}")
+    };
     let lived = match task.state {
         TaskState::Panicked => "after",
         _ => "for",
@@ -225,12 +237,13 @@ pub fn text(facts: &RuntimeFacts, alive: &[TaskInfo], panicked: &[TaskInfo]) -> 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::tasks::Site;
+    use crate::tasks::{Site, TaskKind};
 
     fn task(name: Option<&str>, site: Site, state: TaskState) -> TaskInfo {
         TaskInfo {
             id: "12".into(),
             name: name.map(str::to_owned),
+            kind: TaskKind::Async,
             cell: Some(4),
             site,
             parent: None,
@@ -261,12 +274,17 @@ mod tests {
                 parent: Some("12".into()),
                 ..task(None, Site::Elsewhere("x.rs:9".into()), TaskState::Scheduled)
             },
+            TaskInfo {
+                kind: TaskKind::Blocking,
+                ..task(None, at.clone(), TaskState::Running)
+            },
         ];
         let panicked = [task(None, at, TaskState::Panicked)];
         let html = html(&facts, &alive, &panicked);
         assert!(html.contains("<tr><td>12</td><td>ticker &lt;1&gt;</td><td>[4] line 2</td><td>1.5 s</td><td>3</td><td>500 ms</td><td>1.0 s</td><td>idle</td></tr>"), "{html}");
         assert!(html.contains("<td>x.rs:9 (task 12)</td>"), "{html}");
-        assert!(html.contains("2 live tasks"));
+        assert!(html.contains("3 live tasks"));
+        assert!(html.contains("<td>12</td><td>(blocking)</td>"), "{html}");
         assert_eq!(html.matches("<td>12 ms</td><td>4</td>").count(), 2);
         let (_, ended) = html
             .split_once("Ended by a panic")
@@ -274,6 +292,10 @@ mod tests {
         assert!(ended.contains("<td>panicked</td>"));
         let text = text(&facts, &alive, &panicked);
         assert!(text.contains("task 12 ticker <1> spawned at [4] line 2: idle for 1.5 s, 3 polls, running 500 ms, waiting 1.0 s"), "{text}");
+        assert!(
+            text.contains("task 12 (blocking) spawned at [4] line 2: running for"),
+            "{text}"
+        );
     }
 
     #[test]

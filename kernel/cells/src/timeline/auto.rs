@@ -9,19 +9,19 @@
 
 use std::cell::Cell;
 use std::collections::HashMap;
-use std::panic::Location;
 use std::sync::{Arc, Mutex};
 
 use tokio::time::Instant;
 
 use super::{lock, Lane, Record, Timeline};
-use crate::tasks::{registry, source};
+use crate::tasks::registry;
+use crate::tasks::source::{self, SpawnedAt};
 
 /// What a lane is called once the picture is drawn: the task's name, else
 /// its spawn site (worked out from files only then).
 enum Label {
     Named(String),
-    SpawnedAt(Option<u64>, &'static Location<'static>),
+    SpawnedAt(Option<u64>, SpawnedAt),
 }
 
 struct Recording {
@@ -68,11 +68,7 @@ pub fn record_cell() {
 }
 
 /// A lane for a task spawned now, if a timeline records.
-pub(crate) fn lane_for(
-    name: Option<&str>,
-    cell: Option<u64>,
-    at: &'static Location<'static>,
-) -> Option<Lane> {
+pub(crate) fn lane_for(name: Option<&str>, cell: Option<u64>, at: SpawnedAt) -> Option<Lane> {
     let mut recording = lock(&RECORDING);
     let recording = recording.as_mut()?;
     // A picture of thousands of lanes helps nobody: the first ones are drawn.
@@ -157,7 +153,7 @@ pub(crate) fn finish_cell() {
             Label::Named(name) => name.clone(),
             Label::SpawnedAt(cell, at) => sites
                 .entry((*cell, at.file(), at.line(), at.column()))
-                .or_insert_with(|| source::site(*cell, at).label())
+                .or_insert_with(|| source::site(*cell, *at).label())
                 .clone(),
         })
         .collect();

@@ -1,10 +1,13 @@
-//! The names given with `tokio::task::Builder::name`.
+//! What tokio tells only through the tracing span it opens for every spawn
+//! (with its `tracing` feature and `tokio_unstable`): the names given with
+//! `tokio::task::Builder::name`, and the tasks its hooks do not see.
 //!
-//! Tokio's task hooks do not carry a task's name; tokio hands it only to
-//! the tracing span it opens for every spawn (with its `tracing` feature and
-//! `tokio_unstable`). The cell library reads that one span with a
-//! subscriber of its own: it passes the name to the registry, which the
-//! spawn hook that follows on the same thread picks up.
+//! The cell library reads that span with a subscriber of its own. A name
+//! goes to the registry, which the spawn hook that follows on the same
+//! thread picks up. A task on a `LocalSet` and one of `spawn_blocking` get
+//! no hook at all: the span's fields enter them in the registry, entering
+//! and leaving the span (around each poll, and once more as the task's
+//! future is dropped) time their polls, and closing it ends them.
 //!
 //! The subscriber is the default dispatcher of the threads where cells and
 //! tasks run (set per thread), not the process's global one, which stays
@@ -27,9 +30,20 @@ use tracing_core::subscriber::{Interest, NoSubscriber, Subscriber};
 use tracing_core::LevelFilter;
 use tracing_core::{dispatcher, Dispatch, Event, Metadata};
 
+use super::{registry, source, TaskKind};
+
 /// Bit set in the ids of the spans this subscriber keeps for itself (those
 /// it does not hand on). Subscribers number spans from one upwards.
 const OWN: u64 = 1 << 63;
+/// Bit set, beside [`OWN`], in the span id of a task the hooks do not see;
+/// the task's id is in the bits below.
+const TRACKED: u64 = 1 << 62;
+
+/// The task behind span `id`, if the span is one that tracks a task.
+fn tracked(id: &Id) -> Option<u64> {
+    let id = id.into_u64();
+    (id & (OWN | TRACKED) == OWN | TRACKED).then_some(id & (TRACKED - 1))
+}
 
 static OWN_DISPATCH: OnceLock<Dispatch> = OnceLock::new();
 
@@ -94,31 +108,116 @@ fn theirs(id: &Id) -> Option<&'static Dispatch> {
     (id.into_u64() & OWN == 0).then(global).flatten()
 }
 
+/// The target of the spans of `spawn_blocking`'s tasks.
+const BLOCKING: &str = "tokio::task::blocking";
+
 fn is_spawn(metadata: &Metadata<'_>) -> bool {
-    metadata.target() == "tokio::task" && metadata.name() == "runtime.spawn"
+    matches!(metadata.target(), "tokio::task" | BLOCKING) && metadata.name() == "runtime.spawn"
 }
 
 struct TaskNames;
 
-/// Reads `task.name` and `task.id` from a spawn span's fields.
+/// Reads a spawn span's fields: `task.name` and `task.id` always; `kind`,
+/// and the `loc.*` fields of a task the hooks do not see.
 #[derive(Default)]
 struct SpawnFields {
     name: String,
     id: Option<u64>,
+    /// What kind of task, if the hooks do not see it.
+    unseen: Option<TaskKind>,
+    file: String,
+    line: u32,
+    column: u32,
 }
 
 impl Visit for SpawnFields {
     fn record_u64(&mut self, field: &Field, value: u64) {
-        if field.name() == "task.id" {
-            self.id = Some(value);
+        match field.name() {
+            "task.id" => self.id = Some(value),
+            "loc.line" => self.line = value as u32,
+            "loc.col" => self.column = value as u32,
+            _ => {}
+        }
+    }
+
+    fn record_str(&mut self, field: &Field, value: &str) {
+        // `kind` comes before `loc.file`: only tracked tasks copy it.
+        if field.name() == "loc.file" && self.unseen.is_some() {
+            self.file = value.to_owned();
         }
     }
 
     fn record_debug(&mut self, field: &Field, value: &dyn fmt::Debug) {
-        if field.name() == "task.name" {
-            use fmt::Write as _;
-            let _ = write!(self.name, "{value:?}");
+        use fmt::Write as _;
+        match field.name() {
+            "task.name" => {
+                let _ = write!(self.name, "{value:?}");
+            }
+            "kind" => {
+                let mut local = Equals::new("local");
+                let _ = write!(local, "{value:?}");
+                if local.equal() {
+                    self.unseen = Some(TaskKind::Local);
+                }
+            }
+            _ => {}
         }
+    }
+}
+
+/// Tells whether what is written equals `want`, without keeping it.
+struct Equals {
+    want: &'static str,
+    seen: usize,
+    differs: bool,
+}
+
+impl Equals {
+    fn new(want: &'static str) -> Self {
+        Self {
+            want,
+            seen: 0,
+            differs: false,
+        }
+    }
+
+    fn equal(&self) -> bool {
+        !self.differs && self.seen == self.want.len()
+    }
+}
+
+impl fmt::Write for Equals {
+    fn write_str(&mut self, piece: &str) -> fmt::Result {
+        let end = self.seen + piece.len();
+        self.differs |= self.want.get(self.seen..end) != Some(piece);
+        self.seen = end;
+        Ok(())
+    }
+}
+
+/// Reads a spawn span: names the task that follows, or enters a task the
+/// hooks do not see. The span's id says which.
+fn spawn_span(span: &Attributes<'_>) -> Id {
+    let mut fields = SpawnFields {
+        unseen: (span.metadata().target() == BLOCKING).then_some(TaskKind::Blocking),
+        ..SpawnFields::default()
+    };
+    span.record(&mut fields);
+    let name = (!fields.name.is_empty()).then(|| fields.name.into_boxed_str());
+    match (fields.id, fields.unseen) {
+        (Some(id), Some(kind)) => {
+            let place = source::span_place(&fields.file, fields.line, fields.column);
+            registry::span_spawned(id, kind, name, place);
+            Id::from_u64(OWN | TRACKED | id)
+        }
+        (Some(id), None) => {
+            if let Some(name) = name {
+                registry::name_next(id, name);
+            }
+            // Nothing is kept per span, so all of them can share one id.
+            Id::from_u64(OWN)
+        }
+        (None, _) => Id::from_u64(OWN),
     }
 }
 
@@ -143,19 +242,13 @@ impl Subscriber for TaskNames {
     }
 
     fn new_span(&self, span: &Attributes<'_>) -> Id {
-        let metadata = span.metadata();
-        if is_spawn(metadata) {
-            let mut fields = SpawnFields::default();
-            span.record(&mut fields);
-            if let (false, Some(id)) = (fields.name.is_empty(), fields.id) {
-                super::registry::name_next(id, fields.name.into());
-            }
-        }
         // Spawn spans stay here; another span is one the global
         // subscriber enabled.
-        match (!is_spawn(metadata)).then(global).flatten() {
+        if is_spawn(span.metadata()) {
+            return spawn_span(span);
+        }
+        match global() {
             Some(global) => global.new_span(span),
-            // Nothing is kept per span, so all of them can share one id.
             None => Id::from_u64(OWN),
         }
     }
@@ -179,13 +272,17 @@ impl Subscriber for TaskNames {
     }
 
     fn enter(&self, id: &Id) {
-        if let Some(global) = theirs(id) {
+        if let Some(task) = tracked(id) {
+            registry::poll_starts(task);
+        } else if let Some(global) = theirs(id) {
             global.enter(id);
         }
     }
 
     fn exit(&self, id: &Id) {
-        if let Some(global) = theirs(id) {
+        if let Some(task) = tracked(id) {
+            registry::poll_ends(task);
+        } else if let Some(global) = theirs(id) {
             global.exit(id);
         }
     }
@@ -198,6 +295,10 @@ impl Subscriber for TaskNames {
     }
 
     fn try_close(&self, id: Id) -> bool {
+        if let Some(task) = tracked(&id) {
+            registry::span_ended(task);
+            return true;
+        }
         match theirs(&id) {
             Some(global) => global.try_close(id),
             None => false,
