@@ -6,6 +6,7 @@ pub mod allocator;
 mod engine;
 mod export;
 mod install;
+mod lock;
 mod protocol;
 pub mod runner;
 

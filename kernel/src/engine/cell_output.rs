@@ -9,7 +9,8 @@ use serde_json::{Map, Value};
 use tokio::sync::mpsc;
 
 use super::frames::{read_frame, Frame};
-use super::{lock, signal_cell, Output, Shared};
+use super::{signal_cell, Output, Shared};
+use crate::lock::lock;
 
 pub(super) fn spawn_output_listener(
     listener: UnixListener,

@@ -47,22 +47,12 @@ pub enum Clear {
     WithOtherCode,
 }
 
-pub fn clear(code: &str) -> Clear {
-    let mut lines = code.lines().map(str::trim).filter(|line| !line.is_empty());
-    if !lines.clone().any(|line| line == ":clear") {
-        Clear::No
-    } else if lines.all(|line| line == ":clear") {
-        Clear::Alone
-    } else {
-        Clear::WithOtherCode
-    }
-}
-
 /// The kernel's side of a cell's `:` commands.
 pub struct Expanded<'a> {
     pub code: Cow<'a, str>,
     /// Set by `:warnings on` or `:warnings off`.
     pub show_warnings: Option<bool>,
+    pub clear: Clear,
 }
 
 /// evcxr's `:help` lists its own commands; ours are printed before them.
@@ -70,11 +60,18 @@ const HELP: &str = ":help";
 
 pub fn expand(code: &str) -> Expanded<'_> {
     let mut show_warnings = None;
+    let (mut clear, mut other_code) = (false, false);
     let mut changed = false;
     let lines: Vec<Cow<'_, str>> = code
         .lines()
         .map(|line| {
-            let found = match line.trim().strip_prefix(":warnings") {
+            let trimmed = line.trim();
+            if trimmed == ":clear" {
+                clear = true;
+            } else if !trimmed.is_empty() {
+                other_code = true;
+            }
+            let found = match trimmed.strip_prefix(":warnings") {
                 Some(" on") => Some(Cow::Borrowed("")).inspect(|_| show_warnings = Some(true)),
                 Some(" off") => Some(Cow::Borrowed("")).inspect(|_| show_warnings = Some(false)),
                 _ => lookup(line),
@@ -88,9 +85,15 @@ pub fn expand(code: &str) -> Expanded<'_> {
     } else {
         Cow::Borrowed(code)
     };
+    let clear = match (clear, other_code) {
+        (false, _) => Clear::No,
+        (true, false) => Clear::Alone,
+        (true, true) => Clear::WithOtherCode,
+    };
     Expanded {
         code,
         show_warnings,
+        clear,
     }
 }
 
@@ -133,6 +136,7 @@ mod tests {
 
     #[test]
     fn clear_is_found_alone_or_with_other_code() {
+        let clear = |code| expand(code).clear;
         assert_eq!(clear(":clear"), Clear::Alone);
         assert_eq!(clear("\n  :clear \n\n"), Clear::Alone);
         assert_eq!(clear("let a = 1;\n:clear"), Clear::WithOtherCode);

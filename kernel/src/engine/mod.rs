@@ -103,12 +103,6 @@ impl CellError {
     }
 }
 
-/// Locks `mutex`, also after a panic elsewhere poisoned it: the data behind
-/// these locks (a message, a list of pages) stays valid either way.
-fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    mutex.lock().unwrap_or_else(|p| p.into_inner())
-}
-
 /// A request for input from a running cell; the answer goes back on `reply`.
 #[derive(Debug)]
 pub struct InputAsk {

@@ -18,6 +18,7 @@ use std::sync::Mutex;
 use serde_json::Value;
 
 use super::diagnostics::{self, Diagnostic, Labelled, Span};
+use crate::lock::lock;
 
 /// The warnings of the running cell, on their way from the cell compiler to
 /// the notebook: shown before the cell's first output, or after the cell
@@ -55,7 +56,7 @@ impl Warnings {
 
     /// A cell with this code is about to be compiled.
     pub fn expect(&self, source: &str) {
-        let mut current = self.source.lock().unwrap_or_else(|p| p.into_inner());
+        let mut current = lock(&self.source);
         let _ = std::fs::remove_file(&self.file);
         source.clone_into(&mut current);
         self.due.store(self.shown(), Ordering::SeqCst);
@@ -68,7 +69,7 @@ impl Warnings {
         if !self.due.swap(false, Ordering::SeqCst) {
             return None;
         }
-        let source = self.source.lock().unwrap_or_else(|p| p.into_inner());
+        let source = lock(&self.source);
         take(&self.file, &source)
     }
 }

@@ -14,9 +14,10 @@ use tokio::sync::mpsc;
 use super::cell_link::{self, CellLibrary};
 use super::commands::{self, Clear};
 use super::{
-    cell_source, diagnostics, lock, tokio_main, CellError, CellErrorKind, Completion, InputAsk,
-    Outcome, Output, Request, Shared,
+    cell_source, diagnostics, tokio_main, CellError, CellErrorKind, Completion, InputAsk, Outcome,
+    Output, Request, Shared,
 };
+use crate::lock::lock;
 
 /// Owns the evcxr context; lives on the engine thread.
 pub(super) struct Worker {
@@ -226,7 +227,8 @@ impl Worker {
     }
 
     fn execute(&mut self, code: &str, cell: usize) -> Outcome {
-        match commands::clear(code) {
+        let expanded = commands::expand(code);
+        match expanded.clear {
             Clear::Alone => return self.start_over(),
             Clear::WithOtherCode => {
                 self.shared.running.store(false, Ordering::SeqCst);
@@ -237,7 +239,6 @@ impl Worker {
             }
             Clear::No => {}
         }
-        let expanded = commands::expand(code);
         if let Some(on) = expanded.show_warnings {
             self.shared.warnings.show(on);
         }

@@ -384,7 +384,7 @@ async fn run_cells(
             workdir: Some(workdir.clone()),
             ..Launch::new(settings.kernel.clone())
         };
-        let started = kernels.take(&workdir, launch, startup).await;
+        let started = kernels.take(launch, startup).await;
         match started {
             Ok(started) => kernel = Some(started),
             Err(error) => lost = Some(format!("the kernel did not start: {error:#}")),

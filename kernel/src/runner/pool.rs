@@ -9,12 +9,13 @@
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
-use std::sync::{Mutex, MutexGuard};
+use std::sync::Mutex;
 use std::time::Duration;
 
 use anyhow::{bail, Result};
 
 use super::client::{Ending, Kernel, Launch};
+use crate::lock::lock;
 
 pub struct Pool {
     /// Warm kernels, each with the working directory it was started in
@@ -37,11 +38,14 @@ impl Pool {
         }
     }
 
-    /// A warm kernel of `workdir`, or a new one started there by `launch`.
-    pub async fn take(&self, workdir: &Path, launch: Launch, startup: Duration) -> Result<Kernel> {
-        if let Some(mut kernel) = self.claim(workdir) {
-            if kernel.is_running() {
-                return Ok(kernel);
+    /// A warm kernel of the folder `launch` starts kernels in, or a new one
+    /// started by `launch`.
+    pub async fn take(&self, launch: Launch, startup: Duration) -> Result<Kernel> {
+        if let Some(workdir) = &launch.workdir {
+            if let Some(mut kernel) = self.claim(workdir) {
+                if kernel.is_running() {
+                    return Ok(kernel);
+                }
             }
         }
         Kernel::start(launch, startup).await
@@ -91,12 +95,6 @@ impl Pool {
             kernel.shutdown().await;
         }
     }
-}
-
-fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
-    mutex
-        .lock()
-        .unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
 async fn start_over(kernel: &mut Kernel, limit: Duration) -> Result<()> {
