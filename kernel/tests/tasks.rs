@@ -374,6 +374,8 @@ async fn timeline_draws_a_lane_per_task_the_cell_spawns() {
         let drawn = lanes(&svg);
         let names: Vec<&str> = drawn.iter().map(|(name, _, _)| name.as_str()).collect();
         assert_eq!(names, ["cell [2]", "[2] line 2", "sleeper"], "{svg}");
+        // Awaited before the cell ended: no task is drawn as still going.
+        assert!(!svg.contains("still going"), "{svg}");
         for (name, (x, width), running) in &drawn {
             assert!(!running.is_empty(), "{name} was polled");
             // A stretch starts inside its bar (it is drawn at least 1 px wide).
@@ -400,6 +402,7 @@ async fn timeline_draws_a_lane_per_task_the_cell_spawns() {
         let drawn = lanes(&svg);
         let names: Vec<&str> = drawn.iter().map(|(name, _, _)| name.as_str()).collect();
         assert_eq!(names, ["[3] line 3", "[3] line 4"], "{svg}");
+        assert!(!svg.contains("still going"), "{svg}");
         let (one, two) = ((drawn[0].1).1, (drawn[1].1).1);
         assert!(
             (two / one - 2.0).abs() < 0.01,

@@ -181,6 +181,12 @@ pub(crate) fn as_kernel<R>(f: impl FnOnce() -> R) -> R {
     result
 }
 
+/// Whether the next task spawned on this thread gets a timeline lane (a
+/// timeline records, and the kernel is not the one spawning).
+pub(crate) fn records_next_spawn() -> bool {
+    RECORDING.load(Ordering::Relaxed) && !KERNEL_SPAWN.with(|flag| flag.get())
+}
+
 /// The next task spawned on this thread, numbered `id`, is called `name`.
 pub(crate) fn name_next(id: u64, name: Box<str>) {
     PENDING_NAME.with(|pending| *pending.borrow_mut() = Some((id, name)));
@@ -330,6 +336,15 @@ pub(crate) fn poll_starts(id: u64) {
 pub(crate) fn poll_ends(id: u64) {
     polls::ended(id);
     on_lane(id, Lane::poll_ends);
+}
+
+/// The future of task `id` was dropped (its span closed): its timeline
+/// lane ends now, not when tokio runs the end hook, after it has woken the
+/// task's awaiter.
+pub(crate) fn future_dropped(id: u64) {
+    if let Some(flags) = flags(id) {
+        with_lane(extra(id, flags), |lane| lane.ended(flags & PANICKED != 0));
+    }
 }
 
 /// Task `id`, which the hooks do not see, ended: its span closed.

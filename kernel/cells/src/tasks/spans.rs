@@ -39,10 +39,25 @@ const OWN: u64 = 1 << 63;
 /// the task's id is in the bits below.
 const TRACKED: u64 = 1 << 62;
 
+/// Bit set, beside [`OWN`], in the span id of a task a recording timeline
+/// draws: its span closes as its future is dropped, which tokio does before
+/// it wakes the task's awaiter (and runs the end hook only after), so the
+/// lane ends before the cell that awaited the task can end the recording.
+const DRAWN: u64 = 1 << 61;
+
+/// The bits of a span id below the flags: a task's id.
+const TASK: u64 = DRAWN - 1;
+
 /// The task behind span `id`, if the span is one that tracks a task.
 fn tracked(id: &Id) -> Option<u64> {
     let id = id.into_u64();
-    (id & (OWN | TRACKED) == OWN | TRACKED).then_some(id & (TRACKED - 1))
+    (id & (OWN | TRACKED) == OWN | TRACKED).then_some(id & TASK)
+}
+
+/// The task behind span `id`, if a timeline draws it.
+fn drawn(id: &Id) -> Option<u64> {
+    let id = id.into_u64();
+    (id & (OWN | DRAWN) == OWN | DRAWN).then_some(id & TASK)
 }
 
 static OWN_DISPATCH: OnceLock<Dispatch> = OnceLock::new();
@@ -214,8 +229,12 @@ fn spawn_span(span: &Attributes<'_>) -> Id {
             if let Some(name) = name {
                 registry::name_next(id, name);
             }
-            // Nothing is kept per span, so all of them can share one id.
-            Id::from_u64(OWN)
+            if registry::records_next_spawn() {
+                Id::from_u64(OWN | DRAWN | id)
+            } else {
+                // Nothing is kept per span, so all of them can share one id.
+                Id::from_u64(OWN)
+            }
         }
         (None, _) => Id::from_u64(OWN),
     }
@@ -297,6 +316,10 @@ impl Subscriber for TaskNames {
     fn try_close(&self, id: Id) -> bool {
         if let Some(task) = tracked(&id) {
             registry::span_ended(task);
+            return true;
+        }
+        if let Some(task) = drawn(&id) {
+            registry::future_dropped(task);
             return true;
         }
         match theirs(&id) {
