@@ -358,19 +358,41 @@ mod tests {
         fn exit(&self, _: &Id) {}
     }
 
+    /// An event of the user's code, as `tracing::info!` makes one (the
+    /// library does not depend on `tracing` itself: a dev-dependency on it
+    /// would build tokio a second time, with other features).
+    fn user_event() {
+        use tracing_core::callsite::DefaultCallsite;
+        use tracing_core::metadata::Kind;
+        use tracing_core::Level;
+        static CALLSITE: DefaultCallsite = DefaultCallsite::new(&META);
+        static META: Metadata<'static> = tracing_core::metadata! {
+            name: "user event",
+            target: "cell",
+            level: Level::INFO,
+            fields: &[],
+            callsite: &CALLSITE,
+            kind: Kind::EVENT,
+        };
+        if CALLSITE.interest().is_never() {
+            return;
+        }
+        if dispatcher::get_default(|current| current.enabled(&META)) {
+            Event::dispatch(&META, &META.fields().value_set::<[_; 0]>(&[]));
+        }
+    }
+
     #[test]
     fn events_reach_the_global_subscriber_set_after_names_are_read() {
         start();
-        tracing::info!("before any subscriber");
+        user_event();
         assert!(global().is_none());
         let seen = Arc::new(AtomicUsize::new(0));
         dispatcher::set_global_default(Dispatch::new(Counting(seen.clone())))
             .expect("the global dispatcher is free");
-        // Events of a thread where cells or tasks run, and of any other.
-        tracing::info!("on a thread of the runtime");
-        std::thread::spawn(|| tracing::info!("elsewhere"))
-            .join()
-            .unwrap();
+        // An event of a thread where cells or tasks run, and of another.
+        user_event();
+        std::thread::spawn(user_event).join().unwrap();
         assert_eq!(seen.load(Ordering::Relaxed), 2);
     }
 }
