@@ -8,6 +8,12 @@ use jupyter_protocol::{JupyterMessageContent, Stdio};
 
 const CELL: Duration = Duration::from_secs(120);
 
+/// A fresh kernel of this build.
+async fn start() -> Kernel {
+    let launch = Launch::new(env!("CARGO_BIN_EXE_asyncbook"));
+    Kernel::start(launch, CELL).await.expect("a kernel")
+}
+
 async fn run(kernel: &mut Kernel, code: &str) -> Execution {
     let run = kernel.execute(code, CELL).await.expect("sending the cell");
     assert!(!run.errored, "{code} failed: {:?}", run.messages);
@@ -90,8 +96,7 @@ fn lanes(svg: &str) -> Vec<Lane> {
 #[tokio::test(flavor = "multi_thread")]
 async fn tasks_lists_every_task_with_the_cell_and_line_that_spawned_it() {
     let test = async {
-        let launch = Launch::new(env!("CARGO_BIN_EXE_asyncbook"));
-        let mut kernel = Kernel::start(launch, CELL).await.expect("a kernel");
+        let mut kernel = start().await;
         run(&mut kernel, "let warm_up = 1;").await;
         run(
             &mut kernel,
@@ -194,8 +199,7 @@ fn result_of(run: &Execution) -> Option<String> {
 #[tokio::test(flavor = "multi_thread")]
 async fn a_builder_task_handle_is_kept_without_a_written_type() {
     let test = async {
-        let launch = Launch::new(env!("CARGO_BIN_EXE_asyncbook"));
-        let mut kernel = Kernel::start(launch, CELL).await.expect("a kernel");
+        let mut kernel = start().await;
         run(&mut kernel, "let warm_up = 1;").await;
         run(
             &mut kernel,
@@ -240,8 +244,7 @@ async fn a_builder_task_handle_is_kept_without_a_written_type() {
 #[tokio::test(flavor = "multi_thread")]
 async fn tasks_lists_blocking_tasks_and_those_of_a_local_set() {
     let test = async {
-        let launch = Launch::new(env!("CARGO_BIN_EXE_asyncbook"));
-        let mut kernel = Kernel::start(launch, CELL).await.expect("a kernel");
+        let mut kernel = start().await;
         run(
             &mut kernel,
             "let (release, wait) = std::sync::mpsc::channel::<()>();\n\
@@ -300,8 +303,7 @@ fn stdout(run: &Execution) -> String {
 #[tokio::test(flavor = "multi_thread")]
 async fn a_cell_sets_the_process_tracing_subscriber_and_tasks_keep_their_names() {
     let test = async {
-        let launch = Launch::new(env!("CARGO_BIN_EXE_asyncbook"));
-        let mut kernel = Kernel::start(launch, CELL).await.expect("a kernel");
+        let mut kernel = start().await;
         // A task spawned before: the cell library reads names already.
         run(&mut kernel, "tokio::spawn(async {}).await.unwrap();").await;
         run(
@@ -348,8 +350,7 @@ async fn a_cell_sets_the_process_tracing_subscriber_and_tasks_keep_their_names()
 #[tokio::test(flavor = "multi_thread")]
 async fn timeline_draws_a_lane_per_task_the_cell_spawns() {
     let test = async {
-        let launch = Launch::new(env!("CARGO_BIN_EXE_asyncbook"));
-        let mut kernel = Kernel::start(launch, CELL).await.expect("a kernel");
+        let mut kernel = start().await;
         let quiet = run(
             &mut kernel,
             "let a = tokio::spawn(tokio::time::sleep(std::time::Duration::from_millis(10)));\n\
@@ -419,8 +420,7 @@ async fn timeline_draws_a_lane_per_task_the_cell_spawns() {
 #[tokio::test(flavor = "multi_thread")]
 async fn tasks_watch_refreshes_the_table_in_place_until_its_tasks_end() {
     let test = async {
-        let launch = Launch::new(env!("CARGO_BIN_EXE_asyncbook"));
-        let mut kernel = Kernel::start(launch, CELL).await.expect("a kernel");
+        let mut kernel = start().await;
         run(
             &mut kernel,
             "let (done, finish) = tokio::sync::oneshot::channel::<()>();\n\

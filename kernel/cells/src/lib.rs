@@ -35,6 +35,14 @@ pub(crate) fn in_kernel() -> bool {
     *IN_KERNEL.get_or_init(|| std::env::var_os(KERNEL_ENV).is_some())
 }
 
+/// Locks `mutex`, also after a panic while it was held: the library's
+/// tables stay usable when a hook or a display panicked midway.
+pub(crate) fn lock<T>(mutex: &std::sync::Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    mutex
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
 /// Prints `text` as a line of the program's stdout, outside a kernel.
 pub(crate) fn print_line(text: &str) {
     use std::io::Write;

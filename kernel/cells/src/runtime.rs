@@ -84,7 +84,7 @@ pub fn block_on<F: Future>(future: F) -> F::Output {
     }
     let run = || {
         let runtime = shared();
-        crate::tasks::enter_thread();
+        crate::tasks::spans::enter_thread();
         runtime.block_on(async {
             let mut interrupted = session_setup();
             interrupted.mark_unchanged();
@@ -119,7 +119,7 @@ pub trait CellRuntime {
 
 impl CellRuntime for tokio::runtime::Runtime {
     fn __asyncbook_run(&self, cell: Option<u64>, body: CellBody<'_>) {
-        crate::tasks::enter_thread();
+        crate::tasks::spans::enter_thread();
         self.block_on(run_cell(cell, body))
     }
 }
@@ -138,7 +138,7 @@ async fn run_cell(cell: Option<u64>, body: CellBody<'_>) {
         _ = interrupted.changed() => None,
     };
     crate::timeline::auto::finish_cell();
-    crate::tasks::cell_ended();
+    crate::tasks::spans::look_again();
     let _ = std::io::stdout().flush();
     if outcome.is_none() {
         std::panic::resume_unwind(Box::new(Interrupted));

@@ -17,23 +17,13 @@ mod clock;
 mod polls;
 pub(crate) mod registry;
 pub mod source;
-mod spans;
+pub(crate) mod spans;
 mod view;
 
 use registry::Snapshot;
 
 pub use source::Site;
 pub use view::{human, show, watch, RuntimeFacts, WorkerFacts};
-
-/// Spawns on this thread are named (see `names`), from here on.
-pub(crate) fn enter_thread() {
-    spans::enter_thread();
-}
-
-/// A cell ended: a subscriber it set for the process gets what tasks log.
-pub(crate) fn cell_ended() {
-    spans::look_again();
-}
 
 /// What a live task is doing, as far as the hooks can tell.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -146,15 +136,12 @@ static PANICKED: Mutex<Vec<(Snapshot, u64)>> = Mutex::new(Vec::new());
 
 /// A task ended by a panic: the next `:tasks` says so.
 pub(crate) fn panicked(task: Snapshot) {
-    PANICKED
-        .lock()
-        .unwrap_or_else(|poisoned| poisoned.into_inner())
-        .push((task, clock::now()));
+    crate::lock(&PANICKED).push((task, clock::now()));
 }
 
 /// The tasks that panicked since the last call.
 pub fn take_panicked() -> Vec<TaskInfo> {
-    let ended = std::mem::take(&mut *PANICKED.lock().unwrap_or_else(|p| p.into_inner()));
+    let ended = std::mem::take(&mut *crate::lock(&PANICKED));
     ended.into_iter().map(|(task, at)| info(task, at)).collect()
 }
 

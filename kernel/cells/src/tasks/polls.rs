@@ -10,8 +10,9 @@
 //! and the table of a thread that ends, are folded into the registry first
 //! (see [`set_fold`]).
 
+use crate::lock;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
+use std::sync::{Arc, Mutex, OnceLock};
 
 use super::clock;
 
@@ -44,12 +45,6 @@ static FOLD: OnceLock<Fold> = OnceLock::new();
 /// Sets where figures are folded (the registry does, before any hook runs).
 pub(crate) fn set_fold(fold: Fold) {
     FOLD.get_or_init(|| fold);
-}
-
-fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
-    mutex
-        .lock()
-        .unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
 /// This thread's table, listed in [`TABLES`] while the thread lives.

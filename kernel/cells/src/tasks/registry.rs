@@ -14,12 +14,13 @@
 //! in a locked side map, looked up only for tasks flagged as having it. A
 //! task's entry goes when the task ends.
 
+use crate::lock;
 use std::collections::BTreeMap;
 use std::hash::{Hash, Hasher};
 use std::panic::Location;
 use std::ptr;
 use std::sync::atomic::{fence, AtomicBool, AtomicPtr, AtomicU64, AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
+use std::sync::{Arc, Mutex, OnceLock};
 
 use tokio::runtime::TaskMeta;
 use tokio::task::Id;
@@ -97,15 +98,9 @@ thread_local! {
     /// Set while the kernel spawns its own tasks on this thread.
     static KERNEL_SPAWN: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
     /// A name from `tokio::task::Builder`, between the spawn's tracing span
-    /// (see `names`) and its spawn hook, on the spawning thread.
+    /// (see `spans`) and its spawn hook, on the spawning thread.
     static PENDING_NAME: std::cell::RefCell<Option<(u64, Box<str>)>> =
         const { std::cell::RefCell::new(None) };
-}
-
-fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
-    mutex
-        .lock()
-        .unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
 /// Tokio's number for a task. `Id` shows it only through `Display` and
@@ -205,7 +200,7 @@ fn spawned(meta: &TaskMeta<'_>) {
 }
 
 /// Task `id`, which the hooks do not see, is being spawned on this thread
-/// (told by its tracing span): it is listed from now until [`span_ended`].
+/// (told by its tracing span): it is listed from now until its span closes ([`end`]).
 pub(crate) fn span_spawned(
     id: u64,
     kind: TaskKind,
@@ -229,7 +224,7 @@ fn register(id: u64, at: SpawnedAt, name: Option<Box<str>>, kind: u64) {
         cell.checked_sub(1)
     });
     let kernel = KERNEL_SPAWN.with(|flag| flag.get());
-    let lane = if RECORDING.load(Ordering::Relaxed) && !kernel {
+    let lane = if records_next_spawn() {
         crate::timeline::auto::lane_for(name.as_deref(), cell, at)
     } else {
         None
@@ -347,14 +342,9 @@ pub(crate) fn future_dropped(id: u64) {
     }
 }
 
-/// Task `id`, which the hooks do not see, ended: its span closed.
-pub(crate) fn span_ended(id: u64) {
-    end(id);
-}
-
 /// Task `id` ended: it leaves the registry (a blocking task's end is told
 /// twice, by the hook and by its span: the second finds nothing).
-fn end(id: u64) {
+pub(crate) fn end(id: u64) {
     let Some(flags) = flags(id) else { return };
     polls::finish(id, flags & (PANICKED | EXTRA) != 0);
     // Most tasks end with nothing to report: only their line is freed.

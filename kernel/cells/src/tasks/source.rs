@@ -85,9 +85,7 @@ impl SpawnedAt {
 /// are places in code: there are few of them).
 pub(crate) fn span_place(file: &str, line: u32, column: u32) -> &'static SpanPlace {
     static PLACES: Mutex<Vec<&'static SpanPlace>> = Mutex::new(Vec::new());
-    let mut places = PLACES
-        .lock()
-        .unwrap_or_else(|poisoned| poisoned.into_inner());
+    let mut places = crate::lock(&PLACES);
     let wanted = SpanPlace {
         file: file.into(),
         line,

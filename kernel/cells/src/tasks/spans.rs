@@ -65,7 +65,7 @@ static OWN_DISPATCH: OnceLock<Dispatch> = OnceLock::new();
 /// Starts reading names (a runtime with the task hooks is being built), on
 /// this thread first.
 pub(crate) fn start() {
-    OWN_DISPATCH.get_or_init(|| Dispatch::new(TaskNames));
+    OWN_DISPATCH.get_or_init(|| Dispatch::new(TaskSpans));
     enter_thread();
 }
 
@@ -130,7 +130,8 @@ fn is_spawn(metadata: &Metadata<'_>) -> bool {
     matches!(metadata.target(), "tokio::task" | BLOCKING) && metadata.name() == "runtime.spawn"
 }
 
-struct TaskNames;
+/// The thread-default subscriber: follows tokio's spawn spans, forwards the rest.
+struct TaskSpans;
 
 /// Reads a spawn span's fields: `task.name` and `task.id` always; `kind`,
 /// and the `loc.*` fields of a task the hooks do not see.
@@ -240,7 +241,7 @@ fn spawn_span(span: &Attributes<'_>) -> Id {
     }
 }
 
-impl Subscriber for TaskNames {
+impl Subscriber for TaskSpans {
     fn register_callsite(&self, metadata: &'static Metadata<'static>) -> Interest {
         if is_spawn(metadata) {
             Interest::always()
@@ -315,7 +316,7 @@ impl Subscriber for TaskNames {
 
     fn try_close(&self, id: Id) -> bool {
         if let Some(task) = tracked(&id) {
-            registry::span_ended(task);
+            registry::end(task);
             return true;
         }
         if let Some(task) = drawn(&id) {

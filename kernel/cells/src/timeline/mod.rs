@@ -24,9 +24,10 @@ pub mod auto;
 mod render;
 mod scale;
 
+use crate::lock;
 use std::future::Future;
 use std::pin::Pin;
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll};
 use std::time::Duration;
 
@@ -124,12 +125,6 @@ impl Default for Timeline {
     fn default() -> Self {
         Self::new()
     }
-}
-
-fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
-    mutex
-        .lock()
-        .unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
 impl Timeline {
