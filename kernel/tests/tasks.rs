@@ -10,9 +10,24 @@ const CELL: Duration = Duration::from_secs(120);
 
 /// A fresh kernel of this build.
 async fn start() -> Kernel {
-    let launch = Launch::new(env!("CARGO_BIN_EXE_asyncbook"));
+    start_with(&[]).await
+}
+
+/// A fresh kernel of this build, with `env` added to its environment.
+async fn start_with(env: &[(&str, &str)]) -> Kernel {
+    let mut launch = Launch::new(env!("CARGO_BIN_EXE_asyncbook"));
+    launch.env = env.iter().map(|(k, v)| (k.into(), v.into())).collect();
     Kernel::start(launch, CELL).await.expect("a kernel")
 }
+
+/// A cell that spawns a plain task (line 1) and a task named by tokio's
+/// `Builder` (line 4), both never ending.
+const PLAIN_AND_NAMED: &str =
+    "let plain: tokio::task::JoinHandle<()> = tokio::spawn(std::future::pending());\n\
+     let named: tokio::task::JoinHandle<()> = tokio::task::Builder::new()\n    \
+         .name(\"worker <1>\")\n    \
+         .spawn(std::future::pending())\n    \
+         .unwrap();";
 
 async fn run(kernel: &mut Kernel, code: &str) -> Execution {
     let run = kernel.execute(code, CELL).await.expect("sending the cell");
@@ -98,15 +113,7 @@ async fn tasks_lists_every_task_with_the_cell_and_line_that_spawned_it() {
     let test = async {
         let mut kernel = start().await;
         run(&mut kernel, "let warm_up = 1;").await;
-        run(
-            &mut kernel,
-            "let plain: tokio::task::JoinHandle<()> = tokio::spawn(std::future::pending());\n\
-             let named: tokio::task::JoinHandle<()> = tokio::task::Builder::new()\n    \
-                 .name(\"worker <1>\")\n    \
-                 .spawn(std::future::pending())\n    \
-                 .unwrap();",
-        )
-        .await;
+        run(&mut kernel, PLAIN_AND_NAMED).await;
         run(
             &mut kernel,
             "let parent: tokio::task::JoinHandle<()> = tokio::spawn(async {\n    \
@@ -461,6 +468,35 @@ async fn tasks_watch_refreshes_the_table_in_place_until_its_tasks_end() {
         let text = last["data"]["text/plain"].as_str().unwrap();
         assert!(task_at(text, "[1] line 2").is_none(), "ended: {text}");
 
+        kernel.shutdown().await;
+    };
+    tokio::time::timeout(Duration::from_secs(240), test)
+        .await
+        .expect("the kernel answered within four minutes");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn without_names_tasks_still_lists_every_async_task_and_its_line() {
+    let test = async {
+        let mut kernel = start_with(&[("ASYNCBOOK_TASK_HOOKS", "no-names")]).await;
+        run(&mut kernel, "let warm_up = 1;").await;
+        run(&mut kernel, PLAIN_AND_NAMED).await;
+        run(
+            &mut kernel,
+            "tokio::time::sleep(std::time::Duration::from_millis(50)).await;",
+        )
+        .await;
+        let text = shown(&mut kernel, ":tasks", "text/plain").await;
+        assert!(text.contains(" 2 live tasks,"), "{text}");
+        assert!(
+            text.contains("(ASYNCBOOK_TASK_HOOKS=no-names: no task names,"),
+            "the table says names are not read: {text}"
+        );
+        let plain = task_at(&text, "[2] line 1").expect("the plain tokio::spawn");
+        assert!(plain.contains(": idle for "), "{plain}");
+        let named = task_at(&text, "[2] line 4").expect("the Builder's task");
+        assert!(!named.contains("worker <1>"), "no names read: {named}");
+        run(&mut kernel, "plain.abort();\nnamed.abort();").await;
         kernel.shutdown().await;
     };
     tokio::time::timeout(Duration::from_secs(240), test)

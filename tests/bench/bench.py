@@ -17,8 +17,9 @@ them (`--notebook-jobs`). The table goes to stdout and
 everything, raw samples included, to target/bench/<timestamp>.json and latest.json.
 `--task-cost` instead measures the task hooks behind `:tasks` and `:timeline` (Asyncbook only):
 cells spawning and awaiting 100,000 tiny tasks and polling 1,000,000 `yield_now`s, each timed
-inside the cell, on kernels whose runtime has no hooks (ASYNCBOOK_TASK_HOOKS=off), has them
-with nothing recording, and records under `:timeline`; modes interleave round by round.
+inside the cell, on kernels whose runtime has no hooks (ASYNCBOOK_TASK_HOOKS=off), has the hooks
+without the tracing subscriber that reads names (ASYNCBOOK_TASK_HOOKS=no-names), has both with
+nothing recording, and records under `:timeline`; modes interleave round by round.
 Exit status: 0 when the bench ran (targets missed or not), 1 when a kernel failed or hung.
 """
 
@@ -382,8 +383,11 @@ TASK_COST_CELLS = {
                 "println!(\"us={}\", t0.elapsed().as_micros());",
 }
 # `off`: the same library with no hooks installed (ASYNCBOOK_TASK_HOOKS=off), the baseline;
-# `hooks`: hooks in place, nothing recording (every session); `recording`: under `:timeline`.
-TASK_COST_MODES = {"off": {"ASYNCBOOK_TASK_HOOKS": "off"}, "hooks": {}, "recording": {}}
+# `no-names`: the runtime's hooks alone, without the tracing subscriber behind names, blocking
+# and `LocalSet` tasks; `hooks`: both, nothing recording (every session); `recording`: under
+# `:timeline`.
+TASK_COST_MODES = {"off": {"ASYNCBOOK_TASK_HOOKS": "off"}, "no-names": {"ASYNCBOOK_TASK_HOOKS": "no-names"},
+                   "hooks": {}, "recording": {}}
 
 
 def run_task_cost(args) -> int:
@@ -409,11 +413,13 @@ def run_task_cost(args) -> int:
             finally:
                 kernel.close()
             print(f"task cost round {number} {mode}: done", flush=True)
-    print(f"\n{'cell':<12}" + "".join(f"{m + ' ms':>16}" for m in TASK_COST_MODES) + f"{'hooks/off':>12}")
+    ratios = ("no-names", "hooks")
+    print(f"\n{'cell':<12}" + "".join(f"{m + ' ms':>16}" for m in TASK_COST_MODES)
+          + "".join(f"{m + '/off':>16}" for m in ratios))
     for name in TASK_COST_CELLS:
         medians = {m: percentile(samples[m][name], 0.5) for m in TASK_COST_MODES}
-        ratio = medians["hooks"] / medians["off"]
-        print(f"{name:<12}" + "".join(f"{medians[m]:>16.1f}" for m in TASK_COST_MODES) + f"{ratio:>12.3f}")
+        print(f"{name:<12}" + "".join(f"{medians[m]:>16.1f}" for m in TASK_COST_MODES)
+              + "".join(f"{medians[m] / medians['off']:>16.3f}" for m in ratios))
     path = OUT_DIR / "task-cost-latest.json"
     path.write_text(json.dumps({"machine": machine(), "samples_ms": samples}, indent=1))
     print(f"\nwritten: {path.relative_to(ROOT)}")

@@ -22,6 +22,7 @@ mod view;
 
 use registry::Snapshot;
 
+pub use registry::Follow;
 pub use source::Site;
 pub use view::{human, show, watch, RuntimeFacts, WorkerFacts};
 

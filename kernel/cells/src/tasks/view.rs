@@ -4,6 +4,7 @@
 use std::fmt::Write as _;
 use std::time::Duration;
 
+use super::registry::Follow;
 use super::{live, take_panicked, TaskInfo, TaskState};
 use crate::display::{self, escape, Bundle};
 
@@ -13,6 +14,8 @@ pub struct RuntimeFacts {
     pub flavour: &'static str,
     pub global_queue: usize,
     pub workers: Vec<WorkerFacts>,
+    /// What the task hooks follow.
+    pub follow: Follow,
 }
 
 #[derive(Clone, Debug)]
@@ -35,6 +38,7 @@ impl RuntimeFacts {
                     parks: metrics.worker_park_count(worker),
                 })
                 .collect(),
+            follow: Follow::chosen(),
         }
     }
 }
@@ -117,8 +121,15 @@ pub fn human(duration: Duration) -> String {
 
 fn summary(facts: &RuntimeFacts, alive: &[TaskInfo]) -> String {
     let tasks = if alive.len() == 1 { "task" } else { "tasks" };
+    let follows = match facts.follow {
+        Follow::Everything => "",
+        Follow::NoNames => {
+            " (ASYNCBOOK_TASK_HOOKS=no-names: no task names, no blocking or LocalSet tasks)"
+        }
+        Follow::Off => " (ASYNCBOOK_TASK_HOOKS=off: tasks are not followed)",
+    };
     format!(
-        "{} runtime, {} workers, {} live {tasks}, global queue depth {}",
+        "{} runtime, {} workers, {} live {tasks}, global queue depth {}{follows}",
         facts.flavour,
         facts.workers.len(),
         alive.len(),
@@ -266,6 +277,7 @@ mod tests {
                 };
                 2
             ],
+            follow: Follow::Everything,
         };
         let at = Site::Cell { cell: 4, line: 2 };
         let alive = [
