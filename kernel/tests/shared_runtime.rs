@@ -267,6 +267,7 @@ async fn warnings_about_the_cell_are_shown() {
                    \x20 |\n\
                    2 |     brew(\"latte\");\n\
                    \x20 |     ^^^^^^^^^^^^^\n\
+                   \x20 |\n\
                    \x20 = note: futures do nothing unless you `.await` or poll them\n";
     assert!(forgotten.stderr().starts_with(warning), "{forgotten:?}");
     let streams = forgotten.of_type("stream");

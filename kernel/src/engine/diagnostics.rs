@@ -1,5 +1,6 @@
 //! rustc diagnostics rendered against the cell's own source, rustc style.
 
+use annotate_snippets::{AnnotationKind, Group, Level, Renderer, Snippet};
 use evcxr::CompilationError;
 
 /// One diagnostic, from evcxr (a cell that failed to compile) or from
@@ -76,72 +77,98 @@ pub fn shown(diagnostics: &[CompilationError], warnings: bool) -> Vec<Diagnostic
     }
 }
 
-/// Renders one diagnostic as rustc would, with spans in cell coordinates.
+/// Renders one diagnostic as rustc does (rustc's own renderer, the
+/// `annotate-snippets` crate), with spans in cell coordinates: labels on
+/// one line share it, lines come in order, a span over several lines is
+/// drawn as one.
 pub fn render(error: &Diagnostic, source: &str) -> String {
-    let lines: Vec<&str> = source.lines().collect();
-    let mut out = String::new();
-    let level = &error.level;
-    match &error.code {
-        // A lint is named in a note, as rustc does.
-        Some(code) if code.starts_with('E') => {
-            out.push_str(&format!("{level}[{code}]: {}\n", error.message))
-        }
-        _ => out.push_str(&format!("{level}: {}\n", error.message)),
+    let level = match error.level.as_str() {
+        "warning" => Level::WARNING,
+        "note" => Level::NOTE,
+        "help" => Level::HELP,
+        _ => Level::ERROR,
+    };
+    let message = in_cell_terms(&error.message);
+    let mut title = level.primary_title(message.as_ref());
+    // A lint is named in a note, as rustc does.
+    if let Some(code) = error.code.as_deref().filter(|code| code.starts_with('E')) {
+        title = title.id(code);
     }
-    let spanned = &error.spans;
-    let width = spanned
+    let labels: Vec<_> = error
+        .spans
         .iter()
-        .filter_map(|m| m.span.as_ref().map(|s| s.end_line))
-        .max()
-        .unwrap_or(1)
-        .to_string()
-        .len();
-    let pad = " ".repeat(width);
-    if let Some(first) = spanned.iter().find_map(|m| m.span.as_ref()) {
-        out.push_str(&format!(
-            "{pad}--> cell:{}:{}\n",
-            first.start_line, first.start_column
-        ));
-    }
+        .map(|labelled| (labelled, in_cell_terms(&labelled.label)))
+        .collect();
+    let mut snippet = Snippet::source(source)
+        .line_start(1)
+        .path("cell")
+        .fold(true);
     let mut notes = Vec::new();
-    for message in spanned {
-        let Some(span) = &message.span else {
-            if !message.label.is_empty() {
-                notes.push(message.label.clone());
+    for (labelled, label) in &labels {
+        match &labelled.span {
+            Some(span) => {
+                let kind = if labelled.primary {
+                    AnnotationKind::Primary
+                } else {
+                    AnnotationKind::Context
+                };
+                snippet = snippet.annotation(kind.span(byte_range(source, span)).label(label));
             }
-            continue;
-        };
-        out.push_str(&format!("{pad} |\n"));
-        for line_no in span.start_line..=span.end_line {
-            let text = lines.get(line_no - 1).copied().unwrap_or("");
-            out.push_str(&format!("{line_no:>width$} | {text}\n"));
+            None if !label.is_empty() => notes.push(label),
+            None => {}
         }
-        let text = lines.get(span.end_line - 1).copied().unwrap_or("");
-        let (start, end) = if span.start_line == span.end_line {
-            (
-                span.start_column,
-                span.end_column.max(span.start_column + 1),
-            )
-        } else {
-            (1, text.chars().count() + 1)
-        };
-        let marker = if message.primary { '^' } else { '-' };
-        let underline = format!(
-            "{pad} | {}{} {}",
-            " ".repeat(start.saturating_sub(1)),
-            marker.to_string().repeat(end - start),
-            message.label
-        );
-        out.push_str(underline.trim_end());
-        out.push('\n');
     }
-    for help in &error.help {
-        out.push_str(&format!("{pad} = help: {}\n", with_suggestion(help)));
+    let mut group = if labels.iter().any(|(l, _)| l.span.is_some()) {
+        title.element(snippet)
+    } else {
+        Group::with_title(title)
+    };
+    let helps: Vec<String> = error
+        .help
+        .iter()
+        .map(|help| with_suggestion(&in_cell_terms(help)))
+        .collect();
+    for help in &helps {
+        group = group.element(Level::HELP.message(help.as_str()));
     }
     for note in notes {
-        out.push_str(&format!("{pad} = note: {note}\n"));
+        group = group.element(Level::NOTE.message(note.as_ref()));
     }
+    let mut out = Renderer::plain().render(&[group]);
+    out.push('\n');
     out
+}
+
+/// The byte range of `span` (1-based lines, columns counted in characters)
+/// in `source`; a place past the source's end is its end.
+fn byte_range(source: &str, span: &Span) -> std::ops::Range<usize> {
+    let at = |line: usize, column: usize| {
+        let mut start = 0;
+        for (index, text) in source.split_inclusive('\n').enumerate() {
+            if index + 1 == line {
+                let text = text.trim_end_matches('\n');
+                return start
+                    + text
+                        .char_indices()
+                        .nth(column.saturating_sub(1))
+                        .map_or(text.len(), |(byte, _)| byte);
+            }
+            start += text.len();
+        }
+        source.len()
+    };
+    let start = at(span.start_line, span.start_column);
+    start..at(span.end_line, span.end_column).max(start)
+}
+
+/// rustc names a closure or an async block by its place in the file it
+/// compiled (`{closure@src/asyncbook_lib.rs:173:20: 173:27}`), a file the
+/// user never sees: the place goes, the label already points at it.
+fn in_cell_terms(text: &str) -> std::borrow::Cow<'_, str> {
+    static PLACE: std::sync::LazyLock<regex::Regex> = std::sync::LazyLock::new(|| {
+        regex::Regex::new(r"@src/[^\s:{}]+\.rs:\d+:\d+: \d+:\d+\}").expect("a valid pattern")
+    });
+    PLACE.replace_all(text, "}")
 }
 
 /// evcxr appends a help's suggested code after a blank line; it reads as part
@@ -163,7 +190,87 @@ fn indent(code: &str) -> String {
 
 #[cfg(test)]
 mod tests {
-    use super::with_suggestion;
+    use super::*;
+
+    fn label(span: (usize, usize, usize, usize), label: &str, primary: bool) -> Labelled {
+        Labelled {
+            span: Some(Span {
+                start_line: span.0,
+                start_column: span.1,
+                end_line: span.2,
+                end_column: span.3,
+            }),
+            label: label.into(),
+            primary,
+        }
+    }
+
+    #[test]
+    fn labels_share_their_line_and_lines_come_in_order() {
+        let source = "let moved = vec![1];
+let a = moved;
+let b = moved;";
+        let error = Diagnostic {
+            level: "error".into(),
+            code: Some("E0382".into()),
+            message: "use of moved value: `moved`".into(),
+            spans: vec![
+                label((3, 9, 3, 14), "value used here after move", true),
+                label((2, 9, 2, 14), "value moved here", false),
+                label(
+                    (1, 5, 1, 10),
+                    "move occurs because `moved` has type `Vec<i32>`",
+                    false,
+                ),
+            ],
+            help: vec![],
+        };
+        assert_eq!(
+            render(&error, source),
+            "error[E0382]: use of moved value: `moved`\n\
+             \x20--> cell:3:9\n\
+             \x20 |\n\
+             1 | let moved = vec![1];\n\
+             \x20 |     ----- move occurs because `moved` has type `Vec<i32>`\n\
+             2 | let a = moved;\n\
+             \x20 |         ----- value moved here\n\
+             3 | let b = moved;\n\
+             \x20 |         ^^^^^ value used here after move\n"
+        );
+        let one_line = Diagnostic {
+            level: "error".into(),
+            code: Some("E0308".into()),
+            message: "mismatched types".into(),
+            spans: vec![
+                label((1, 14, 1, 19), "expected `u32`, found `&str`", true),
+                label((1, 8, 1, 11), "expected due to this", false),
+            ],
+            help: vec![],
+        };
+        assert_eq!(
+            render(&one_line, "let x: u32 = \"ten\";"),
+            "error[E0308]: mismatched types\n\
+             \x20--> cell:1:14\n\
+             \x20 |\n\
+             1 | let x: u32 = \"ten\";\n\
+             \x20 |        ---   ^^^^^ expected `u32`, found `&str`\n\
+             \x20 |        |\n\
+             \x20 |        expected due to this\n"
+        );
+    }
+
+    #[test]
+    fn closures_are_not_named_by_the_compiled_file() {
+        assert_eq!(
+            in_cell_terms("within `{closure@src/asyncbook_lib.rs:173:20: 173:27}`, the trait"),
+            "within `{closure}`, the trait"
+        );
+        assert_eq!(
+            in_cell_terms("`{async block@src/asyncbook_lib.rs:9:5: 9:10}` is not `Send`"),
+            "`{async block}` is not `Send`"
+        );
+        assert_eq!(in_cell_terms("see src/lib.rs:3:1"), "see src/lib.rs:3:1");
+    }
 
     #[test]
     fn suggested_code_reads_as_part_of_its_help() {

@@ -205,7 +205,8 @@ mod tests {
              \x20--> cell:2:5\n\
              \x20 |\n\
              2 |     brew(\"x\");\n\
-             \x20 |     ^^^^^^^^^^^^\n\
+             \x20 |     ^^^^^^^^^^\n\
+             \x20 |\n\
              \x20 = help: use `let _ = ...` to ignore the resulting value\n\
              \x20 = note: futures do nothing unless you `.await` or poll them\n"
         );
