@@ -104,9 +104,11 @@ pub fn render(error: &Diagnostic, source: &str) -> String {
         .path("cell")
         .fold(true);
     let mut notes = Vec::new();
+    let mut placed = false;
     for (labelled, label) in &labels {
         match &labelled.span {
             Some(span) => {
+                placed = true;
                 let kind = if labelled.primary {
                     AnnotationKind::Primary
                 } else {
@@ -118,7 +120,7 @@ pub fn render(error: &Diagnostic, source: &str) -> String {
             None => {}
         }
     }
-    let mut group = if labels.iter().any(|(l, _)| l.span.is_some()) {
+    let mut group = if placed {
         title.element(snippet)
     } else {
         Group::with_title(title)
@@ -205,16 +207,25 @@ mod tests {
         }
     }
 
+    fn an_error(code: &str, message: &str, spans: Vec<Labelled>) -> Diagnostic {
+        Diagnostic {
+            level: "error".into(),
+            code: Some(code.into()),
+            message: message.into(),
+            spans,
+            help: vec![],
+        }
+    }
+
     #[test]
     fn labels_share_their_line_and_lines_come_in_order() {
         let source = "let moved = vec![1];
 let a = moved;
 let b = moved;";
-        let error = Diagnostic {
-            level: "error".into(),
-            code: Some("E0382".into()),
-            message: "use of moved value: `moved`".into(),
-            spans: vec![
+        let error = an_error(
+            "E0382",
+            "use of moved value: `moved`",
+            vec![
                 label((3, 9, 3, 14), "value used here after move", true),
                 label((2, 9, 2, 14), "value moved here", false),
                 label(
@@ -223,8 +234,7 @@ let b = moved;";
                     false,
                 ),
             ],
-            help: vec![],
-        };
+        );
         assert_eq!(
             render(&error, source),
             "error[E0382]: use of moved value: `moved`\n\
@@ -237,16 +247,14 @@ let b = moved;";
              3 | let b = moved;\n\
              \x20 |         ^^^^^ value used here after move\n"
         );
-        let one_line = Diagnostic {
-            level: "error".into(),
-            code: Some("E0308".into()),
-            message: "mismatched types".into(),
-            spans: vec![
+        let one_line = an_error(
+            "E0308",
+            "mismatched types",
+            vec![
                 label((1, 14, 1, 19), "expected `u32`, found `&str`", true),
                 label((1, 8, 1, 11), "expected due to this", false),
             ],
-            help: vec![],
-        };
+        );
         assert_eq!(
             render(&one_line, "let x: u32 = \"ten\";"),
             "error[E0308]: mismatched types\n\

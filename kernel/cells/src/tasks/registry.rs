@@ -254,7 +254,8 @@ fn register(id: u64, at: SpawnedAt, name: Option<Box<str>>, kind: u64) {
         cell.checked_sub(1)
     });
     let kernel = KERNEL_SPAWN.with(|flag| flag.get());
-    let lane = if records_next_spawn() {
+    // `records_next_spawn`, with the kernel's flag already read.
+    let lane = if RECORDING.load(Ordering::Relaxed) && !kernel {
         crate::timeline::auto::lane_for(name.as_deref(), cell, at)
     } else {
         None

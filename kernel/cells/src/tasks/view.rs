@@ -4,7 +4,7 @@
 use std::fmt::Write as _;
 use std::time::Duration;
 
-use super::registry::Follow;
+use super::registry::{Follow, HOOKS_ENV};
 use super::{live, take_panicked, TaskInfo, TaskState};
 use crate::display::{self, escape, Bundle};
 
@@ -122,11 +122,11 @@ pub fn human(duration: Duration) -> String {
 fn summary(facts: &RuntimeFacts, alive: &[TaskInfo]) -> String {
     let tasks = if alive.len() == 1 { "task" } else { "tasks" };
     let follows = match facts.follow {
-        Follow::Everything => "",
+        Follow::Everything => String::new(),
         Follow::NoNames => {
-            " (ASYNCBOOK_TASK_HOOKS=no-names: no task names, no blocking or LocalSet tasks)"
+            format!(" ({HOOKS_ENV}=no-names: no task names, no blocking or LocalSet tasks)")
         }
-        Follow::Off => " (ASYNCBOOK_TASK_HOOKS=off: tasks are not followed)",
+        Follow::Off => format!(" ({HOOKS_ENV}=off: tasks are not followed)"),
     };
     format!(
         "{} runtime, {} workers, {} live {tasks}, global queue depth {}{follows}",
