@@ -2,12 +2,15 @@
 //! punctuation with their bracket depth; comments, strings and character
 //! literals skipped.
 
+use std::borrow::Cow;
+use std::ops::Range;
+
 /// Where `let [mut] name = value;` stands at the top level of a cell.
 #[derive(Debug, PartialEq, Eq)]
 pub struct LetSite {
     pub name_end: usize,
     /// The value, without the `=` before it and the `;` after it.
-    pub init: std::ops::Range<usize>,
+    pub init: Range<usize>,
 }
 
 /// `a, (b, c), D<e, f>` split at `sep` as `a`, `(b, c)`, `D<e, f>`: only
@@ -50,6 +53,20 @@ pub fn statements_end(code: &str) -> Option<usize> {
         .iter()
         .rfind(|t| t.depth == 0 && &code[t.span.clone()] == ";")
         .map(|t| t.span.end)
+}
+
+/// `code` with each range in `edits` (in order, none overlapping) replaced;
+/// the replaced text's line breaks are kept, so lines keep their numbers.
+pub fn replaced<S: AsRef<str>>(code: &str, edits: Vec<(Range<usize>, S)>) -> Cow<'_, str> {
+    if edits.is_empty() {
+        return Cow::Borrowed(code);
+    }
+    let mut out = code.to_owned();
+    for (range, with) in edits.into_iter().rev() {
+        let breaks = "\n".repeat(code[range.clone()].matches('\n').count());
+        out.replace_range(range, &format!("{}{breaks}", with.as_ref()));
+    }
+    Cow::Owned(out)
 }
 
 /// The last top-level `let` of `name`; one with a type annotation only if
@@ -141,7 +158,7 @@ fn annotation_end(code: &str, tokens: &[Token], from: usize) -> usize {
 }
 
 pub struct Token {
-    pub span: std::ops::Range<usize>,
+    pub span: Range<usize>,
     /// Brackets open around it.
     pub depth: usize,
 }

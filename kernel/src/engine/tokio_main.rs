@@ -10,7 +10,7 @@
 
 use std::borrow::Cow;
 
-use super::syntax::{tokens, Token};
+use super::syntax::{replaced, tokens, Token};
 
 /// The cell with every top-level `#[tokio::main]` function rewritten.
 pub fn rewrite(code: &str) -> Cow<'_, str> {
@@ -48,16 +48,7 @@ pub fn rewrite(code: &str) -> Cow<'_, str> {
         edits.push((found.close..found.close + 1, "}) }"));
         i = close + 1;
     }
-    if edits.is_empty() {
-        return Cow::Borrowed(code);
-    }
-    let mut out = code.to_owned();
-    for (range, with) in edits.into_iter().rev() {
-        // Text removed keeps its line breaks, so lines keep their numbers.
-        let breaks = "\n".repeat(code[range.clone()].matches('\n').count());
-        out.replace_range(range, &format!("{with}{breaks}"));
-    }
-    Cow::Owned(out)
+    replaced(code, edits)
 }
 
 /// An `async fn` after an attribute: where its `async` and body braces are.

@@ -14,8 +14,8 @@ use tokio::sync::mpsc;
 use super::cell_link::{self, CellLibrary};
 use super::commands::{self, Clear};
 use super::{
-    cell_source, diagnostics, tokio_main, CellError, CellErrorKind, Completion, InputAsk, Outcome,
-    Output, Request, Shared,
+    cell_source, diagnostics, pinned, tokio_main, CellError, CellErrorKind, Completion, InputAsk,
+    Outcome, Output, Request, Shared,
 };
 use crate::lock::lock;
 
@@ -245,6 +245,10 @@ impl Worker {
         let code = match tokio_main::rewrite(&expanded.code) {
             Cow::Owned(rewritten) => Cow::Owned(rewritten),
             Cow::Borrowed(_) => expanded.code,
+        };
+        let code = match pinned::rewrite(&code) {
+            Cow::Owned(rewritten) => Cow::Owned(rewritten),
+            Cow::Borrowed(_) => code,
         };
         self.shared.warnings.expect(&code);
         self.shared.panicked.store(false, Ordering::SeqCst);
