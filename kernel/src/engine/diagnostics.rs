@@ -94,10 +94,20 @@ pub fn render(error: &Diagnostic, source: &str) -> String {
     if let Some(code) = error.code.as_deref().filter(|code| code.starts_with('E')) {
         title = title.id(code);
     }
+    // evcxr labels a span rustc left unlabelled with the diagnostic's own
+    // title ("error: cannot find value `x`"), which the header already says.
+    let restated = format!("{}: {}", error.level, error.message);
     let labels: Vec<_> = error
         .spans
         .iter()
-        .map(|labelled| (labelled, in_cell_terms(&labelled.label)))
+        .map(|labelled| {
+            let label = if labelled.label == restated {
+                ""
+            } else {
+                &labelled.label
+            };
+            (labelled, in_cell_terms(label))
+        })
         .collect();
     let mut snippet = Snippet::source(source)
         .line_start(1)
@@ -264,6 +274,30 @@ let b = moved;";
              \x20 |        ---   ^^^^^ expected `u32`, found `&str`\n\
              \x20 |        |\n\
              \x20 |        expected due to this\n"
+        );
+    }
+
+    #[test]
+    fn a_label_that_restates_the_title_is_left_out() {
+        let mut error = an_error(
+            "E0425",
+            "cannot find value `fut` in this scope",
+            vec![label(
+                (1, 7, 1, 10),
+                "error: cannot find value `fut` in this scope",
+                true,
+            )],
+        );
+        error.help = vec!["a local variable with a similar name exists\n\nout".into()];
+        assert_eq!(
+            render(&error, "(&mut fut).await"),
+            "error[E0425]: cannot find value `fut` in this scope\n\
+             \x20--> cell:1:7\n\
+             \x20 |\n\
+             1 | (&mut fut).await\n\
+             \x20 |       ^^^\n\
+             \x20 |\n\
+             \x20 = help: a local variable with a similar name exists: `out`\n"
         );
     }
 
