@@ -338,6 +338,32 @@ async fn cell_failures_output_floods_and_shutdown() {
         kernel.run("kept + helper()").await.result().as_deref(),
         Some("8")
     );
+    // An earlier value moved into a failing cell is dropped with it, and the
+    // failure names it; the rest stay.
+    kernel
+        .run("let handed = vec![1u8];\nlet lent = String::from(\"x\");")
+        .await;
+    let panic = kernel
+        .execute("let mine = handed;\nif mine.len() == 1 { panic!(\"after the move\"); }")
+        .await
+        .failed();
+    assert!(
+        panic
+            .error_text()
+            .contains("earlier variables are kept, except `handed`, moved into this cell"),
+        "{panic:?}"
+    );
+    let returned = kernel
+        .execute("let mine = lent;\nlet n: u32 = mine.parse()?;")
+        .await
+        .failed();
+    assert!(
+        returned
+            .error_text()
+            .contains("earlier variables are kept, except `lent`, moved into this cell"),
+        "{returned:?}"
+    );
+    assert_eq!(kernel.run("kept").await.result().as_deref(), Some("1"));
 
     // Each of these ends the cell process: status error, the loss is said,
     // and the next cell runs (items kept).

@@ -481,6 +481,26 @@ async fn interrupt_and_restart() {
     assert!(kernel.heartbeat(ANSWER).await);
     assert_eq!(kernel.run("kept * 2").await.result().as_deref(), Some("10"));
 
+    // A receiver moved into the interrupted cell goes with it, and the
+    // interruption says so; the rest is kept.
+    kernel
+        .run("let (sender, receiver) = tokio::sync::oneshot::channel::<u8>();")
+        .await;
+    let code = "let waiting_on = receiver;\nprintln!(\"waiting\");\nwaiting_on.await.ok();";
+    let id = kernel.start_cell(code, "waiting").await;
+    kernel.signal_interrupt();
+    let stopped = kernel.finish(code, &id, ANSWER).await.failed();
+    assert!(
+        stopped
+            .error_text()
+            .contains("kept, except `receiver`, moved into this cell"),
+        "{stopped:?}"
+    );
+    assert_eq!(
+        kernel.run("sender.is_closed()").await.result().as_deref(),
+        Some("true")
+    );
+
     // Shutdown with restart: answered on control, then the process exits.
     let reply = kernel
         .control("shutdown_request", json!({"restart": true}))

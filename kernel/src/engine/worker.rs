@@ -260,6 +260,11 @@ impl Worker {
         let mut callbacks = EvalCallbacks {
             input_reader: &|request| ask(&inputs, request.prompt, request.is_password),
         };
+        let before: Vec<String> = self
+            .context
+            .variables_and_types()
+            .map(|(name, _)| name.to_owned())
+            .collect();
         let result = self.context.execute_with_callbacks(&code, &mut callbacks);
         let sent = code.to_string();
         let (code, result) = self.kept(code, result, &mut callbacks);
@@ -286,10 +291,35 @@ impl Worker {
         }
         self.shared.running.store(false, Ordering::SeqCst);
         let interrupted = self.shared.interrupted.swap(false, Ordering::SeqCst);
-        let mut outcome = self.outcome(&code, result, interrupted);
+        let moved_in = self.gone_since(before);
+        let mut outcome = self.outcome(&code, result, interrupted, &moved_in);
         outcome.pages = std::mem::take(&mut *lock(&self.shared.pages));
         self.record_child_pid();
         outcome
+    }
+
+    /// Earlier variables the cell moved in (`let w = v;`, `drop(v)`), as a
+    /// clause for its failure's message: a value moved into a cell that
+    /// fails is dropped with the cell's own.
+    fn gone_since(&self, before: Vec<String>) -> String {
+        let now: std::collections::HashSet<&str> = self
+            .context
+            .variables_and_types()
+            .map(|(name, _)| name)
+            .collect();
+        let gone: Vec<String> = before
+            .into_iter()
+            .filter(|name| !now.contains(name.as_str()))
+            .map(|name| format!("`{name}`"))
+            .collect();
+        match gone.as_slice() {
+            [] => String::new(),
+            [one] => format!(", except {one}, moved into this cell and dropped with it"),
+            [many @ .., last] => format!(
+                ", except {} and {last}, moved into this cell and dropped with it",
+                many.join(", ")
+            ),
+        }
     }
 
     fn take_panic_message(&self) -> Option<String> {
@@ -317,21 +347,26 @@ impl Worker {
         code: &str,
         result: Result<evcxr::EvalOutputs, evcxr::Error>,
         interrupted: bool,
+        moved_in: &str,
     ) -> Outcome {
         match result {
             Ok(outputs) => {
                 if self.shared.returned_error.load(Ordering::SeqCst) {
                     return Outcome::failed(CellError::plain(
                         CellErrorKind::ReturnedError,
-                        "the cell returned an error through `?` (printed above); variables it defined were dropped",
+                        if moved_in.is_empty() {
+                            RETURNED_ERROR.to_owned()
+                        } else {
+                            format!("{RETURNED_ERROR}; earlier variables are kept{moved_in}")
+                        },
                     ));
                 }
                 if self.shared.panicked.load(Ordering::SeqCst) {
                     let error = if interrupted {
                         CellError::new(
                             CellErrorKind::Interrupted,
-                            "the cell was interrupted; variables and background tasks are kept",
-                            vec!["Interrupted: the cell was cancelled at an .await; every variable and background task is kept.".into()],
+                            format!("the cell was interrupted; variables and background tasks are kept{moved_in}"),
+                            vec![format!("Interrupted: the cell was cancelled at an .await; every variable and background task is kept{moved_in}.")],
                         )
                     } else {
                         let message = self
@@ -340,7 +375,7 @@ impl Worker {
                         CellError::new(
                             CellErrorKind::Panic,
                             message.clone(),
-                            vec![format!("The cell panicked: {message}\nVariables this cell defined were dropped; earlier variables are kept.{}", hint(&message))],
+                            vec![format!("The cell panicked: {message}\nVariables this cell defined were dropped; earlier variables are kept{moved_in}.{}", hint(&message))],
                         )
                     };
                     return Outcome::failed(error);
@@ -438,6 +473,9 @@ fn ask(inputs: &mpsc::UnboundedSender<InputAsk>, prompt: String, password: bool)
 }
 
 /// What to do about a panic a notebook causes and a program would not.
+const RETURNED_ERROR: &str =
+    "the cell returned an error through `?` (printed above); variables it defined were dropped";
+
 fn hint(panic: &str) -> &'static str {
     if panic.contains("Cannot start a runtime from within a runtime") {
         "\nHint: cells already run on the shared tokio runtime. Use `.await` where the code \
