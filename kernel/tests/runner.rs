@@ -184,12 +184,20 @@ fn update_writes_fresh_outputs_and_leaves_matching_notebooks_alone() {
     let pass = fs::read(fixture("pass.ipynb")).unwrap();
     let altered = fs::read_to_string(fixture("altered.ipynb")).unwrap();
     fs::write(dir.path().join("pass.ipynb"), &pass).unwrap();
-    fs::write(dir.path().join("altered.ipynb"), &altered).unwrap();
+    // A stale execution count on a cell whose output matches.
+    let stale_count = altered.replace("\"execution_count\": 2", "\"execution_count\": 9");
+    assert_ne!(stale_count, altered);
+    fs::write(dir.path().join("altered.ipynb"), &stale_count).unwrap();
+    // A stale traceback of an error that matches by name and value.
+    let expected_error = fs::read_to_string(fixture("expected_error.ipynb")).unwrap();
+    let stale_traceback = expected_error.replace("expected due to this", "drawn long ago");
+    assert_ne!(stale_traceback, expected_error);
+    fs::write(dir.path().join("expected_error.ipynb"), &stale_traceback).unwrap();
 
     let run = asyncbook_test(&["--update", "-j", "2", dir.path().to_str().unwrap()]);
     assert!(run.success, "after an update every cell passes");
     assert!(run.has("  cell 2 (id greet): output updated"));
-    assert_eq!(run.closing_line(), "6 passed, 0 failed, 2 skipped");
+    assert_eq!(run.closing_line(), "8 passed, 0 failed, 2 skipped");
 
     assert_eq!(
         fs::read(dir.path().join("pass.ipynb")).unwrap(),
@@ -199,7 +207,12 @@ fn update_writes_fresh_outputs_and_leaves_matching_notebooks_alone() {
     assert_eq!(
         fs::read_to_string(dir.path().join("altered.ipynb")).unwrap(),
         altered.replace("hallo from a cell", "hello from a cell"),
-        "only the differing output changes"
+        "the differing output changes, and the execution counts are the run's"
+    );
+    assert_eq!(
+        fs::read_to_string(dir.path().join("expected_error.ipynb")).unwrap(),
+        expected_error,
+        "the traceback is drawn again"
     );
 }
 

@@ -319,9 +319,15 @@ async fn run_notebook(
                 if let Some(kept) = &mut kept {
                     kept.set_outputs(cell.index, fresh.clone(), ran.execution_count);
                 }
-                if matches!(verdict, Verdict::Updated) {
-                    notebook.set_outputs(cell.index, fresh, ran.execution_count);
-                    report.updated = true;
+                match verdict {
+                    Verdict::Updated => {
+                        notebook.set_outputs(cell.index, fresh, ran.execution_count);
+                        report.updated = true;
+                    }
+                    Verdict::Passed if settings.update => {
+                        report.updated |= notebook.refresh(cell.index, &fresh, ran.execution_count);
+                    }
+                    _ => {}
                 }
                 (verdict, ran.seconds)
             }

@@ -81,6 +81,33 @@ impl Notebook {
         cell["outputs"] = Value::Array(outputs);
         cell["execution_count"] = count.map_or(Value::Null, Value::from);
     }
+
+    /// Brings what the comparison of a passing cell leaves out up to date
+    /// with a fresh run: its execution count (in the cell and its result)
+    /// and its errors' tracebacks (errors are compared by name and value).
+    /// True if the stored cell changed.
+    pub fn refresh(&mut self, index: usize, fresh: &[Value], count: Option<usize>) -> bool {
+        let Some(cell) = self.json["cells"].get_mut(index) else {
+            return false;
+        };
+        let before = cell.clone();
+        let count = count.map_or(Value::Null, Value::from);
+        cell["execution_count"] = count.clone();
+        let fresh_errors = fresh.iter().filter(|o| o["output_type"] == "error");
+        let stored = cell["outputs"].as_array_mut().into_iter().flatten();
+        let mut stored_errors = Vec::new();
+        for output in stored {
+            match output["output_type"].as_str() {
+                Some("execute_result") => output["execution_count"] = count.clone(),
+                Some("error") => stored_errors.push(output),
+                _ => {}
+            }
+        }
+        for (output, fresh) in stored_errors.into_iter().zip(fresh_errors) {
+            output["traceback"] = fresh["traceback"].clone();
+        }
+        *cell != before
+    }
 }
 
 impl CellPlan {
