@@ -297,6 +297,52 @@ async fn warnings_about_the_cell_are_shown() {
     );
 }
 
+/// A failed cell's error carries rustc's notes with their places in the
+/// cell: why a future is not `Send` points at the value and the `.await`.
+#[tokio::test(flavor = "multi_thread")]
+async fn errors_show_the_notes_that_explain_them() {
+    let mut kernel = Kernel::start().await;
+    kernel
+        .run("let shared = std::sync::Arc::new(std::sync::Mutex::new(0u32));")
+        .await;
+    let held = kernel
+        .execute(
+            "let counter = shared.clone();\n\
+             tokio::spawn(async move {\n\
+             \x20   let guard = counter.lock().unwrap();\n\
+             \x20   tokio::task::yield_now().await;\n\
+             \x20   *guard\n\
+             }).await.unwrap()",
+        )
+        .await
+        .failed();
+    let said = held.error_text();
+    assert!(
+        said.contains("error: future cannot be sent between threads safely\n --> cell:2:1\n"),
+        "{said}"
+    );
+    assert!(
+        said.contains("= note: required by a bound in `tokio::spawn` (tokio-"),
+        "{said}"
+    );
+    let note = "note: future is not `Send` as this value is used across an await\n\
+                \x20--> cell:4:30\n\
+                \x20 |\n\
+                3 |     let guard = counter.lock().unwrap();\n\
+                \x20 |         ----- has type `std::sync::MutexGuard<'_, u32>` which is not `Send`\n\
+                4 |     tokio::task::yield_now().await;\n\
+                \x20 |                              ^^^^^ await occurs here, with `guard` maybe used later\n";
+    assert!(said.contains(note), "{said}");
+    assert_eq!(
+        kernel
+            .run("*shared.lock().unwrap()")
+            .await
+            .result()
+            .as_deref(),
+        Some("0")
+    );
+}
+
 /// Tasks, handles, channels, structs and locks across cells; background
 /// output while idle; background panics; `:runtime`.
 #[tokio::test(flavor = "multi_thread")]

@@ -14,6 +14,11 @@
 //! - **Warnings.** evcxr drops rustc's diagnostics when a cell compiles.
 //!   The warnings of a cell that compiled are written to the file the kernel
 //!   names in [`WARNINGS_ENV`], for the kernel to show (see `warnings`).
+//! - **Notes of errors.** evcxr hands on an error's help but none of its
+//!   notes (rustc's "future is not `Send` as this value is used across an
+//!   await", with the value and the `.await`). The errors of a cell that
+//!   failed are written beside the warnings ([`errors_file`]), where the
+//!   kernel reads those notes (see `diagnostics`).
 //!
 //! A type probe (see `type_probe`) is compiled with rustc's long type names.
 
@@ -32,6 +37,12 @@ use super::type_probe;
 
 /// Names the file a compiled cell's warnings go to (JSON, one per line).
 pub const WARNINGS_ENV: &str = "ASYNCBOOK_WARNINGS_FILE";
+
+/// Where the errors of a cell that failed to compile go, beside its
+/// warnings (JSON, one per line).
+pub fn errors_file(warnings_file: &Path) -> PathBuf {
+    warnings_file.with_file_name("errors.json")
+}
 
 /// Beside evcxr's `src/lib.rs`: the stored variables whose `!` is `Never`.
 const NEVER_FILE: &str = "asyncbook_never.txt";
@@ -99,10 +110,12 @@ pub fn compile(
         if used != remembered {
             std::fs::write(&memory, used.into_iter().collect::<Vec<_>>().join("\n"))?;
         }
-        keep_warnings(&output.stderr)?;
+        keep_diagnostics(&output.stderr, "warning", None)?;
         if !generated.contains(type_probe::PROBE) {
             super::cell_sources::keep_compiled(&source.with_file_name(cell_source::COMPILED_FILE));
         }
+    } else if !generated.contains(type_probe::PROBE) {
+        keep_diagnostics(&output.stderr, "error", Some(errors_file))?;
     }
     std::io::stdout().write_all(&output.stdout)?;
     std::io::stderr().write_all(&output.stderr)?;
@@ -134,25 +147,32 @@ fn newly_stored_with_never(generated: &str) -> BTreeSet<String> {
         .collect()
 }
 
-/// Writes rustc's warnings for the kernel, unless the kernel is setting up.
-fn keep_warnings(stderr: &[u8]) -> Result<()> {
-    let Some(file) = std::env::var_os(WARNINGS_ENV).map(PathBuf::from) else {
+/// Writes rustc's diagnostics of `level` for the kernel, to the warnings
+/// file or the file `beside` names after it, unless the kernel is setting up.
+fn keep_diagnostics(
+    stderr: &[u8],
+    level: &str,
+    beside: Option<fn(&Path) -> PathBuf>,
+) -> Result<()> {
+    let Some(warnings_file) = std::env::var_os(WARNINGS_ENV).map(PathBuf::from) else {
         return Ok(());
     };
     if std::env::var_os(SETUP_ENV).is_some_and(|v| !v.is_empty()) {
         return Ok(());
     }
+    let file = beside.map_or_else(|| warnings_file.clone(), |name| name(&warnings_file));
     let text = String::from_utf8_lossy(stderr);
-    let warnings: Vec<&str> = text
+    let level = format!(r#""level":"{level}""#);
+    let kept: Vec<&str> = text
         .lines()
-        .filter(|line| line.starts_with('{') && line.contains(r#""level":"warning""#))
+        .filter(|line| line.starts_with('{') && line.contains(&level))
         .collect();
-    if warnings.is_empty() {
+    if kept.is_empty() {
         return Ok(());
     }
     // Whole or not at all: the kernel may read the file at any moment.
     let partial = file.with_extension("partial");
-    std::fs::write(&partial, warnings.join("\n"))?;
+    std::fs::write(&partial, kept.join("\n"))?;
     std::fs::rename(partial, file)?;
     Ok(())
 }

@@ -1,7 +1,10 @@
 //! rustc diagnostics rendered against the cell's own source, rustc style.
 
+use std::path::Path;
+
 use annotate_snippets::{AnnotationKind, Group, Level, Renderer, Snippet};
 use evcxr::CompilationError;
+use serde_json::Value;
 
 /// One diagnostic, from evcxr (a cell that failed to compile) or from
 /// rustc's JSON (the warnings of a cell that compiled), with spans in the
@@ -13,6 +16,16 @@ pub struct Diagnostic {
     pub message: String,
     pub spans: Vec<Labelled>,
     pub help: Vec<String>,
+    /// Notes with places in the cell, drawn below the diagnostic as rustc
+    /// draws them ("note: future is not `Send` as this value is used across
+    /// an await").
+    pub notes: Vec<Note>,
+}
+
+/// A note of a diagnostic, with its labels in the cell.
+pub struct Note {
+    pub message: String,
+    pub spans: Vec<Labelled>,
 }
 
 /// A label of a diagnostic; `span` is `None` for a note without a place.
@@ -52,7 +65,116 @@ impl From<&CompilationError> for Diagnostic {
                 })
                 .collect(),
             help: error.help(),
+            notes: Vec::new(),
         }
+    }
+}
+
+/// The errors rustc gave for the cell's last failed compilation (its JSON,
+/// kept by the cell compiler in `file`, which is then removed).
+pub fn rustc_errors(file: &Path) -> Vec<Value> {
+    let text = std::fs::read_to_string(file).unwrap_or_default();
+    let _ = std::fs::remove_file(file);
+    text.lines()
+        .filter_map(|line| serde_json::from_str::<Value>(line).ok())
+        .collect()
+}
+
+/// A diagnostic's notes from rustc's JSON `json`: those with places in the
+/// cell `source` as [`Note`]s, the others (a bound in a library's source)
+/// as placeless labels.
+pub fn notes_of(json: &Value, source: &str) -> (Vec<Note>, Vec<Labelled>) {
+    let lines: Vec<&str> = source.lines().collect();
+    let mut placed = Vec::new();
+    let mut placeless = Vec::new();
+    let notes = json["children"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|child| child["level"] == "note");
+    for note in notes {
+        let mut message = note["message"].as_str().unwrap_or_default().to_owned();
+        let spans = labels_in(&note["spans"], &lines);
+        if spans.is_empty() {
+            if let Some(place) = library_place(&note["spans"]) {
+                message = format!("{message} ({place})");
+            }
+            placeless.push(Labelled {
+                span: None,
+                label: message,
+                primary: false,
+            });
+        } else {
+            placed.push(Note { message, spans });
+        }
+    }
+    (placed, placeless)
+}
+
+/// Where the primary span of rustc's JSON `spans` lies in a library's
+/// source (tokio's, std's), as `tokio-1.54.1/src/task/spawn.rs:176`; `None`
+/// in the cell crate's own generated code, which the user never sees.
+fn library_place(spans: &Value) -> Option<String> {
+    let span = spans
+        .as_array()?
+        .iter()
+        .find(|span| span["is_primary"] == true)?;
+    let file = span["file_name"].as_str()?;
+    let short = if let Some((_, rest)) = file.split_once("/registry/src/") {
+        rest.split_once('/')?.1
+    } else if let Some(rest) = file.strip_prefix("/rustc/") {
+        rest.split_once('/')?.1
+    } else if file.starts_with("src/") {
+        return None;
+    } else {
+        file
+    };
+    Some(format!("{short}:{}", span["line_start"].as_u64()?))
+}
+
+/// The spans of rustc's JSON `spans` that have a place in the cell's
+/// `lines`, with their labels.
+pub fn labels_in(spans: &Value, lines: &[&str]) -> Vec<Labelled> {
+    spans
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|span| {
+            Some(Labelled {
+                span: Some(place(span, lines)?),
+                label: span["label"].as_str().unwrap_or_default().to_owned(),
+                primary: span["is_primary"] == true,
+            })
+        })
+        .collect()
+}
+
+/// Adds to `error` (as evcxr reports it, without notes) the notes of the
+/// same error in rustc's JSON `errors`: the one with its message whose
+/// primary span is on the same line of the cell.
+pub fn add_notes(error: &mut Diagnostic, errors: &[Value], source: &str) {
+    let lines: Vec<&str> = source.lines().collect();
+    let line = |span: &Option<Span>| span.map(|s| s.start_line);
+    let Some(primary) = error
+        .spans
+        .iter()
+        .find(|l| l.primary)
+        .map(|l| line(&l.span))
+    else {
+        return;
+    };
+    let same = errors.iter().find(|json| {
+        json["message"].as_str() == Some(error.message.as_str())
+            && json["spans"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .any(|span| span["is_primary"] == true && line(&place(span, &lines)) == primary)
+    });
+    if let Some(json) = same {
+        let (placed, placeless) = notes_of(json, source);
+        error.notes.extend(placed);
+        error.spans.extend(placeless);
     }
 }
 
@@ -146,9 +268,76 @@ pub fn render(error: &Diagnostic, source: &str) -> String {
     for note in notes {
         group = group.element(Level::NOTE.message(note.as_ref()));
     }
-    let mut out = Renderer::plain().render(&[group]);
+    let mut groups = vec![group];
+    let notes: Vec<_> = error
+        .notes
+        .iter()
+        .map(|note| {
+            let labels: Vec<_> = note
+                .spans
+                .iter()
+                .filter_map(|l| Some((l.span?, l.primary, in_cell_terms(&l.label))))
+                .collect();
+            (in_cell_terms(&note.message), labels)
+        })
+        .collect();
+    for (message, labels) in &notes {
+        let mut snippet = Snippet::source(source)
+            .line_start(1)
+            .path("cell")
+            .fold(true);
+        for (span, primary, label) in labels {
+            let kind = if *primary {
+                AnnotationKind::Primary
+            } else {
+                AnnotationKind::Context
+            };
+            snippet = snippet.annotation(kind.span(byte_range(source, span)).label(label));
+        }
+        groups.push(
+            Level::NOTE
+                .secondary_title(message.as_ref())
+                .element(snippet),
+        );
+    }
+    let mut out = Renderer::plain().render(&groups);
     out.push('\n');
     out
+}
+
+/// Where a span of rustc's JSON lies in the cell: the line whose text is the
+/// span's first line, columns shifted by the difference in indentation.
+pub fn place(span: &Value, lines: &[&str]) -> Option<Span> {
+    let text = span["text"].as_array()?;
+    let first = text.first()?["text"].as_str()?;
+    let last = text.last()?["text"].as_str()?;
+    if first.trim().is_empty() {
+        return None;
+    }
+    let at = lines.iter().position(|line| line.trim() == first.trim())?;
+    let rows = span["line_end"]
+        .as_u64()?
+        .checked_sub(span["line_start"].as_u64()?)? as usize;
+    let end_at = at + rows;
+    let end_line = *lines.get(end_at)?;
+    if end_line.trim() != last.trim() {
+        return None;
+    }
+    let column = |value: &Value, ours: &str, theirs: &str| -> Option<usize> {
+        let shifted =
+            value.as_u64()? as isize + indentation(ours) as isize - indentation(theirs) as isize;
+        usize::try_from(shifted).ok().filter(|&c| c >= 1)
+    };
+    Some(Span {
+        start_line: at + 1,
+        start_column: column(&span["column_start"], lines[at], first)?,
+        end_line: end_at + 1,
+        end_column: column(&span["column_end"], end_line, last)?,
+    })
+}
+
+fn indentation(line: &str) -> usize {
+    line.chars().take_while(|c| c.is_whitespace()).count()
 }
 
 /// The byte range of `span` (1-based lines, columns counted in characters)
@@ -224,6 +413,7 @@ mod tests {
             message: message.into(),
             spans,
             help: vec![],
+            notes: vec![],
         }
     }
 
@@ -299,6 +489,25 @@ let b = moved;";
              \x20 |\n\
              \x20 = help: a local variable with a similar name exists: `out`\n"
         );
+    }
+
+    #[test]
+    fn notes_outside_the_cell_say_where_in_which_library() {
+        let at = |file: &str| {
+            library_place(&serde_json::json!([
+                { "file_name": file, "line_start": 176, "is_primary": true }
+            ]))
+        };
+        assert_eq!(
+            at("/root/.cargo/registry/src/index.crates.io-1949cf8c6b5b557f/tokio-1.54.1/src/task/spawn.rs")
+                .as_deref(),
+            Some("tokio-1.54.1/src/task/spawn.rs:176")
+        );
+        assert_eq!(
+            at("/rustc/0a1b2c/library/core/src/future/mod.rs").as_deref(),
+            Some("library/core/src/future/mod.rs:176")
+        );
+        assert_eq!(at("src/asyncbook_lib.rs"), None, "the generated code");
     }
 
     #[test]

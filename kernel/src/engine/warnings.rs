@@ -17,7 +17,7 @@ use std::sync::Mutex;
 
 use serde_json::Value;
 
-use super::diagnostics::{self, Diagnostic, Labelled, Span};
+use super::diagnostics::{self, Diagnostic};
 use crate::lock::lock;
 
 /// The warnings of the running cell, on their way from the cell compiler to
@@ -95,75 +95,26 @@ fn in_cell(json: &Value, source: &str) -> Option<Diagnostic> {
         return None;
     }
     let lines: Vec<&str> = source.lines().collect();
-    let spans: Vec<Labelled> = json["spans"]
-        .as_array()?
-        .iter()
-        .filter_map(|span| {
-            Some(Labelled {
-                span: Some(place(span, &lines)?),
-                label: span["label"].as_str().unwrap_or_default().to_owned(),
-                primary: span["is_primary"] == true,
-            })
-        })
-        .collect();
+    let spans = diagnostics::labels_in(&json["spans"], &lines);
     if !spans.iter().any(|s| s.primary) {
         return None;
     }
-    let mut help = Vec::new();
-    let mut notes = Vec::new();
-    for child in json["children"].as_array().into_iter().flatten() {
-        let message = child["message"].as_str().unwrap_or_default().to_owned();
-        match child["level"].as_str() {
-            Some("help") => help.push(message),
-            Some("note") => notes.push(Labelled {
-                span: None,
-                label: message,
-                primary: false,
-            }),
-            _ => {}
-        }
-    }
+    let help = json["children"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|child| child["level"] == "help")
+        .map(|child| child["message"].as_str().unwrap_or_default().to_owned())
+        .collect();
+    let (notes, placeless) = diagnostics::notes_of(json, source);
     Some(Diagnostic {
         level: "warning".to_owned(),
         code: json["code"]["code"].as_str().map(str::to_owned),
         message: json["message"].as_str()?.to_owned(),
-        spans: spans.into_iter().chain(notes).collect(),
+        spans: spans.into_iter().chain(placeless).collect(),
         help,
+        notes,
     })
-}
-
-/// Where a span of rustc's JSON lies in the cell: the line whose text is the
-/// span's first line, columns shifted by the difference in indentation.
-fn place(span: &Value, lines: &[&str]) -> Option<Span> {
-    let text = span["text"].as_array()?;
-    let first = text.first()?["text"].as_str()?;
-    let last = text.last()?["text"].as_str()?;
-    if first.trim().is_empty() {
-        return None;
-    }
-    let at = lines.iter().position(|line| line.trim() == first.trim())?;
-    let rows = span["line_end"]
-        .as_u64()?
-        .checked_sub(span["line_start"].as_u64()?)? as usize;
-    let end_at = at + rows;
-    let end_line = *lines.get(end_at)?;
-    if end_line.trim() != last.trim() {
-        return None;
-    }
-    let column = |value: &Value, ours: &str, theirs: &str| -> Option<usize> {
-        let shifted = value.as_u64()? as isize + indent(ours) as isize - indent(theirs) as isize;
-        usize::try_from(shifted).ok().filter(|&c| c >= 1)
-    };
-    Some(Span {
-        start_line: at + 1,
-        start_column: column(&span["column_start"], lines[at], first)?,
-        end_line: end_at + 1,
-        end_column: column(&span["column_end"], end_line, last)?,
-    })
-}
-
-fn indent(line: &str) -> usize {
-    line.chars().take_while(|c| c.is_whitespace()).count()
 }
 
 #[cfg(test)]

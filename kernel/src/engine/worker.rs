@@ -2,6 +2,7 @@
 //! inspects code, and turns evcxr's results into outcomes.
 
 use std::borrow::Cow;
+use std::path::PathBuf;
 use std::sync::atomic::Ordering;
 use std::sync::{mpsc as std_mpsc, Arc};
 use std::time::{Duration, Instant};
@@ -11,6 +12,7 @@ use evcxr::{CommandContext, EvalCallbacks, EvalContext};
 use serde_json::Value;
 use tokio::sync::mpsc;
 
+use super::cell_compile;
 use super::cell_link::{self, CellLibrary};
 use super::commands::{self, Clear};
 use super::{
@@ -251,6 +253,7 @@ impl Worker {
             Cow::Borrowed(_) => code,
         };
         self.shared.warnings.expect(&code);
+        let _ = std::fs::remove_file(self.errors_file());
         self.shared.panicked.store(false, Ordering::SeqCst);
         self.shared.returned_error.store(false, Ordering::SeqCst);
         self.take_panic_message();
@@ -320,6 +323,11 @@ impl Worker {
                 many.join(", ")
             ),
         }
+    }
+
+    /// Where the cell compiler keeps the errors of a cell that failed.
+    fn errors_file(&self) -> PathBuf {
+        cell_compile::errors_file(self.shared.warnings.file())
     }
 
     fn take_panic_message(&self) -> Option<String> {
@@ -400,7 +408,11 @@ impl Worker {
                 }
             }
             Err(evcxr::Error::CompilationErrors(errors)) => {
-                let shown = diagnostics::shown(&errors, self.shared.warnings.shown());
+                let mut shown = diagnostics::shown(&errors, self.shared.warnings.shown());
+                let rustc = diagnostics::rustc_errors(&self.errors_file());
+                for error in &mut shown {
+                    diagnostics::add_notes(error, &rustc, code);
+                }
                 let rendered: Vec<String> =
                     shown.iter().map(|e| diagnostics::render(e, code)).collect();
                 let first = shown.first().map(|e| e.message.clone()).unwrap_or_default();
