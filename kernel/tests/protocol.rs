@@ -582,6 +582,35 @@ async fn dep_builds_a_crate_and_shows_its_progress() {
     assert_eq!(greeted.result().as_deref(), Some("\"good day, cells\""));
     let joined = kernel.run("before.await.unwrap() * 6").await;
     assert_eq!(joined.result().as_deref(), Some("42"));
+    // A crate built on tokio is built against the cell library's copy: its
+    // tasks run on the shared runtime.
+    let pacing_dir = kernel.dir().join("pacing");
+    std::fs::create_dir_all(pacing_dir.join("src")).unwrap();
+    std::fs::write(
+        pacing_dir.join("Cargo.toml"),
+        "[package]\nname = \"pacing\"\nversion = \"0.1.0\"\nedition = \"2021\"\n\
+         [dependencies]\ntokio = { version = \"1\", features = [\"rt\", \"time\"] }\n",
+    )
+    .unwrap();
+    std::fs::write(
+        pacing_dir.join("src/lib.rs"),
+        "pub fn doubled_later(n: u32) -> tokio::task::JoinHandle<u32> {\n\
+         \x20   tokio::spawn(async move {\n\
+         \x20       tokio::time::sleep(std::time::Duration::from_millis(1)).await;\n\
+         \x20       n * 2\n\
+         \x20   })\n\
+         }\n",
+    )
+    .unwrap();
+    kernel
+        .execute(&format!(
+            ":dep pacing = {{ path = {:?} }}",
+            pacing_dir.display().to_string()
+        ))
+        .await
+        .ok();
+    let paced = kernel.run("pacing::doubled_later(21).await.unwrap()").await;
+    assert_eq!(paced.result().as_deref(), Some("42"), "{paced:?}");
     // A value of a type the notebook defined outlives the `:dep` too.
     let kept = kernel.run("tally.count += 1;\ntally").await;
     assert_eq!(

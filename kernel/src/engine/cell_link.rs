@@ -192,7 +192,14 @@ pub fn wrap_dependency(library: &CellLibrary, rustc: &OsString, args: &[OsString
         return Ok(0);
     }
     report_progress(&artifacts, &package, &crate_name);
-    run_rustc(rustc, args)
+    // A prebuilt crate linked into place (tokio, for `tokio-stream`) refers
+    // to its own dependencies as the library's build made them, some of
+    // which this build never compiles (tokio's `tracing`, behind the
+    // library's cfg): rustc finds them in the library's folder.
+    let mut args = args.to_vec();
+    args.push("-L".into());
+    args.push(format!("dependency={}", library.deps().display()).into());
+    run_rustc(rustc, &args)
 }
 
 fn run_rustc(rustc: &OsString, args: &[OsString]) -> Result<i32> {
