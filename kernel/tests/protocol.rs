@@ -4,6 +4,7 @@
 
 mod common;
 
+use std::path::PathBuf;
 use std::time::Duration;
 
 use common::{ExecResult, Kernel, Msg, ANSWER};
@@ -521,24 +522,36 @@ async fn interrupt_and_restart() {
     assert!(first.error_text().contains("kept"), "{first:?}");
 }
 
+/// A local crate `name` in the kernel's folder: its `[dependencies]` lines
+/// and `src/lib.rs`; the cell that declares it.
+fn local_crate(kernel: &Kernel, name: &str, dependencies: &str, lib: &str) -> (PathBuf, String) {
+    let dir = kernel.dir().join(name);
+    std::fs::create_dir_all(dir.join("src")).unwrap();
+    std::fs::write(
+        dir.join("Cargo.toml"),
+        format!(
+            "[package]\nname = \"{name}\"\nversion = \"0.3.1\"\nedition = \"2021\"\n\
+             [dependencies]\n{dependencies}"
+        ),
+    )
+    .unwrap();
+    std::fs::write(dir.join("src/lib.rs"), lib).unwrap();
+    let declared = format!(":dep {name} = {{ path = {:?} }}", dir.display().to_string());
+    (dir, declared)
+}
+
 /// `:dep` builds a crate the cell library does not hold, shows cargo's
 /// progress in the notebook, and leaves the shared runtime and its tasks as
-/// they were. The crate is a local one, so the test needs no network.
+/// they were. The crates are local ones, so the test needs no network.
 #[tokio::test(flavor = "multi_thread")]
 async fn dep_builds_a_crate_and_shows_its_progress() {
     let mut kernel = Kernel::start().await;
-    let crate_dir = kernel.dir().join("greeting");
-    std::fs::create_dir_all(crate_dir.join("src")).unwrap();
-    std::fs::write(
-        crate_dir.join("Cargo.toml"),
-        "[package]\nname = \"greeting\"\nversion = \"0.3.1\"\nedition = \"2021\"\n",
-    )
-    .unwrap();
-    std::fs::write(
-        crate_dir.join("src/lib.rs"),
+    let (crate_dir, greeting) = local_crate(
+        &kernel,
+        "greeting",
+        "",
         "pub fn hello(name: &str) -> String { format!(\"hello, {name}\") }\n",
-    )
-    .unwrap();
+    );
 
     kernel
         .run("let before = tokio::spawn(async { tokio::time::sleep(std::time::Duration::from_millis(50)).await; 7 });")
@@ -546,13 +559,7 @@ async fn dep_builds_a_crate_and_shows_its_progress() {
     kernel
         .run("#[derive(Debug)]\nstruct Tally { count: u32 }\nlet mut tally = Tally { count: 3 };")
         .await;
-    let dep = kernel
-        .execute(&format!(
-            ":dep greeting = {{ path = {:?} }}",
-            crate_dir.display().to_string()
-        ))
-        .await
-        .ok();
+    let dep = kernel.execute(&greeting).await.ok();
     assert!(
         dep.stderr().contains("Compiling greeting v0.3.1"),
         "no build progress in the notebook: {dep:?}"
@@ -584,33 +591,34 @@ async fn dep_builds_a_crate_and_shows_its_progress() {
     assert_eq!(joined.result().as_deref(), Some("42"));
     // A crate built on tokio is built against the cell library's copy: its
     // tasks run on the shared runtime.
-    let pacing_dir = kernel.dir().join("pacing");
-    std::fs::create_dir_all(pacing_dir.join("src")).unwrap();
-    std::fs::write(
-        pacing_dir.join("Cargo.toml"),
-        "[package]\nname = \"pacing\"\nversion = \"0.1.0\"\nedition = \"2021\"\n\
-         [dependencies]\ntokio = { version = \"1\", features = [\"rt\", \"time\"] }\n",
-    )
-    .unwrap();
-    std::fs::write(
-        pacing_dir.join("src/lib.rs"),
+    let (_, pacing) = local_crate(
+        &kernel,
+        "pacing",
+        "tokio = { version = \"1\", features = [\"rt\", \"time\"] }\n",
         "pub fn doubled_later(n: u32) -> tokio::task::JoinHandle<u32> {\n\
          \x20   tokio::spawn(async move {\n\
          \x20       tokio::time::sleep(std::time::Duration::from_millis(1)).await;\n\
          \x20       n * 2\n\
          \x20   })\n\
          }\n",
-    )
-    .unwrap();
-    kernel
-        .execute(&format!(
-            ":dep pacing = {{ path = {:?} }}",
-            pacing_dir.display().to_string()
-        ))
-        .await
-        .ok();
+    );
+    kernel.execute(&pacing).await.ok();
     let paced = kernel.run("pacing::doubled_later(21).await.unwrap()").await;
     assert_eq!(paced.result().as_deref(), Some("42"), "{paced:?}");
+    // A crate that asks more features of one of the library's crates
+    // (`serde_core`'s `rc`) gets that crate compiled, and the library's
+    // crates built on it (`serde_json`) with it, so they agree.
+    let (_, sharing) = local_crate(
+        &kernel,
+        "sharing",
+        "serde_core = { version = \"1\", features = [\"rc\"] }\nserde_json = \"1\"\n",
+        "pub fn as_json(n: u32) -> String {\n\
+         \x20   serde_json::to_string(&std::rc::Rc::new(n)).unwrap()\n\
+         }\n",
+    );
+    kernel.execute(&sharing).await.ok();
+    let shared = kernel.run("sharing::as_json(7)").await;
+    assert_eq!(shared.result().as_deref(), Some("\"7\""), "{shared:?}");
     // A value of a type the notebook defined outlives the `:dep` too.
     let kept = kernel.run("tally.count += 1;\ntally").await;
     assert_eq!(

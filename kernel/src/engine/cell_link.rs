@@ -6,7 +6,10 @@
 //! - a crate that the prebuilt library already holds (same package, version
 //!   and features: tokio, futures and their dependencies) is not compiled
 //!   again: its prebuilt artifacts are linked into place, so cells and `:dep`
-//!   crates all refer to the copy inside `libasyncbook.so`;
+//!   crates all refer to the copy inside `libasyncbook.so`. Only if every
+//!   crate it depends on was linked into place too: once a `:dep` asks for
+//!   more features of one (`serde_core` under `serde`'s derive), that one and
+//!   every crate built on it (`serde_json`) are compiled, so they agree;
 //! - the cell crate (`ctx`) gets `libasyncbook.so` as a dependency, and its
 //!   source is adjusted so the shared runtime comes from `asyncbook::runtime`.
 //!
@@ -227,9 +230,14 @@ fn report_progress(artifacts: &[Artifact], package: &str, crate_name: &str) {
     let _ = super::frames::FrameWriter::new(stream).send(&frame);
 }
 
+/// Beside each prebuilt file linked into place (`libtokio-….rlib`), marks it
+/// as the library's: `libtokio-….prebuilt`.
+const PREBUILT_MARK: &str = "prebuilt";
+
 /// The prebuilt artifact that can stand in for this compilation: same
 /// package (from the same place), version and target, with every requested
-/// feature.
+/// feature, and every crate it depends on linked into place (a prebuilt
+/// crate built on a compiled one would refer to a copy that is not there).
 fn prebuilt<'a>(
     artifacts: &'a [Artifact],
     package: &str,
@@ -252,6 +260,14 @@ fn prebuilt<'a>(
                 .map(str::to_owned)
         })
         .collect();
+    let dependencies_prebuilt = args
+        .windows(2)
+        .filter(|pair| pair[0] == "--extern")
+        .filter_map(|pair| Some(PathBuf::from(pair[1].to_str()?.split_once('=')?.1)))
+        .all(|path| path.with_extension(PREBUILT_MARK).is_file());
+    if !dependencies_prebuilt {
+        return None;
+    }
     let manifest_dir = PathBuf::from(manifest_dir);
     artifacts.iter().find(|a| {
         a.manifest_dir == manifest_dir
@@ -310,6 +326,7 @@ fn link_prebuilt(artifact: &Artifact, crate_name: &str, args: &[OsString]) -> Re
             .with_context(|| format!("placing {} at {}", file.display(), target.display()))?;
         outputs.push(target);
     }
+    std::fs::write(out_dir.join(format!("lib{stem}.{PREBUILT_MARK}")), "")?;
     // cargo reads the dep-info file to decide when to rebuild.
     let dep_info = out_dir.join(format!("{stem}.d"));
     let listed: Vec<String> = outputs
