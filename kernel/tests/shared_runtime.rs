@@ -297,7 +297,7 @@ async fn warnings_about_the_cell_are_shown() {
     );
 }
 
-/// A failed cell's error carries rustc's notes with their places in the
+/// A failed cell's error is rustc's, with rustc's notes placed in the
 /// cell: why a future is not `Send` points at the value and the `.await`.
 #[tokio::test(flavor = "multi_thread")]
 async fn errors_show_the_notes_that_explain_them() {
@@ -340,6 +340,26 @@ async fn errors_show_the_notes_that_explain_them() {
             .result()
             .as_deref(),
         Some("0")
+    );
+
+    // A wrong argument to the notebook's own function is rustc's error at
+    // the call, not only the note on the function.
+    kernel
+        .run("fn shout(text: &str) -> String { text.to_uppercase() }")
+        .await;
+    let called = kernel.execute("shout(String::from(\"hi\"))").await.failed();
+    let said = called.error_text();
+    assert!(
+        said.contains("error[E0308]: mismatched types\n --> cell:1:7\n"),
+        "{said}"
+    );
+    assert!(said.contains("expected `&str`, found `String`"), "{said}");
+    // A cell cut short is told so in the user's terms.
+    let cut = kernel.execute("let q = 5").await.failed();
+    let said = cut.error_text();
+    assert!(
+        said.contains("expected `;`, found <end of input>") && !said.contains("evcxr"),
+        "{said}"
     );
 }
 

@@ -149,18 +149,69 @@ pub fn labels_in(spans: &Value, lines: &[&str]) -> Vec<Labelled> {
         .collect()
 }
 
-/// Adds to `error` (as evcxr reports it, without notes) the notes of the
-/// same error in rustc's JSON `errors`: the one with its message whose
-/// primary span is on the same line of the cell.
-pub fn add_notes(error: &mut Diagnostic, errors: &[Value], source: &str) {
+/// A diagnostic of rustc's JSON with its spans placed in `source`, if its
+/// primary span is there.
+pub fn from_json(json: &Value, source: &str) -> Option<Diagnostic> {
+    let lines: Vec<&str> = source.lines().collect();
+    let spans = labels_in(&json["spans"], &lines);
+    if !spans.iter().any(|s| s.primary) {
+        return None;
+    }
+    // As evcxr writes a help: its suggested code after a blank line.
+    let help = json["children"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|child| child["level"] == "help")
+        .map(|child| {
+            let message = child["message"].as_str().unwrap_or_default();
+            match child["spans"][0]["suggested_replacement"].as_str() {
+                Some(code) if !code.trim().is_empty() => {
+                    format!("{message}\n\n{}", code.trim_end())
+                }
+                _ => message.to_owned(),
+            }
+        })
+        .collect();
+    let (notes, placeless) = notes_of(json, source);
+    Some(Diagnostic {
+        level: json["level"].as_str()?.to_owned(),
+        code: json["code"]["code"].as_str().map(str::to_owned),
+        message: json["message"].as_str()?.to_owned(),
+        spans: spans.into_iter().chain(placeless).collect(),
+        help,
+        notes,
+    })
+}
+
+/// Completes `error` as evcxr reports it from rustc's JSON `errors` of the
+/// same compilation: with its notes (evcxr hands on none), found as the
+/// error with its message whose primary span is on the same line of the
+/// cell. evcxr reports one of an error's notes instead of the error when it
+/// cannot place the error itself (a call of the cell's own `fn` with a
+/// wrong argument gave only "note: function defined here"): such a note,
+/// placed nowhere, is replaced by the error that holds it, if that one has
+/// a place in the cell.
+pub fn complete(error: &mut Diagnostic, errors: &[Value], source: &str) {
     let lines: Vec<&str> = source.lines().collect();
     let line = |span: &Option<Span>| span.map(|s| s.start_line);
     let Some(primary) = error
         .spans
         .iter()
-        .find(|l| l.primary)
+        .find(|l| l.primary && l.span.is_some())
         .map(|l| line(&l.span))
     else {
+        let holder = errors.iter().find_map(|json| {
+            let children = json["children"].as_array().into_iter().flatten();
+            let holds = children
+                .map(|child| &child["message"])
+                .chain([&json["message"]])
+                .any(|message| message.as_str() == Some(error.message.as_str()));
+            holds.then(|| from_json(json, source)).flatten()
+        });
+        if let Some(holder) = holder {
+            *error = holder;
+        }
         return;
     };
     let same = errors.iter().find(|json| {
@@ -223,12 +274,9 @@ pub fn render(error: &Diagnostic, source: &str) -> String {
         .spans
         .iter()
         .map(|labelled| {
-            let label = if labelled.label == restated {
-                ""
-            } else {
-                &labelled.label
-            };
-            (labelled, in_cell_terms(label))
+            let label = in_cell_terms(&labelled.label);
+            let label = if label == restated { "".into() } else { label };
+            (labelled, label)
         })
         .collect();
     let mut snippet = Snippet::source(source)
@@ -364,12 +412,20 @@ fn byte_range(source: &str, span: &Span) -> std::ops::Range<usize> {
 
 /// rustc names a closure or an async block by its place in the file it
 /// compiled (`{closure@src/asyncbook_lib.rs:173:20: 173:27}`), a file the
-/// user never sees: the place goes, the label already points at it.
+/// user never sees: the place goes, the label already points at it. What
+/// follows a cell's last line there is evcxr's variable store, which a
+/// parse error names as what it found: it is the end of the cell (evcxr
+/// words its messages so, not its labels).
 fn in_cell_terms(text: &str) -> std::borrow::Cow<'_, str> {
     static PLACE: std::sync::LazyLock<regex::Regex> = std::sync::LazyLock::new(|| {
         regex::Regex::new(r"@src/[^\s:{}]+\.rs:\d+:\d+: \d+:\d+\}").expect("a valid pattern")
     });
-    PLACE.replace_all(text, "}")
+    match PLACE.replace_all(text, "}") {
+        placed if placed.contains("`evcxr_variable_store`") => placed
+            .replace("`evcxr_variable_store`", "<end of input>")
+            .into(),
+        placed => placed,
+    }
 }
 
 /// evcxr appends a help's suggested code after a blank line; it reads as part

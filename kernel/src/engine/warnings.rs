@@ -94,27 +94,7 @@ fn in_cell(json: &Value, source: &str) -> Option<Diagnostic> {
     if json["level"] != "warning" {
         return None;
     }
-    let lines: Vec<&str> = source.lines().collect();
-    let spans = diagnostics::labels_in(&json["spans"], &lines);
-    if !spans.iter().any(|s| s.primary) {
-        return None;
-    }
-    let help = json["children"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .filter(|child| child["level"] == "help")
-        .map(|child| child["message"].as_str().unwrap_or_default().to_owned())
-        .collect();
-    let (notes, placeless) = diagnostics::notes_of(json, source);
-    Some(Diagnostic {
-        level: "warning".to_owned(),
-        code: json["code"]["code"].as_str().map(str::to_owned),
-        message: json["message"].as_str()?.to_owned(),
-        spans: spans.into_iter().chain(placeless).collect(),
-        help,
-        notes,
-    })
+    diagnostics::from_json(json, source)
 }
 
 #[cfg(test)]

@@ -411,7 +411,7 @@ impl Worker {
                 let mut shown = diagnostics::shown(&errors, self.shared.warnings.shown());
                 let rustc = diagnostics::rustc_errors(&self.errors_file());
                 for error in &mut shown {
-                    diagnostics::add_notes(error, &rustc, code);
+                    diagnostics::complete(error, &rustc, code);
                 }
                 let rendered: Vec<String> =
                     shown.iter().map(|e| diagnostics::render(e, code)).collect();
