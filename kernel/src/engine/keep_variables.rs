@@ -294,6 +294,15 @@ impl Worker {
             if named {
                 continue;
             }
+            // A value moved on before the cell's end cannot be boxed there.
+            let moved = chosen.iter().rposition(|(w, _)| {
+                let moved = format!("use of moved value: `{}`", w.variable);
+                errors.iter().any(|e| e.message() == moved)
+            });
+            if let Some(index) = moved {
+                chosen[index].1 = unnameable::next_at_let(code, &chosen, index);
+                continue;
+            }
             let lines: Vec<usize> = errors
                 .iter()
                 .filter_map(|e| e.primary_spanned_message()?.span.map(|s| s.start_line))

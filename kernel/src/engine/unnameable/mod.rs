@@ -50,6 +50,15 @@ pub fn unpersistable(message: &str) -> Option<Unpersistable> {
 /// after its `let`: `pending.push(..)`); all on the same lines (diagnostics
 /// keep their line numbers).
 pub fn rewrites(code: &str, what: &Unpersistable) -> Vec<String> {
+    placed_rewrites(code, what)
+        .into_iter()
+        .map(|(cell, _)| cell)
+        .collect()
+}
+
+/// [`rewrites`], each told apart by whether it boxes the value at the
+/// cell's end (`true`) or at its `let`.
+fn placed_rewrites(code: &str, what: &Unpersistable) -> Vec<(String, bool)> {
     // A collection's own annotation (`Vec<_>`) gives way to the boxed one.
     let collection = what
         .shown_type
@@ -68,7 +77,7 @@ pub fn rewrites(code: &str, what: &Unpersistable) -> Vec<String> {
                 &code[..site.name_end],
                 &code[site.init.end..]
             );
-            with_stream_named(&annotation, cell)
+            (with_stream_named(&annotation, cell), false)
         });
     let late = statements_end(code).into_iter().flat_map(|at| {
         shapes(what, &what.variable, collection)
@@ -79,7 +88,7 @@ pub fn rewrites(code: &str, what: &Unpersistable) -> Vec<String> {
                     &code[..at],
                     &code[at..]
                 );
-                with_stream_named(&annotation, cell)
+                (with_stream_named(&annotation, cell), true)
             })
     });
     // A value the cell uses after its `let` is most likely still being
@@ -144,6 +153,20 @@ fn shapes(what: &Unpersistable, init: &str, collection: bool) -> Vec<(String, St
             })
             .collect(),
     }
+}
+
+/// The shape after its own for the variable `chosen[index]` that boxes it
+/// at its `let`: a value the cell moves on (`timeout(d, work)`,
+/// `async move { fut.await }`) is gone by the cell's end, where its other
+/// shapes box it. Past the last shape when none is left.
+pub fn next_at_let(code: &str, chosen: &[(Unpersistable, usize)], index: usize) -> usize {
+    let (what, shape) = &chosen[index];
+    let shapes = apply(code, &chosen[..index])
+        .map(|before| placed_rewrites(&before, what))
+        .unwrap_or_default();
+    (shape + 1..shapes.len())
+        .find(|&next| !shapes[next].1)
+        .unwrap_or(usize::MAX)
 }
 
 /// The cell with each variable in `chosen` boxed in its shape of that
