@@ -333,7 +333,15 @@ async fn cell_failures_output_floods_and_shutdown() {
         "{compile:?}"
     );
     let panic = kernel.execute("panic!(\"deliberate\");").await.failed();
-    assert!(panic.shown().contains("deliberate"), "{panic:?}");
+    // Where it panicked, in the notebook's terms: the cell and its line.
+    let at = format!("deliberate at [{}] line 1", panic.count());
+    assert!(panic.shown().contains(&at), "{panic:?}");
+    let defined = kernel
+        .run("fn pick(at: usize) -> u32 {\n    [1, 2][at]\n}")
+        .await;
+    let picked = kernel.execute("pick(5)").await.failed();
+    let at = format!("the index is 5 at [{}] line 2", defined.count());
+    assert!(picked.shown().contains(&at), "{picked:?}");
     assert_eq!(
         kernel.run("kept + helper()").await.result().as_deref(),
         Some("8")

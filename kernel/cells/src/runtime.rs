@@ -172,16 +172,17 @@ fn install_panic_hook() {
             .map(|s| s.to_string())
             .or_else(|| info.payload().downcast_ref::<String>().cloned())
             .unwrap_or_else(|| "(no message)".to_owned());
-        // Lines of the generated cell source mean nothing to the reader.
+        // A line of the generated cell source is told as the line of the
+        // cell that holds its text (`[3] line 2`), or not at all.
         let location = info
             .location()
-            .filter(|l| !l.file().ends_with("asyncbook_lib.rs"))
-            .map(|l| {
-                format!(
-                    " at {}:{}",
-                    crate::tasks::source::short_path(l.file()),
-                    l.line()
-                )
+            .and_then(|l| {
+                use crate::tasks::source::{site_of, Site};
+                let cell = current_cell().or_else(crate::tasks::registry::current_task_cell);
+                match site_of(cell, l.file(), l.line()) {
+                    Site::Elsewhere(_) if l.file().ends_with("asyncbook_lib.rs") => None,
+                    site => Some(format!(" at {}", site.label())),
+                }
             })
             .unwrap_or_default();
         if IN_CELL.with(|flag| flag.get()) {

@@ -112,7 +112,8 @@ pub fn notes_of(json: &Value, source: &str) -> (Vec<Note>, Vec<Labelled>) {
 }
 
 /// Where the primary span of rustc's JSON `spans` lies in a library's
-/// source (tokio's, std's), as `tokio-1.54.1/src/task/spawn.rs:176`; `None`
+/// source (tokio's, std's), as `tokio-1.54.1/src/task/spawn.rs:176` or
+/// `library/std/src/thread/functions.rs:128`, the same on every machine; `None`
 /// in the cell crate's own generated code, which the user never sees.
 fn library_place(spans: &Value) -> Option<String> {
     let span = spans
@@ -124,6 +125,8 @@ fn library_place(spans: &Value) -> Option<String> {
         rest.split_once('/')?.1
     } else if let Some(rest) = file.strip_prefix("/rustc/") {
         rest.split_once('/')?.1
+    } else if let Some((_, rest)) = file.split_once("/lib/rustlib/src/rust/") {
+        rest
     } else if file.starts_with("src/") {
         return None;
     } else {
@@ -562,6 +565,11 @@ let b = moved;";
         assert_eq!(
             at("/rustc/0a1b2c/library/core/src/future/mod.rs").as_deref(),
             Some("library/core/src/future/mod.rs:176")
+        );
+        assert_eq!(
+            at("/root/.rustup/toolchains/stable-x86_64-unknown-linux-gnu/lib/rustlib/src/rust/library/std/src/thread/functions.rs")
+                .as_deref(),
+            Some("library/std/src/thread/functions.rs:176")
         );
         assert_eq!(at("src/asyncbook_lib.rs"), None, "the generated code");
     }

@@ -423,6 +423,16 @@ pub(crate) fn note_panic() {
     }
 }
 
+/// The cell that spawned the task running on this thread (or the task that
+/// spawned it), if the registry follows it.
+pub(crate) fn current_task_cell() -> Option<u64> {
+    let id = tokio::task::try_id()?;
+    with_slot(number(id), |slot| {
+        slot.cell.load(Ordering::Relaxed) & CELL_BITS
+    })?
+    .checked_sub(1)
+}
+
 /// Switches the recording of newly spawned tasks on or off.
 pub(crate) fn record(on: bool) {
     RECORDING.store(on, Ordering::Relaxed);

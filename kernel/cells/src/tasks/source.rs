@@ -101,8 +101,14 @@ pub(crate) fn span_place(file: &str, line: u32, column: u32) -> &'static SpanPla
 
 /// Where `at` is, for a task spawned while `cell` ran (or one of its tasks).
 pub fn site(cell: Option<u64>, at: SpawnedAt) -> Site {
-    let elsewhere = || Site::Elsewhere(format!("{}:{}", short_path(at.file()), at.line()));
-    if !at.file().ends_with(GENERATED) {
+    site_of(cell, at.file(), at.line())
+}
+
+/// Where line `line` of `file` is, for code that `cell`'s crate compiled (a
+/// panic's location in a cell, or in a task it spawned).
+pub fn site_of(cell: Option<u64>, file: &str, line: u32) -> Site {
+    let elsewhere = || Site::Elsewhere(format!("{}:{line}", short_path(file)));
+    if !file.ends_with(GENERATED) {
         return elsewhere();
     }
     let (Some(cell), Some(dir)) = (cell, std::env::var_os(SOURCES_ENV).map(PathBuf::from)) else {
@@ -118,7 +124,7 @@ pub fn site(cell: Option<u64>, at: SpawnedAt) -> Site {
             .flatten()
             .map(move |code| (n, code))
     });
-    place(&generated, at.line() as usize, cells).unwrap_or_else(elsewhere)
+    place(&generated, line as usize, cells).unwrap_or_else(elsewhere)
 }
 
 /// Finds generated line `line` (from one) in the first of `cells` that holds
