@@ -354,6 +354,18 @@ async fn errors_show_the_notes_that_explain_them() {
         "{said}"
     );
     assert!(said.contains("expected `&str`, found `String`"), "{said}");
+    // Drawn on the cell as written, not as the kernel ran it (with the types
+    // it wrote into the `let`s before the error).
+    let typed = kernel
+        .execute("let name = String::from(\"x\"); let count = 3; let bad: u8 = \"q\";")
+        .await
+        .failed();
+    let said = typed.error_text();
+    assert!(
+        said.contains(" --> cell:1:60\n")
+            && said.contains("1 | let name = String::from(\"x\"); let count = 3; let bad"),
+        "{said}"
+    );
     // A cell cut short is told so in the user's terms.
     let cut = kernel.execute("let q = 5").await.failed();
     let said = cut.error_text();

@@ -23,12 +23,14 @@ pub struct Diagnostic {
 }
 
 /// A note of a diagnostic, with its labels in the cell.
+#[derive(Clone)]
 pub struct Note {
     pub message: String,
     pub spans: Vec<Labelled>,
 }
 
 /// A label of a diagnostic; `span` is `None` for a note without a place.
+#[derive(Clone)]
 pub struct Labelled {
     pub span: Option<Span>,
     pub label: String,
@@ -250,6 +252,92 @@ pub fn shown(diagnostics: &[CompilationError], warnings: bool) -> Vec<Diagnostic
         diagnostics.iter().map(Diagnostic::from).collect()
     } else {
         shown.into_iter().map(Diagnostic::from).collect()
+    }
+}
+
+/// Renders `error`, whose spans are in `ran` (the cell as the kernel
+/// compiled it), against `written` (the cell as the user wrote it) where
+/// every line a span is on differs from the user's by one insertion (a
+/// type the kernel wrote into a `let`); else against `ran`.
+pub fn render_written(error: &Diagnostic, ran: &str, written: &str) -> String {
+    let ran_lines: Vec<&str> = ran.lines().collect();
+    let written_lines: Vec<&str> = written.lines().collect();
+    if ran == written || ran_lines.len() != written_lines.len() {
+        return render(error, ran);
+    }
+    let moved = |labelled: &Labelled| -> Option<Labelled> {
+        let Some(span) = labelled.span else {
+            return Some(labelled.clone());
+        };
+        let column = |line: usize, column: usize| {
+            let line = line.checked_sub(1)?;
+            column_written(ran_lines.get(line)?, written_lines.get(line)?, column)
+        };
+        Some(Labelled {
+            span: Some(Span {
+                start_column: column(span.start_line, span.start_column)?,
+                end_column: column(span.end_line, span.end_column)?,
+                ..span
+            }),
+            ..labelled.clone()
+        })
+    };
+    let spans: Option<Vec<Labelled>> = error.spans.iter().map(moved).collect();
+    let notes: Option<Vec<Note>> = error
+        .notes
+        .iter()
+        .map(|note| {
+            Some(Note {
+                message: note.message.clone(),
+                spans: note.spans.iter().map(moved).collect::<Option<_>>()?,
+            })
+        })
+        .collect();
+    match (spans, notes) {
+        (Some(spans), Some(notes)) => render(
+            &Diagnostic {
+                level: error.level.clone(),
+                code: error.code.clone(),
+                message: error.message.clone(),
+                spans,
+                help: error.help.clone(),
+                notes,
+            },
+            written,
+        ),
+        _ => render(error, ran),
+    }
+}
+
+/// Column `column` (1-based, in characters) of the line `ran` in the line
+/// `written`, when `ran` is `written` with one run of characters inserted
+/// and the column is not inside it.
+fn column_written(ran: &str, written: &str, column: usize) -> Option<usize> {
+    let ran: Vec<char> = ran.chars().collect();
+    let written: Vec<char> = written.chars().collect();
+    if ran == written {
+        return Some(column);
+    }
+    let inserted = ran.len().checked_sub(written.len())?;
+    let prefix = ran.iter().zip(&written).take_while(|(a, b)| a == b).count();
+    let suffix = ran
+        .iter()
+        .rev()
+        .zip(written.iter().rev())
+        .take_while(|(a, b)| a == b)
+        .count();
+    // One insertion: what precedes it and what follows it cover the line.
+    if prefix + suffix < written.len() {
+        return None;
+    }
+    let at = written.len() - suffix.min(written.len() - prefix.min(written.len()));
+    let before = column.checked_sub(1)?;
+    if before <= at {
+        Some(column)
+    } else if before >= at + inserted {
+        Some(column - inserted)
+    } else {
+        None
     }
 }
 
@@ -572,6 +660,46 @@ let b = moved;";
             Some("library/std/src/thread/functions.rs:176")
         );
         assert_eq!(at("src/asyncbook_lib.rs"), None, "the generated code");
+    }
+
+    #[test]
+    fn errors_are_drawn_on_the_cell_as_written_around_a_type_the_kernel_wrote() {
+        let written = "let name = String::from(\"x\"); let bad: u8 = \"q\";";
+        let ran = "let name: String = String::from(\"x\"); let bad: u8 = \"q\";";
+        assert_eq!(column_written(ran, written, 1), Some(1));
+        assert_eq!(
+            column_written(ran, written, 9),
+            Some(9),
+            "where it was inserted"
+        );
+        assert_eq!(
+            column_written(ran, written, 12),
+            None,
+            "inside what was inserted"
+        );
+        assert_eq!(column_written(ran, written, 56), Some(48));
+        let error = an_error(
+            "E0308",
+            "mismatched types",
+            vec![label((1, 53, 1, 56), "expected `u8`, found `&str`", true)],
+        );
+        assert_eq!(
+            render_written(&error, ran, written),
+            "error[E0308]: mismatched types\n\
+             \x20--> cell:1:45\n\
+             \x20 |\n\
+             1 | let name = String::from(\"x\"); let bad: u8 = \"q\";\n\
+             \x20 |                                             ^^^ expected `u8`, found `&str`\n"
+        );
+        // A line rewritten otherwise keeps the kernel's text.
+        let boxed = "let f: Box<dyn Fn()> = Box::new(|| 1); let bad: u8 = \"q\";";
+        let error = an_error(
+            "E0308",
+            "mismatched types",
+            vec![label((1, 55, 1, 58), "expected `u8`, found `&str`", true)],
+        );
+        let written = "let f = || 1; let bad: u8 = \"q\";";
+        assert!(render_written(&error, boxed, written).contains("Box::new"));
     }
 
     #[test]

@@ -228,8 +228,8 @@ impl Worker {
         }
     }
 
-    fn execute(&mut self, code: &str, cell: usize) -> Outcome {
-        let expanded = commands::expand(code);
+    fn execute(&mut self, written: &str, cell: usize) -> Outcome {
+        let expanded = commands::expand(written);
         match expanded.clear {
             Clear::Alone => return self.start_over(),
             Clear::WithOtherCode => {
@@ -295,7 +295,7 @@ impl Worker {
         self.shared.running.store(false, Ordering::SeqCst);
         let interrupted = self.shared.interrupted.swap(false, Ordering::SeqCst);
         let moved_in = self.gone_since(before);
-        let mut outcome = self.outcome(&code, result, interrupted, &moved_in);
+        let mut outcome = self.outcome(&code, written, result, interrupted, &moved_in);
         outcome.pages = std::mem::take(&mut *lock(&self.shared.pages));
         self.record_child_pid();
         outcome
@@ -350,9 +350,12 @@ impl Worker {
         }
     }
 
+    /// What the cell's run comes to; `ran` is the cell as the kernel ran it,
+    /// `written` as the user wrote it.
     fn outcome(
         &mut self,
-        code: &str,
+        ran: &str,
+        written: &str,
         result: Result<evcxr::EvalOutputs, evcxr::Error>,
         interrupted: bool,
         moved_in: &str,
@@ -411,10 +414,12 @@ impl Worker {
                 let mut shown = diagnostics::shown(&errors, self.shared.warnings.shown());
                 let rustc = diagnostics::rustc_errors(&self.errors_file());
                 for error in &mut shown {
-                    diagnostics::complete(error, &rustc, code);
+                    diagnostics::complete(error, &rustc, ran);
                 }
-                let rendered: Vec<String> =
-                    shown.iter().map(|e| diagnostics::render(e, code)).collect();
+                let rendered: Vec<String> = shown
+                    .iter()
+                    .map(|e| diagnostics::render_written(e, ran, written))
+                    .collect();
                 let first = shown.first().map(|e| e.message.clone()).unwrap_or_default();
                 Outcome::failed(CellError::new(
                     CellErrorKind::CompileError,
