@@ -47,12 +47,24 @@ pub fn shapes(init: &str, shown: Option<&str>) -> Vec<(String, String)> {
     // Each call's future boxed: `|p0, p1| -> Pin<..> { Box::pin(f(p0, p1)) }`.
     let names: Vec<String> = (0..params.len()).map(|i| format!("p{i}")).collect();
     let names = names.join(", ");
+    let future = "std::pin::Pin<Box<dyn Future<Output = _> + Send>>";
     for kind in ["Fn", "FnMut", "FnOnce"] {
-        let future = "std::pin::Pin<Box<dyn Future<Output = _> + Send>>";
         found.push((
             format!("Box<dyn {kind}({args}) -> {future} + Send>"),
             format!(
                 "Box::new({{ let mut f = {}; move |{names}| -> {future} {{ Box::pin(f({names})) }} }})",
+                init.trim()
+            ),
+        ));
+    }
+    if returns_future {
+        // An async closure's future borrows the closure (its captures): each
+        // future holds the closure, shared, and calls it itself.
+        found.push((
+            format!("Box<dyn Fn({args}) -> {future} + Send>"),
+            format!(
+                "Box::new({{ let f = std::sync::Arc::new({}); move |{names}| -> {future} {{ \
+                 let f = f.clone(); Box::pin(async move {{ f({names}).await }}) }} }})",
                 init.trim()
             ),
         ));
@@ -173,14 +185,24 @@ mod tests {
     fn closures_returning_futures_box_each_future() {
         let future = "std::pin::Pin<Box<dyn Future<Output = _> + Send>>";
         let shapes = shapes(" async move |x: u32| x * 2", None);
-        assert_eq!(shapes.len(), 3, "only the boxing of futures fits");
+        assert_eq!(shapes.len(), 4, "only the boxing of futures fits");
         assert_eq!(shapes[0].0, format!("Box<dyn Fn(u32) -> {future} + Send>"));
         assert_eq!(
             shapes[0].1,
             format!("Box::new({{ let mut f = async move |x: u32| x * 2; move |p0| -> {future} {{ Box::pin(f(p0)) }} }})")
         );
+        // A future that borrows its closure's captures holds the closure.
+        assert_eq!(shapes[3].0, shapes[0].0);
+        assert!(
+            shapes[3]
+                .1
+                .contains("let f = f.clone(); Box::pin(async move { f(p0).await })"),
+            "{}",
+            shapes[3].1
+        );
         // A plain closure may return a future too: both ways are tried.
         assert_eq!(shapes_of("|| fetch(6)").len(), 9);
+        assert_eq!(shapes_of("async || fetch(6).await").len(), 4);
     }
 
     fn shapes_of(init: &str) -> Vec<(String, String)> {
