@@ -627,6 +627,20 @@ async fn dep_builds_a_crate_and_shows_its_progress() {
         "{kept:?}"
     );
     assert!(!kept.stderr().contains("lost"), "{kept:?}");
+    // Defined again with another field, the type no longer fits the value:
+    // the next cell that runs says it is lost, in one piece of output.
+    kernel
+        .run("#[derive(Debug)]\nstruct Tally { count: u32, total: u32 }")
+        .await;
+    let after = kernel.run("1 + 1").await;
+    let notice = "The variable `tally` was lost: its type was defined again since it was made.\n";
+    assert!(
+        after
+            .of_type("stream")
+            .iter()
+            .any(|m| m.content["text"] == notice),
+        "{after:?}"
+    );
 }
 
 /// evcxr keeps a variable between cells under its inferred type: types from

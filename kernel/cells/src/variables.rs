@@ -74,7 +74,11 @@ impl VariableStore {
     pub fn check(&mut self, name: &str, wanted: TypeId) -> bool {
         match self.variables.get(name) {
             Some(value) if (**value).type_id() != wanted => {
-                eprintln!("The type of the variable {name} was redefined, so was lost.");
+                // One write: the notice reaches the notebook in one piece.
+                let notice = format!(
+                    "The variable `{name}` was lost: its type was defined again since it was made.\n"
+                );
+                let _ = std::io::Write::write_all(&mut std::io::stderr(), notice.as_bytes());
                 println!("{VARIABLE_CHANGED_TYPE}{name}");
                 false
             }
