@@ -9,6 +9,7 @@ use serde_json::Value;
 /// One diagnostic, from evcxr (a cell that failed to compile) or from
 /// rustc's JSON (the warnings of a cell that compiled), with spans in the
 /// cell's own lines and columns.
+#[derive(Clone)]
 pub struct Diagnostic {
     pub level: String,
     /// An error code (`E0308`) or, for a lint, its name.
@@ -80,6 +81,71 @@ pub fn rustc_errors(file: &Path) -> Vec<Value> {
     text.lines()
         .filter_map(|line| serde_json::from_str::<Value>(line).ok())
         .collect()
+}
+
+/// A cell's last value is shown with `Debug`, in code the kernel writes
+/// around it: an error there about a type without `Debug` points at that
+/// value, and says why `Debug` is wanted. True if `error` was that.
+fn shown_without_debug(error: &mut Diagnostic, source: &str) -> bool {
+    let placed = error.spans.iter().any(|l| l.span.is_some());
+    if placed || !error.message.ends_with("doesn't implement `Debug`") {
+        return false;
+    }
+    // The value starts after the last top-level `;`, or `}` that ends its
+    // line (an item's, a block's), before the cell's last token.
+    let tokens = super::syntax::tokens(source);
+    let ends_line = |end: usize| {
+        source[end..]
+            .split('\n')
+            .next()
+            .is_some_and(|rest| rest.trim().is_empty())
+    };
+    let value_starts = tokens
+        .iter()
+        .rev()
+        .skip(1)
+        .find(|t| {
+            t.depth == 0
+                && match &source[t.span.clone()] {
+                    ";" => true,
+                    "}" => ends_line(t.span.end),
+                    _ => false,
+                }
+        })
+        .map_or(0, |t| t.span.end);
+    let value = source[value_starts..].trim();
+    let Some(at) = (!value.is_empty()).then(|| source.rfind(value)).flatten() else {
+        return false;
+    };
+    let position = |byte: usize| {
+        let line = source[..byte].matches('\n').count() + 1;
+        let column = source[..byte]
+            .rsplit('\n')
+            .next()
+            .map_or(0, |l| l.chars().count())
+            + 1;
+        (line, column)
+    };
+    let (start_line, start_column) = position(at);
+    let (end_line, end_column) = position(at + value.len());
+    error.spans.insert(
+        0,
+        Labelled {
+            span: Some(Span {
+                start_line,
+                start_column,
+                end_line,
+                end_column,
+            }),
+            label: "the cell's value, shown with `Debug`".to_owned(),
+            primary: true,
+        },
+    );
+    error.help.push(
+        "end the cell with `;` to show nothing, or print the value with `println!(\"{value}\")`"
+            .to_owned(),
+    );
+    true
 }
 
 /// A diagnostic's notes from rustc's JSON `json`: those with places in the
@@ -198,6 +264,9 @@ pub fn from_json(json: &Value, source: &str) -> Option<Diagnostic> {
 /// placed nowhere, is replaced by the error that holds it, if that one has
 /// a place in the cell.
 pub fn complete(error: &mut Diagnostic, errors: &[Value], source: &str) {
+    if shown_without_debug(error, source) {
+        return;
+    }
     let lines: Vec<&str> = source.lines().collect();
     let line = |span: &Option<Span>| span.map(|s| s.start_line);
     let Some(primary) = error
@@ -523,6 +592,8 @@ fn in_cell_terms(text: &str) -> std::borrow::Cow<'_, str> {
 /// of the help: "help: make it mutable: `mut`".
 fn with_suggestion(help: &str) -> String {
     match help.split_once("\n\n") {
+        // "consider annotating `Shown` with `#[derive(Debug)]`" says it already.
+        Some((message, code)) if message.contains(&format!("`{code}`")) => message.to_owned(),
         Some((message, code)) if !code.contains('\n') => format!("{message}: `{code}`"),
         Some((message, code)) => format!("{message}:\n{}", indent(code)),
         None => help.to_owned(),
@@ -703,6 +774,25 @@ let b = moved;";
     }
 
     #[test]
+    fn a_value_without_debug_is_pointed_at_where_the_cell_ends() {
+        let source = "struct Shown(u32);\nimpl X for Shown { fn f() {} }\nShown(3)";
+        let mut error = an_error("E0277", "`Shown` doesn't implement `Debug`", vec![]);
+        assert!(shown_without_debug(&mut error, source));
+        let span = error.spans[0].span.unwrap();
+        assert_eq!((span.start_line, span.start_column), (3, 1));
+        assert_eq!((span.end_line, span.end_column), (3, 9));
+        let mut placed = an_error(
+            "E0277",
+            "`Shown` doesn't implement `Debug`",
+            vec![label((1, 1, 1, 2), "", true)],
+        );
+        assert!(
+            !shown_without_debug(&mut placed, source),
+            "a place of its own"
+        );
+    }
+
+    #[test]
     fn closures_are_not_named_by_the_compiled_file() {
         assert_eq!(
             in_cell_terms("within `{closure@src/asyncbook_lib.rs:173:20: 173:27}`, the trait"),
@@ -726,5 +816,9 @@ let b = moved;";
             "add these lines:\n    use a;\n    use b;"
         );
         assert_eq!(with_suggestion("plain help"), "plain help");
+        assert_eq!(
+            with_suggestion("consider annotating `S` with `#[derive(Debug)]`\n\n#[derive(Debug)]"),
+            "consider annotating `S` with `#[derive(Debug)]`"
+        );
     }
 }

@@ -23,6 +23,7 @@ pub mod completeness;
 mod diagnostics;
 mod frames;
 mod keep_variables;
+mod moved;
 mod pinned;
 pub mod relay;
 mod rustc_command;

@@ -109,6 +109,26 @@ pub fn find_let(code: &str, name: &str, annotated: bool) -> Option<LetSite> {
     found
 }
 
+/// The names the cell's top-level `let`s bind one by one (`let [mut] name`).
+pub fn let_names(code: &str) -> Vec<String> {
+    let tokens = tokens(code);
+    let text = |i: usize| tokens.get(i).map_or("", |t| &code[t.span.clone()]);
+    let mut names = Vec::new();
+    for (i, token) in tokens.iter().enumerate() {
+        if token.depth != 0 || text(i) != "let" {
+            continue;
+        }
+        let name = if text(i + 1) == "mut" { i + 2 } else { i + 1 };
+        let word = text(name);
+        if word.starts_with(|c: char| c.is_alphabetic() || c == '_')
+            && matches!(text(name + 1), ":" | "=")
+        {
+            names.push(word.to_owned());
+        }
+    }
+    names
+}
+
 /// The top-level `let` that starts on `line` (1-based) and binds one name:
 /// the name, and the type annotation written there, if one is.
 pub fn let_on_line(code: &str, line: usize) -> Option<(String, Option<String>)> {
@@ -293,6 +313,16 @@ mod tests {
         );
         assert_eq!(let_on_line(code, 3), None, "not at the top level");
         assert_eq!(let_on_line(code, 4), None, "a pattern, not one name");
+    }
+
+    #[test]
+    fn a_cells_let_names_are_found() {
+        assert_eq!(
+            let_names(
+                "let a = 1;\nlet mut b: u8 = 2;\nlet (c, d) = (1, 2);\nfn f() { let e = 1; }"
+            ),
+            ["a", "b"]
+        );
     }
 
     #[test]

@@ -15,6 +15,8 @@ use tokio::sync::mpsc;
 use super::cell_compile;
 use super::cell_link::{self, CellLibrary};
 use super::commands::{self, Clear};
+use super::moved::{self, Moved};
+use super::syntax::let_names;
 use super::{
     cell_source, diagnostics, pinned, tokio_main, CellError, CellErrorKind, Completion, InputAsk,
     Outcome, Output, Request, Shared,
@@ -28,6 +30,7 @@ pub(super) struct Worker {
     outputs: mpsc::UnboundedSender<Output>,
     inputs: mpsc::UnboundedSender<InputAsk>,
     setup: Setup,
+    moved: Moved,
 }
 
 /// What every session declares before its first cell.
@@ -85,6 +88,7 @@ impl Worker {
             outputs,
             inputs,
             setup: Setup::new(library)?,
+            moved: Moved::default(),
         };
         worker.set_up(started)?;
         Ok(worker)
@@ -123,6 +127,7 @@ impl Worker {
     fn start_over(&mut self) -> Outcome {
         let started = Instant::now();
         super::cell_sources::forget();
+        self.moved = Moved::default();
         self.shared.warnings.show(true);
         let cleared = self
             .context
@@ -294,35 +299,20 @@ impl Worker {
         }
         self.shared.running.store(false, Ordering::SeqCst);
         let interrupted = self.shared.interrupted.swap(false, Ordering::SeqCst);
-        let moved_in = self.gone_since(before);
+        let ran_to_end = result.is_ok()
+            && !self.shared.panicked.load(Ordering::SeqCst)
+            && !self.shared.returned_error.load(Ordering::SeqCst);
+        let defined = if ran_to_end {
+            let_names(&code)
+        } else {
+            Vec::new()
+        };
+        let now = self.context.variables_and_types().map(|(name, _)| name);
+        let moved_in = moved::clause(&self.moved.note(cell, &before, &defined, now));
         let mut outcome = self.outcome(&code, written, result, interrupted, &moved_in);
         outcome.pages = std::mem::take(&mut *lock(&self.shared.pages));
         self.record_child_pid();
         outcome
-    }
-
-    /// Earlier variables the cell moved in (`let w = v;`, `drop(v)`), as a
-    /// clause for its failure's message: a value moved into a cell that
-    /// fails is dropped with the cell's own.
-    fn gone_since(&self, before: Vec<String>) -> String {
-        let now: std::collections::HashSet<&str> = self
-            .context
-            .variables_and_types()
-            .map(|(name, _)| name)
-            .collect();
-        let gone: Vec<String> = before
-            .into_iter()
-            .filter(|name| !now.contains(name.as_str()))
-            .map(|name| format!("`{name}`"))
-            .collect();
-        match gone.as_slice() {
-            [] => String::new(),
-            [one] => format!(", except {one}, moved into this cell and dropped with it"),
-            [many @ .., last] => format!(
-                ", except {} and {last}, moved into this cell and dropped with it",
-                many.join(", ")
-            ),
-        }
     }
 
     /// Where the cell compiler keeps the errors of a cell that failed.
@@ -415,6 +405,7 @@ impl Worker {
                 let rustc = diagnostics::rustc_errors(&self.errors_file());
                 for error in &mut shown {
                     diagnostics::complete(error, &rustc, ran);
+                    self.moved.explain(error);
                 }
                 let rendered: Vec<String> = shown
                     .iter()

@@ -1,0 +1,113 @@
+//! Variables a cell moved away (`let w = v;`, `drop(v)`, into a task): what
+//! a failing cell says of those it took, and what a later cell that names
+//! one is told instead of rustc's bare "cannot find value".
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use super::diagnostics::Diagnostic;
+
+/// Which cell last moved each variable that is gone.
+#[derive(Default)]
+pub struct Moved {
+    by: BTreeMap<String, usize>,
+}
+
+impl Moved {
+    /// Cell `cell` ran: the variables of `before` missing from `now` are
+    /// the ones it moved away (returned), and so are those it `defined`
+    /// (when it ran to its end) and did not keep; a name defined again is
+    /// no longer gone.
+    pub fn note<'a>(
+        &mut self,
+        cell: usize,
+        before: &[String],
+        defined: &[String],
+        now: impl Iterator<Item = &'a str>,
+    ) -> Vec<String> {
+        let now: BTreeSet<&str> = now.collect();
+        self.by.retain(|name, _| !now.contains(name.as_str()));
+        let missing = |name: &&String| !now.contains(name.as_str());
+        let gone: Vec<String> = before.iter().filter(missing).cloned().collect();
+        for name in gone.iter().chain(defined.iter().filter(missing)) {
+            self.by.insert(name.clone(), cell);
+        }
+        gone
+    }
+
+    /// Tells, beside rustc's "cannot find value `v` in this scope", which
+    /// cell moved `v` away.
+    pub fn explain(&self, error: &mut Diagnostic) {
+        let name = error
+            .message
+            .strip_prefix("cannot find value `")
+            .and_then(|rest| rest.strip_suffix("` in this scope"));
+        if let Some((name, cell)) = name.and_then(|name| Some((name, self.by.get(name)?))) {
+            error.help.push(format!(
+                "`{name}` was moved away by cell [{cell}]: a value moved into another, \
+                 or into a task, is gone from the notebook"
+            ));
+        }
+    }
+}
+
+/// The clause a failed cell's message gives the earlier variables it had
+/// moved in: they are dropped with the cell's own.
+pub fn clause(gone: &[String]) -> String {
+    let named: Vec<String> = gone.iter().map(|name| format!("`{name}`")).collect();
+    match named.as_slice() {
+        [] => String::new(),
+        [one] => format!(", except {one}, moved into this cell and dropped with it"),
+        [many @ .., last] => format!(
+            ", except {} and {last}, moved into this cell and dropped with it",
+            many.join(", ")
+        ),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_variable_moved_away_is_named_with_the_cell_that_took_it() {
+        let mut moved = Moved::default();
+        let before = vec!["v".to_owned(), "s".to_owned()];
+        let defined = vec!["w".to_owned(), "t".to_owned()];
+        assert_eq!(
+            moved.note(4, &before, &defined, ["s", "w"].into_iter()),
+            ["v"]
+        );
+        let mut error = Diagnostic {
+            level: "error".into(),
+            code: Some("E0425".into()),
+            message: "cannot find value `v` in this scope".into(),
+            spans: vec![],
+            help: vec![],
+            notes: vec![],
+        };
+        moved.explain(&mut error);
+        assert_eq!(
+            error.help,
+            ["`v` was moved away by cell [4]: a value moved into another, or into a task, is gone from the notebook"]
+        );
+        // Defined again, it is no longer gone.
+        let mut moved_here = Diagnostic {
+            message: "cannot find value `t` in this scope".into(),
+            help: vec![],
+            ..error.clone()
+        };
+        moved.explain(&mut moved_here);
+        assert_eq!(moved_here.help.len(), 1, "defined and moved on in one cell");
+        moved.note(5, &["s".to_owned()], &[], ["s", "v"].into_iter());
+        let mut again = Diagnostic {
+            help: vec![],
+            ..error
+        };
+        moved.explain(&mut again);
+        assert!(again.help.is_empty());
+        assert_eq!(
+            clause(&["a".into(), "b".into(), "c".into()]),
+            ", except `a`, `b` and `c`, moved into this cell and dropped with it"
+        );
+    }
+}
