@@ -366,6 +366,26 @@ async fn errors_show_the_notes_that_explain_them() {
             && said.contains("1 | let name = String::from(\"x\"); let count = 3; let bad"),
         "{said}"
     );
+    // A variable an earlier cell moved away is named with that cell.
+    let moved = kernel
+        .run("let handed_on = vec![1u8];\nlet taker = handed_on;")
+        .await;
+    let gone = kernel.execute("handed_on.len()").await.failed();
+    let said = gone.error_text();
+    assert!(
+        said.contains(&format!(
+            "= help: `handed_on` was moved away by cell [{}]",
+            moved.count()
+        )),
+        "{said}"
+    );
+    // A value without `Debug` at the end of a cell is pointed at.
+    let shown = kernel.execute("struct Plain(u8);\nPlain(1)").await.failed();
+    let said = shown.error_text();
+    assert!(
+        said.contains(" --> cell:2:1\n") && said.contains("the cell's value, shown with `Debug`"),
+        "{said}"
+    );
     // A cell cut short is told so in the user's terms.
     let cut = kernel.execute("let q = 5").await.failed();
     let said = cut.error_text();
