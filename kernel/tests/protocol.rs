@@ -619,6 +619,23 @@ async fn dep_builds_a_crate_and_shows_its_progress() {
     kernel.execute(&sharing).await.ok();
     let shared = kernel.run("sharing::as_json(7)").await;
     assert_eq!(shared.result().as_deref(), Some("\"7\""), "{shared:?}");
+    // A proc macro that asks more of `syn` gets tokio's macros compiled
+    // again, and tokio stays the library's: cells still spawn on the
+    // shared runtime.
+    let (_, answer) = local_crate(
+        &kernel,
+        "answer",
+        "syn = { version = \"3\", features = [\"extra-traits\"] }\n[lib]\nproc-macro = true\n",
+        "#[proc_macro]\n\
+         pub fn answer(_: proc_macro::TokenStream) -> proc_macro::TokenStream {\n\
+         \x20   \"42u32\".parse().unwrap()\n\
+         }\n",
+    );
+    kernel.execute(&answer).await.ok();
+    let spawned = kernel
+        .run("tokio::spawn(async { answer::answer!() }).await.unwrap()")
+        .await;
+    assert_eq!(spawned.result().as_deref(), Some("42"), "{spawned:?}");
     // A value of a type the notebook defined outlives the `:dep` too.
     let kept = kernel.run("tally.count += 1;\ntally").await;
     assert_eq!(

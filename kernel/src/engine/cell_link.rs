@@ -260,10 +260,13 @@ fn prebuilt<'a>(
                 .map(str::to_owned)
         })
         .collect();
+    // A proc macro (a `.so` here) only writes code at compile time: whether
+    // it was compiled again (`syn` with more features) changes no type.
     let dependencies_prebuilt = args
         .windows(2)
         .filter(|pair| pair[0] == "--extern")
         .filter_map(|pair| Some(PathBuf::from(pair[1].to_str()?.split_once('=')?.1)))
+        .filter(|path| path.extension().is_none_or(|ext| ext != "so"))
         .all(|path| path.with_extension(PREBUILT_MARK).is_file());
     if !dependencies_prebuilt {
         return None;

@@ -249,14 +249,10 @@ impl Worker {
         if let Some(on) = expanded.show_warnings {
             self.shared.warnings.show(on);
         }
-        let code = match tokio_main::rewrite(&expanded.code) {
-            Cow::Owned(rewritten) => Cow::Owned(rewritten),
-            Cow::Borrowed(_) => expanded.code,
-        };
-        let code = match pinned::rewrite(&code) {
-            Cow::Owned(rewritten) => Cow::Owned(rewritten),
-            Cow::Borrowed(_) => code,
-        };
+        let code = rewritten(
+            rewritten(expanded.code, tokio_main::rewrite),
+            pinned::rewrite,
+        );
         self.shared.warnings.expect(&code);
         let _ = std::fs::remove_file(self.errors_file());
         self.shared.panicked.store(false, Ordering::SeqCst);
@@ -299,20 +295,28 @@ impl Worker {
         }
         self.shared.running.store(false, Ordering::SeqCst);
         let interrupted = self.shared.interrupted.swap(false, Ordering::SeqCst);
-        let ran_to_end = result.is_ok()
-            && !self.shared.panicked.load(Ordering::SeqCst)
-            && !self.shared.returned_error.load(Ordering::SeqCst);
-        let defined = if ran_to_end {
-            let_names(&code)
-        } else {
-            Vec::new()
-        };
-        let now = self.context.variables_and_types().map(|(name, _)| name);
-        let moved_in = moved::clause(&self.moved.note(cell, &before, &defined, now));
+        let moved_in = self.note_moved(cell, &before, &code, result.is_ok());
         let mut outcome = self.outcome(&code, written, result, interrupted, &moved_in);
         outcome.pages = std::mem::take(&mut *lock(&self.shared.pages));
         self.record_child_pid();
         outcome
+    }
+
+    /// Notes the variables cell `cell` (its `code`) moved away, of those
+    /// there were `before` it and, if it `compiled` and ran to its end, of
+    /// its own (see `moved`); returns the clause its failure's message gives
+    /// those it had moved in.
+    fn note_moved(&mut self, cell: usize, before: &[String], code: &str, compiled: bool) -> String {
+        let ran_to_end = compiled
+            && !self.shared.panicked.load(Ordering::SeqCst)
+            && !self.shared.returned_error.load(Ordering::SeqCst);
+        let defined = if ran_to_end {
+            let_names(code)
+        } else {
+            Vec::new()
+        };
+        let now = self.context.variables_and_types().map(|(name, _)| name);
+        moved::clause(&self.moved.note(cell, before, &defined, now))
     }
 
     /// Where the cell compiler keeps the errors of a cell that failed.
@@ -436,6 +440,14 @@ impl Worker {
                 Outcome::failed(CellError::plain(CellErrorKind::Other, other.to_string()))
             }
         }
+    }
+}
+
+/// `code` after `rewrite`, still borrowed when the rewrite changes nothing.
+fn rewritten<'a>(code: Cow<'a, str>, rewrite: fn(&str) -> Cow<'_, str>) -> Cow<'a, str> {
+    match rewrite(&code) {
+        Cow::Owned(rewritten) => Cow::Owned(rewritten),
+        Cow::Borrowed(_) => code,
     }
 }
 

@@ -330,8 +330,13 @@ fn in_cell_terms(text: &str) -> std::borrow::Cow<'_, str> {
 /// of the help: "help: make it mutable: `mut`".
 fn with_suggestion(help: &str) -> String {
     match help.split_once("\n\n") {
-        // "consider annotating `Shown` with `#[derive(Debug)]`" says it already.
-        Some((message, code)) if message.contains(&format!("`{code}`")) => message.to_owned(),
+        // A removal suggests no code; "consider annotating `Shown` with
+        // `#[derive(Debug)]`" quotes it already.
+        Some((message, code))
+            if code.trim().is_empty() || message.contains(&format!("`{code}`")) =>
+        {
+            message.to_owned()
+        }
         Some((message, code)) if !code.contains('\n') => format!("{message}: `{code}`"),
         Some((message, code)) => format!("{message}:\n{}", indent(code)),
         None => help.to_owned(),
@@ -515,6 +520,10 @@ let b = moved;";
             "add these lines:\n    use a;\n    use b;"
         );
         assert_eq!(with_suggestion("plain help"), "plain help");
+        assert_eq!(
+            with_suggestion("if you import `Builder`, refer to it directly\n\n"),
+            "if you import `Builder`, refer to it directly"
+        );
         assert_eq!(
             with_suggestion("consider annotating `S` with `#[derive(Debug)]`\n\n#[derive(Debug)]"),
             "consider annotating `S` with `#[derive(Debug)]`"
