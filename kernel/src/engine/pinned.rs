@@ -64,8 +64,8 @@ struct Cell<'a> {
     tokens: &'a [Token],
 }
 
-/// A macro call: its path's first token, the path as written (without a
-/// leading `::`), and its brackets' tokens.
+/// A macro call: its path as written (without a leading `::`), and the
+/// tokens of its opening and closing brackets.
 struct MacroCall {
     path: String,
     open: usize,
