@@ -260,6 +260,15 @@ fn prebuilt<'a>(
                 .map(str::to_owned)
         })
         .collect();
+    let manifest_dir = PathBuf::from(manifest_dir);
+    let artifact = artifacts.iter().find(|a| {
+        a.manifest_dir == manifest_dir
+            && a.package == package
+            && a.version == version
+            && a.crate_name == crate_name
+            && wanted.is_subset(&a.features)
+    })?;
+    // Looked at only for a crate the library holds: each is a file check.
     // A proc macro (a `.so` here) only writes code at compile time: whether
     // it was compiled again (`syn` with more features) changes no type.
     let dependencies_prebuilt = args
@@ -268,17 +277,7 @@ fn prebuilt<'a>(
         .filter_map(|pair| Some(PathBuf::from(pair[1].to_str()?.split_once('=')?.1)))
         .filter(|path| path.extension().is_none_or(|ext| ext != "so"))
         .all(|path| path.with_extension(PREBUILT_MARK).is_file());
-    if !dependencies_prebuilt {
-        return None;
-    }
-    let manifest_dir = PathBuf::from(manifest_dir);
-    artifacts.iter().find(|a| {
-        a.manifest_dir == manifest_dir
-            && a.package == package
-            && a.version == version
-            && a.crate_name == crate_name
-            && wanted.is_subset(&a.features)
-    })
+    dependencies_prebuilt.then_some(artifact)
 }
 
 /// Where the cell library's own source is (so rust-analyzer can read it).

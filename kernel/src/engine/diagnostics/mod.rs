@@ -138,12 +138,9 @@ pub fn render_written(error: &Diagnostic, ran: &str, written: &str) -> String {
     match (spans, notes) {
         (Some(spans), Some(notes)) => render(
             &Diagnostic {
-                level: error.level.clone(),
-                code: error.code.clone(),
-                message: error.message.clone(),
                 spans,
-                help: error.help.clone(),
                 notes,
+                ..error.clone()
             },
             written,
         ),
@@ -172,7 +169,8 @@ fn column_written(ran: &str, written: &str, column: usize) -> Option<usize> {
     if prefix + suffix < written.len() {
         return None;
     }
-    let at = written.len() - suffix.min(written.len() - prefix.min(written.len()));
+    // The insertion starts where the common prefix ends.
+    let at = prefix;
     let before = column.checked_sub(1)?;
     if before <= at {
         Some(column)
