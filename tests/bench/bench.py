@@ -37,6 +37,7 @@ import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 
 import zmq
@@ -324,6 +325,9 @@ def run_round(kind: str, number: int, cycles: int, rss_cells: int | None, spawn:
     """One fresh kernel: start, first await, `cycles` timed cycles, RSS checkpoints, spawn block."""
     log = OUT_DIR / "logs" / f"{kind}-round{number}.log"
     log.parent.mkdir(parents=True, exist_ok=True)
+    if kind == "asyncbook" and args.without_saved_builds:
+        for saved in pathlib.Path(tempfile.gettempdir()).glob("asyncbook.deps-*"):
+            shutil.rmtree(saved, ignore_errors=True)
     kernel = Kernel(kind, log, args.start_timeout)
     result: dict = {"start_s": kernel.start_s, "cells": {k: [] for k in CELL_KINDS}, "rss_kib": {}}
     try:
@@ -611,6 +615,9 @@ def parse_args() -> argparse.Namespace:
     p.add_argument("--rss-cells", type=int, default=300, help="cells before the second RSS reading (default 300)")
     p.add_argument("--kernels", default="asyncbook,evcxr", help="comma-separated: asyncbook,evcxr")
     p.add_argument("--no-notebooks", action="store_true", help="skip the notebooks/ run")
+    p.add_argument("--without-saved-builds", action="store_true",
+                   help="remove the dependency builds Asyncbook kernels save ($TMPDIR/asyncbook.deps-*) "
+                        "before each one starts, as for the first kernel after a build")
     p.add_argument("--start-timeout", type=float, default=60, help="seconds for kernel_info (default 60)")
     p.add_argument("--first-timeout", type=float, default=600,
                    help="seconds for each first-await cell, evcxr's tokio build included (default 600)")
@@ -646,6 +653,7 @@ def main() -> int:
         "config": {"rounds": args.rounds, "samples": cycles * args.rounds, "cycles_per_round": cycles,
                    "rss_cells": args.rss_cells, "cycle": CYCLE, "spawn_cell": SPAWN_CELL,
                    "spawn_timeout": args.spawn_timeout, "await_cell": AWAIT_CELL,
+                   "without_saved_builds": args.without_saved_builds,
                    "evcxr_first_cell": EVCXR_TOKIO, "kernels": {k: kernel_argv(k) for k in kinds}},
     }
     results: dict[str, list[dict]] = {k: [] for k in kinds}

@@ -27,6 +27,7 @@ mod moved;
 mod pinned;
 pub mod relay;
 mod rustc_command;
+mod saved_builds;
 pub mod session_dir;
 mod std_sources;
 mod syntax;
@@ -224,7 +225,7 @@ impl Engine {
         std::thread::Builder::new()
             .name("asyncbook-engine".into())
             .spawn(move || {
-                let worker = match Worker::new(&library, thread_shared, out_tx, in_tx) {
+                let worker = match Worker::new(&library, &build_dir, thread_shared, out_tx, in_tx) {
                     Ok(worker) => worker,
                     Err(error) => {
                         tracing::error!("the Rust engine could not start: {error:#}");

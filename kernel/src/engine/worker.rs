@@ -2,7 +2,7 @@
 //! inspects code, and turns evcxr's results into outcomes.
 
 use std::borrow::Cow;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::atomic::Ordering;
 use std::sync::{mpsc as std_mpsc, Arc};
 use std::time::{Duration, Instant};
@@ -16,6 +16,7 @@ use super::cell_compile;
 use super::cell_link::{self, CellLibrary};
 use super::commands::{self, Clear};
 use super::moved::{self, Moved};
+use super::saved_builds::SavedBuilds;
 use super::syntax::let_names;
 use super::{
     cell_source, diagnostics, pinned, tokio_main, CellError, CellErrorKind, Completion, InputAsk,
@@ -65,6 +66,7 @@ impl Setup {
 impl Worker {
     pub(super) fn new(
         library: &CellLibrary,
+        build_dir: &Path,
         shared: Arc<Shared>,
         outputs: mpsc::UnboundedSender<Output>,
         inputs: mpsc::UnboundedSender<InputAsk>,
@@ -82,15 +84,23 @@ impl Worker {
             });
         }
         let context = CommandContext::with_eval_context(context);
+        let setup = Setup::new(library)?;
+        let saved = SavedBuilds::new(library, &setup.dependencies)?;
+        let restored = saved.restore(build_dir);
         let mut worker = Worker {
             context,
             shared,
             outputs,
             inputs,
-            setup: Setup::new(library)?,
+            setup,
             moved: Moved::default(),
         };
         worker.set_up(started)?;
+        if !restored {
+            if let Err(error) = saved.save(build_dir) {
+                tracing::debug!("saving the dependency builds: {error:#}");
+            }
+        }
         Ok(worker)
     }
 

@@ -1,0 +1,239 @@
+//! The setup's dependency builds, saved by the first session and put in
+//! place by every later one.
+//!
+//! Every session declares tokio, futures and the cell library, and cargo's
+//! build of them (build scripts compiled and run, the library's prebuilt
+//! files placed by the rustc wrapper) makes the same files each time, about
+//! 1.5 s of a fresh kernel's warm-up. The first session to finish its setup
+//! saves its build folder's `target/`, all but the cell crate's own outputs,
+//! in the temporary folder, under a name that changes with the kernel binary
+//! and the cell library. A later
+//! session puts them into its build folder before it declares the
+//! dependencies, and cargo finds them fresh: it reads the paths in build
+//! script outputs relative to where the target folder is now.
+//!
+//! Cargo alone decides what is fresh, so a file that is missing or out of
+//! date is built again as before. Large files (libraries and programs, which
+//! rustc, the linker and the wrapper replace, never write into) are hard
+//! links; small ones (fingerprints, dep-info, build script outputs, which
+//! cargo rewrites in place) are copies that keep their mtimes, which cargo
+//! compares.
+
+use std::hash::{DefaultHasher, Hash, Hasher};
+use std::path::{Path, PathBuf};
+use std::time::UNIX_EPOCH;
+
+use anyhow::{Context, Result};
+
+use super::cell_link::{CellLibrary, ARTIFACTS_FILE};
+
+const PREFIX: &str = "asyncbook.deps-";
+const STAGING_PREFIX: &str = ".asyncbook.deps-new-";
+
+/// From this size on a file is hard-linked rather than copied.
+const LINKED_FROM: u64 = 64 * 1024;
+
+/// The saved builds of one kernel binary and cell library.
+pub(super) struct SavedBuilds {
+    /// Where they are (or will be) saved.
+    dir: PathBuf,
+    /// The start of the names of saved builds of this binary and library
+    /// folder, older builds among them.
+    family: String,
+}
+
+impl SavedBuilds {
+    /// The saved builds for sessions that declare `dependencies` with
+    /// `library`.
+    pub(super) fn new(library: &CellLibrary, dependencies: &str) -> Result<Self> {
+        let exe = std::env::current_exe()?;
+        let mut place = DefaultHasher::new();
+        (&exe, &library.dir).hash(&mut place);
+        let family = format!("{PREFIX}{:016x}-", place.finish());
+        let mut contents = DefaultHasher::new();
+        for file in [exe, library.dir.join(ARTIFACTS_FILE)] {
+            let meta =
+                std::fs::metadata(&file).with_context(|| format!("reading {}", file.display()))?;
+            let modified = meta.modified()?.duration_since(UNIX_EPOCH)?;
+            (meta.len(), modified).hash(&mut contents);
+        }
+        dependencies.hash(&mut contents);
+        let name = format!("{family}{:016x}", contents.finish());
+        Ok(Self {
+            dir: std::env::temp_dir().join(name),
+            family,
+        })
+    }
+
+    /// Puts the saved builds into `build_dir`, leaving any file it has;
+    /// false if there are none.
+    pub(super) fn restore(&self, build_dir: &Path) -> bool {
+        if !self.dir.is_dir() {
+            return false;
+        }
+        match put_tree(&self.dir, &build_dir.join("target"), &|_| true) {
+            Ok(files) => {
+                tracing::debug!("{files} dependency files from {}", self.dir.display());
+                true
+            }
+            Err(error) => {
+                tracing::debug!("saved builds in {}: {error:#}", self.dir.display());
+                false
+            }
+        }
+    }
+
+    /// Saves the dependency builds of `build_dir` (a session just set up),
+    /// unless another session did, and removes older saved builds of this
+    /// binary and library folder.
+    pub(super) fn save(&self, build_dir: &Path) -> Result<()> {
+        if self.dir.is_dir() {
+            return Ok(());
+        }
+        let base = self.dir.parent().context("no temporary folder")?;
+        let staging = tempfile::Builder::new()
+            .prefix(STAGING_PREFIX)
+            .tempdir_in(base)?;
+        put_tree(
+            &build_dir.join("target"),
+            staging.path(),
+            &is_dependency_file,
+        )?;
+        // Another session may have saved them meanwhile: theirs stay.
+        let staged = staging.keep();
+        if std::fs::rename(&staged, &self.dir).is_err() {
+            let _ = std::fs::remove_dir_all(&staged);
+        }
+        for entry in std::fs::read_dir(base)?.flatten() {
+            let name = entry.file_name();
+            let name = name.to_string_lossy();
+            if name.starts_with(&self.family) && entry.path() != self.dir {
+                let _ = std::fs::remove_dir_all(entry.path());
+            }
+        }
+        Ok(())
+    }
+}
+
+/// False for what belongs to the cell crate (`ctx`: its fingerprint,
+/// dep-info, library, the copies evcxr loads, incremental state) or to one
+/// cargo run (its lock, the kernel's record of the cell's rustc command).
+fn is_dependency_file(name: &str) -> bool {
+    let cell = ["ctx", "libctx", "libcode_", "incremental"];
+    let session = [".cargo-lock", "asyncbook-cell-command"];
+    !cell
+        .iter()
+        .chain(&session)
+        .any(|start| name.starts_with(start))
+}
+
+/// Puts the files under `from` that `keep` accepts (by name, at every
+/// level) at the same places under `to`, where `to` has none yet; the number
+/// put.
+fn put_tree(from: &Path, to: &Path, keep: &dyn Fn(&str) -> bool) -> Result<usize> {
+    std::fs::create_dir_all(to)?;
+    let mut count = 0;
+    for entry in std::fs::read_dir(from)? {
+        let entry = entry?;
+        let name = entry.file_name();
+        if !keep(&name.to_string_lossy()) {
+            continue;
+        }
+        let (source, target) = (entry.path(), to.join(&name));
+        if entry.file_type()?.is_dir() {
+            count += put_tree(&source, &target, keep)?;
+        } else if !target.exists() {
+            put(&source, &target)?;
+            count += 1;
+        }
+    }
+    Ok(count)
+}
+
+/// A hard link to a large file, a copy with the same mtime of a small one.
+fn put(source: &Path, target: &Path) -> Result<()> {
+    let meta = std::fs::metadata(source)?;
+    if meta.len() >= LINKED_FROM && std::fs::hard_link(source, target).is_ok() {
+        return Ok(());
+    }
+    std::fs::copy(source, target)
+        .with_context(|| format!("copying {} to {}", source.display(), target.display()))?;
+    std::fs::File::options()
+        .append(true)
+        .open(target)?
+        .set_modified(meta.modified()?)?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_cell_crate_and_one_runs_files_stay_behind() {
+        for name in [
+            "ctx-8e7ff4596cc1c51f",
+            "libctx.so",
+            "libctx.d",
+            "libcode_3.so",
+            "ctx.d",
+            "incremental",
+            ".cargo-lock",
+            "asyncbook-cell-command.json",
+            "asyncbook-cell-command.pending.json",
+        ] {
+            assert!(!is_dependency_file(name), "{name}");
+        }
+        for name in [
+            "tokio-8d472f5520165271",
+            "libtokio-8d472f5520165271.rlib",
+            "libasyncbook.so",
+            "build-script-build",
+            "output",
+            ".rustc_info.json",
+            "CACHEDIR.TAG",
+        ] {
+            assert!(is_dependency_file(name), "{name}");
+        }
+    }
+
+    #[test]
+    fn large_files_are_linked_small_ones_copied_with_their_mtime() {
+        use std::os::unix::fs::MetadataExt;
+        let from = tempfile::tempdir().unwrap();
+        let to = tempfile::tempdir().unwrap();
+        let deps = from.path().join("target/debug/deps");
+        std::fs::create_dir_all(&deps).unwrap();
+        std::fs::write(deps.join("libbig.rlib"), vec![0u8; LINKED_FROM as usize]).unwrap();
+        std::fs::write(deps.join("big.d"), "big.d: src/lib.rs\n").unwrap();
+        let old = UNIX_EPOCH + std::time::Duration::from_secs(1_700_000_000);
+        std::fs::File::options()
+            .append(true)
+            .open(deps.join("big.d"))
+            .unwrap()
+            .set_modified(old)
+            .unwrap();
+        std::fs::write(deps.join("libctx.so"), "cell").unwrap();
+        // A file the session has already is left as it is.
+        let kept = to.path().join("target/debug/deps");
+        std::fs::create_dir_all(&kept).unwrap();
+        std::fs::write(kept.join("big.d"), "mine").unwrap();
+
+        let put = put_tree(from.path(), to.path(), &is_dependency_file).unwrap();
+        assert_eq!(put, 1);
+        let big = |root: &Path| std::fs::metadata(root.join("target/debug/deps/libbig.rlib"));
+        assert_eq!(
+            big(from.path()).unwrap().ino(),
+            big(to.path()).unwrap().ino()
+        );
+        assert_eq!(std::fs::read_to_string(kept.join("big.d")).unwrap(), "mine");
+        assert!(!kept.join("libctx.so").exists());
+
+        std::fs::remove_file(kept.join("big.d")).unwrap();
+        put_tree(from.path(), to.path(), &is_dependency_file).unwrap();
+        let small = std::fs::metadata(kept.join("big.d")).unwrap();
+        let source = std::fs::metadata(deps.join("big.d")).unwrap();
+        assert_ne!(small.ino(), source.ino(), "a small file is a copy");
+        assert_eq!(small.modified().unwrap(), old);
+    }
+}
