@@ -19,6 +19,54 @@ fn live_tasks(report: &str) -> u64 {
     words[at].parse().expect("a task count")
 }
 
+/// `dbg!` names the line of the cell that holds it, in a cell, in a `fn` an
+/// earlier cell defined (in a module too) and in a task that runs on after
+/// its cell, and hands its value on as std's does; a cell may still import
+/// std's.
+#[tokio::test(flavor = "multi_thread")]
+async fn dbg_names_the_cell_line() {
+    let mut kernel = Kernel::start().await;
+    let kept = kernel.run("let v = vec![1, 2, 3];").await;
+    let shown = kernel.run("let n = dbg!(v.len()) + 1;\nn").await;
+    assert_eq!(shown.result().as_deref(), Some("4"));
+    assert_eq!(
+        shown.stderr(),
+        format!("[{}] line 1: v.len() = 3\n", shown.count())
+    );
+    assert!(kept.count() < shown.count());
+
+    let defined = kernel
+        .run("mod math {\n    pub fn twice(x: u32) -> u32 {\n        dbg!(x * 2)\n    }\n}\nuse math::twice;")
+        .await;
+    let called = kernel.run("let (a, b) = dbg!(twice(1), \"b\");").await;
+    let stderr = called.stderr();
+    assert!(
+        stderr.contains(&format!("[{}] line 3: x * 2 = 2\n", defined.count())),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains(&format!("[{}] line 1: \"b\" = \"b\"\n", called.count())),
+        "{stderr}"
+    );
+    assert_eq!(
+        kernel.run("(a, b)").await.result().as_deref(),
+        Some("(2, \"b\")")
+    );
+
+    let spawner = kernel
+        .run("let (tx, rx) = tokio::sync::oneshot::channel::<()>();\nlet h = tokio::spawn(async move {\n    rx.await.ok();\n    dbg!(\"late\");\n});")
+        .await;
+    let later = kernel.run("tx.send(()).unwrap();\nh.await.unwrap();").await;
+    let stderr = later.stderr();
+    assert!(
+        stderr.contains(&format!(
+            "[{}] line 4: \"late\" = \"late\"",
+            spawner.count()
+        )),
+        "{stderr}"
+    );
+}
+
 /// Values whose type cannot be written down are boxed by the kernel and
 /// kept: lazy futures (run only when a later cell awaits them), async
 /// blocks, pinned futures, `join_all`, streams, iterator adaptors, closures

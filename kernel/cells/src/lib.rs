@@ -23,6 +23,32 @@ pub use timeline::Timeline;
 #[doc(hidden)]
 pub use runtime::CellRuntime as __CellRuntime;
 
+/// `std::dbg!`, with the place told in the notebook's terms: `[3] line 2:
+/// x = 5` for a line of cell 3, where std's would name the file rustc
+/// compiled for the cell. The kernel makes cells use this one.
+#[macro_export]
+macro_rules! dbg {
+    () => {
+        ::std::eprintln!("{}", $crate::tasks::source::debug_place(::std::file!(), ::std::line!(), ::std::column!()))
+    };
+    ($value:expr $(,)?) => {
+        match $value {
+            value => {
+                ::std::eprintln!(
+                    "{}: {} = {:#?}",
+                    $crate::tasks::source::debug_place(::std::file!(), ::std::line!(), ::std::column!()),
+                    ::std::stringify!($value),
+                    &value,
+                );
+                value
+            }
+        }
+    };
+    ($($value:expr),+ $(,)?) => {
+        ($($crate::dbg!($value)),+,)
+    };
+}
+
 /// Set by the kernel in the environment of the process that runs cells
 /// (the kernel's `engine::relay::SOCKET_ENV`). Without it the library serves
 /// an ordinary program, such as one made by `asyncbook export`: displays are

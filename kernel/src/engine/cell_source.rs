@@ -54,8 +54,11 @@ pub fn rewrite_cell_source(source: &str, cell: Option<u64>, never: &BTreeSet<Str
         route_body(&mut lines, open, cell);
     }
     // Loading the cell library in every cell, async or not, keeps rustc from
-    // linking a second, static copy of tokio into the cell.
-    lines.push("extern crate asyncbook as _;".to_owned());
+    // linking a second, static copy of tokio into the cell. Its `dbg!` names
+    // the cell's line rather than this file's, in every module, unless the
+    // cell imports another.
+    lines
+        .push("#[allow(unused_imports)] #[macro_use(dbg)] extern crate asyncbook as _;".to_owned());
     // A cell's final value is shown with `Debug` on the first compilation.
     lines.push("#[allow(unused_imports)] use asyncbook::display::DebugDisplay as _;".to_owned());
     lines.push("#[allow(unused_imports)] use asyncbook::__CellRuntime as _;".to_owned());
@@ -317,7 +320,8 @@ evcxr_variable_store
         assert_eq!(lines[21], "}.await; }));");
         assert_eq!(lines[22], "})) {");
         assert!(!rewritten.contains("Runtime::new"));
-        assert!(lines.contains(&"extern crate asyncbook as _;"));
+        assert!(lines
+            .contains(&"#[allow(unused_imports)] #[macro_use(dbg)] extern crate asyncbook as _;"));
         assert_eq!(
             lines.last(),
             Some(&"const _: &str = include_str!(\"lib.rs\");")

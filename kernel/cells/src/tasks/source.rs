@@ -99,6 +99,17 @@ pub(crate) fn span_place(file: &str, line: u32, column: u32) -> &'static SpanPla
     place
 }
 
+/// Where `asyncbook::dbg!` was called: the cell line (`[3] line 2`) in a
+/// cell's code, else `file:line:column` as `std::dbg!` shows it.
+#[doc(hidden)]
+pub fn debug_place(file: &str, line: u32, column: u32) -> String {
+    let cell = crate::runtime::current_cell().or_else(super::registry::current_task_cell);
+    match site_of(cell, file, line) {
+        site @ Site::Cell { .. } => site.label(),
+        Site::Elsewhere(_) => format!("[{file}:{line}:{column}]"),
+    }
+}
+
 /// Where `at` is, for a task spawned while `cell` ran (or one of its tasks).
 pub fn site(cell: Option<u64>, at: SpawnedAt) -> Site {
     site_of(cell, at.file(), at.line())
