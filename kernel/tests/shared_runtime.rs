@@ -27,11 +27,12 @@ fn live_tasks(report: &str) -> u64 {
 async fn dbg_names_the_cell_line() {
     let mut kernel = Kernel::start().await;
     let kept = kernel.run("let v = vec![1, 2, 3];").await;
-    let shown = kernel.run("let n = dbg!(v.len()) + 1;\nn").await;
+    let shown = kernel.run("dbg!();\nlet n = dbg!(v.len()) + 1;\nn").await;
     assert_eq!(shown.result().as_deref(), Some("4"));
+    let cell = shown.count();
     assert_eq!(
         shown.stderr(),
-        format!("[{}] line 1: v.len() = 3\n", shown.count())
+        format!("[{cell}] line 1\n[{cell}] line 2: v.len() = 3\n")
     );
     assert!(kept.count() < shown.count());
 

@@ -29,13 +29,17 @@ pub use runtime::CellRuntime as __CellRuntime;
 #[macro_export]
 macro_rules! dbg {
     () => {
-        ::std::eprintln!("{}", $crate::tasks::source::debug_place(::std::file!(), ::std::line!(), ::std::column!()))
+        ::std::eprintln!(
+            "{}",
+            $crate::tasks::source::debug_place(::std::file!(), ::std::line!(), ::std::column!())
+                .trim_end_matches(':')
+        )
     };
     ($value:expr $(,)?) => {
         match $value {
             value => {
                 ::std::eprintln!(
-                    "{}: {} = {:#?}",
+                    "{} {} = {:#?}",
                     $crate::tasks::source::debug_place(::std::file!(), ::std::line!(), ::std::column!()),
                     ::std::stringify!($value),
                     &value,

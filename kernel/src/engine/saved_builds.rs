@@ -44,22 +44,21 @@ pub(super) struct SavedBuilds {
 
 impl SavedBuilds {
     /// The saved builds for sessions that declare `dependencies` with
-    /// `library`.
-    pub(super) fn new(library: &CellLibrary, dependencies: &str) -> Result<Self> {
-        let exe = std::env::current_exe()?;
+    /// `library`; none if the kernel binary or the library cannot be read.
+    pub(super) fn new(library: &CellLibrary, dependencies: &str) -> Option<Self> {
+        let exe = std::env::current_exe().ok()?;
         let mut place = DefaultHasher::new();
         (&exe, &library.dir).hash(&mut place);
         let family = format!("{PREFIX}{:016x}-", place.finish());
         let mut contents = DefaultHasher::new();
         for file in [exe, library.dir.join(ARTIFACTS_FILE)] {
-            let meta =
-                std::fs::metadata(&file).with_context(|| format!("reading {}", file.display()))?;
-            let modified = meta.modified()?.duration_since(UNIX_EPOCH)?;
+            let meta = std::fs::metadata(&file).ok()?;
+            let modified = meta.modified().ok()?.duration_since(UNIX_EPOCH).ok()?;
             (meta.len(), modified).hash(&mut contents);
         }
         dependencies.hash(&mut contents);
         let name = format!("{family}{:016x}", contents.finish());
-        Ok(Self {
+        Some(Self {
             dir: std::env::temp_dir().join(name),
             family,
         })

@@ -85,8 +85,8 @@ impl Worker {
         }
         let context = CommandContext::with_eval_context(context);
         let setup = Setup::new(library)?;
-        let saved = SavedBuilds::new(library, &setup.dependencies)?;
-        let restored = saved.restore(build_dir);
+        let saved = SavedBuilds::new(library, &setup.dependencies);
+        let restored = saved.as_ref().is_some_and(|saved| saved.restore(build_dir));
         let mut worker = Worker {
             context,
             shared,
@@ -96,7 +96,7 @@ impl Worker {
             moved: Moved::default(),
         };
         worker.set_up(started)?;
-        if !restored {
+        if let Some(saved) = saved.filter(|_| !restored) {
             if let Err(error) = saved.save(build_dir) {
                 tracing::debug!("saving the dependency builds: {error:#}");
             }

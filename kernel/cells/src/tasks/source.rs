@@ -99,13 +99,14 @@ pub(crate) fn span_place(file: &str, line: u32, column: u32) -> &'static SpanPla
     place
 }
 
-/// Where `asyncbook::dbg!` was called: the cell line (`[3] line 2`) in a
-/// cell's code, else `file:line:column` as `std::dbg!` shows it.
+/// What `asyncbook::dbg!` prints before the expression: the cell line
+/// (`[3] line 2:`) in a cell's code, else `[file:line:column]` as
+/// `std::dbg!` does.
 #[doc(hidden)]
 pub fn debug_place(file: &str, line: u32, column: u32) -> String {
     let cell = crate::runtime::current_cell().or_else(super::registry::current_task_cell);
     match site_of(cell, file, line) {
-        site @ Site::Cell { .. } => site.label(),
+        site @ Site::Cell { .. } => format!("{}:", site.label()),
         Site::Elsewhere(_) => format!("[{file}:{line}:{column}]"),
     }
 }
