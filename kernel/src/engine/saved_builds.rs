@@ -13,15 +13,19 @@
 //! script outputs relative to where the target folder is now.
 //!
 //! Cargo alone decides what is fresh, so a file that is missing or out of
-//! date is built again as before. Large files (libraries and programs, which
-//! rustc, the linker and the wrapper replace, never write into) are hard
-//! links; small ones (fingerprints, dep-info, build script outputs, which
-//! cargo rewrites in place) are copies that keep their mtimes, which cargo
-//! compares.
+//! date is built again as before. Cargo compares mtimes: a unit is stale
+//! once a file it was built from is newer than its outputs. The saved files
+//! are therefore copies that all carry the time they were saved (the files
+//! of a session are partly the library's own, whose mtimes every session
+//! that places them moves on), and no session writes to them: a session
+//! gets hard links to the large ones (libraries and programs, which rustc,
+//! the linker and the wrapper replace, never write into) and copies of the
+//! small ones (fingerprints, dep-info, build script outputs, which cargo
+//! rewrites in place).
 
 use std::hash::{DefaultHasher, Hash, Hasher};
 use std::path::{Path, PathBuf};
-use std::time::UNIX_EPOCH;
+use std::time::{SystemTime, UNIX_EPOCH};
 
 use anyhow::{Context, Result};
 
@@ -70,7 +74,12 @@ impl SavedBuilds {
         if !self.dir.is_dir() {
             return false;
         }
-        match put_tree(&self.dir, &build_dir.join("target"), &|_| true) {
+        match put_tree(
+            &self.dir,
+            &build_dir.join("target"),
+            &|_| true,
+            Put::Restore,
+        ) {
             Ok(files) => {
                 tracing::debug!("{files} dependency files from {}", self.dir.display());
                 true
@@ -93,10 +102,12 @@ impl SavedBuilds {
         let staging = tempfile::Builder::new()
             .prefix(STAGING_PREFIX)
             .tempdir_in(base)?;
+        let saved_at = Put::Save(std::time::SystemTime::now());
         put_tree(
             &build_dir.join("target"),
             staging.path(),
             &is_dependency_file,
+            saved_at,
         )?;
         // Another session may have saved them meanwhile: theirs stay.
         let staged = staging.keep();
@@ -126,10 +137,19 @@ fn is_dependency_file(name: &str) -> bool {
         .any(|start| name.starts_with(start))
 }
 
+/// How a file is put in place.
+#[derive(Clone, Copy)]
+enum Put {
+    /// A copy, with this mtime.
+    Save(SystemTime),
+    /// A hard link to a large file, a copy with the same mtime of a small one.
+    Restore,
+}
+
 /// Puts the files under `from` that `keep` accepts (by name, at every
 /// level) at the same places under `to`, where `to` has none yet; the number
 /// put.
-fn put_tree(from: &Path, to: &Path, keep: &dyn Fn(&str) -> bool) -> Result<usize> {
+fn put_tree(from: &Path, to: &Path, keep: &dyn Fn(&str) -> bool, how: Put) -> Result<usize> {
     std::fs::create_dir_all(to)?;
     let mut count = 0;
     for entry in std::fs::read_dir(from)? {
@@ -140,27 +160,30 @@ fn put_tree(from: &Path, to: &Path, keep: &dyn Fn(&str) -> bool) -> Result<usize
         }
         let (source, target) = (entry.path(), to.join(&name));
         if entry.file_type()?.is_dir() {
-            count += put_tree(&source, &target, keep)?;
+            count += put_tree(&source, &target, keep, how)?;
         } else if !target.exists() {
-            put(&source, &target)?;
+            put(&source, &target, how)?;
             count += 1;
         }
     }
     Ok(count)
 }
 
-/// A hard link to a large file, a copy with the same mtime of a small one.
-fn put(source: &Path, target: &Path) -> Result<()> {
+fn put(source: &Path, target: &Path, how: Put) -> Result<()> {
     let meta = std::fs::metadata(source)?;
-    if meta.len() >= LINKED_FROM && std::fs::hard_link(source, target).is_ok() {
-        return Ok(());
-    }
+    let modified = match how {
+        Put::Save(at) => at,
+        Put::Restore if meta.len() >= LINKED_FROM && std::fs::hard_link(source, target).is_ok() => {
+            return Ok(());
+        }
+        Put::Restore => meta.modified()?,
+    };
     std::fs::copy(source, target)
         .with_context(|| format!("copying {} to {}", source.display(), target.display()))?;
     std::fs::File::options()
         .append(true)
         .open(target)?
-        .set_modified(meta.modified()?)?;
+        .set_modified(modified)?;
     Ok(())
 }
 
@@ -196,43 +219,71 @@ mod tests {
         }
     }
 
-    #[test]
-    fn large_files_are_linked_small_ones_copied_with_their_mtime() {
-        use std::os::unix::fs::MetadataExt;
+    /// A folder of one large and one small file with an old mtime, and a
+    /// file of the cell crate.
+    fn built() -> (tempfile::TempDir, SystemTime) {
         let from = tempfile::tempdir().unwrap();
-        let to = tempfile::tempdir().unwrap();
-        let deps = from.path().join("target/debug/deps");
+        let deps = from.path().join("debug/deps");
         std::fs::create_dir_all(&deps).unwrap();
         std::fs::write(deps.join("libbig.rlib"), vec![0u8; LINKED_FROM as usize]).unwrap();
         std::fs::write(deps.join("big.d"), "big.d: src/lib.rs\n").unwrap();
-        let old = UNIX_EPOCH + std::time::Duration::from_secs(1_700_000_000);
-        std::fs::File::options()
-            .append(true)
-            .open(deps.join("big.d"))
-            .unwrap()
-            .set_modified(old)
-            .unwrap();
         std::fs::write(deps.join("libctx.so"), "cell").unwrap();
+        let old = UNIX_EPOCH + std::time::Duration::from_secs(1_700_000_000);
+        for file in ["libbig.rlib", "big.d"] {
+            let file = std::fs::File::options().append(true).open(deps.join(file));
+            file.unwrap().set_modified(old).unwrap();
+        }
+        (from, old)
+    }
+
+    fn inode(path: &Path) -> u64 {
+        std::os::unix::fs::MetadataExt::ino(&std::fs::metadata(path).unwrap())
+    }
+
+    fn modified(path: &Path) -> SystemTime {
+        std::fs::metadata(path).unwrap().modified().unwrap()
+    }
+
+    #[test]
+    fn saved_files_are_copies_that_carry_the_time_of_saving() {
+        let (from, _) = built();
+        let to = tempfile::tempdir().unwrap();
+        let at = UNIX_EPOCH + std::time::Duration::from_secs(1_800_000_000);
+        let put = put_tree(from.path(), to.path(), &is_dependency_file, Put::Save(at)).unwrap();
+        assert_eq!(put, 2);
+        let (source, saved) = (from.path().join("debug/deps"), to.path().join("debug/deps"));
+        for file in ["libbig.rlib", "big.d"] {
+            assert_ne!(
+                inode(&saved.join(file)),
+                inode(&source.join(file)),
+                "{file}"
+            );
+            assert_eq!(modified(&saved.join(file)), at, "{file}");
+        }
+        assert!(!saved.join("libctx.so").exists());
+    }
+
+    #[test]
+    fn restored_large_files_are_links_and_small_ones_copies() {
+        let (from, old) = built();
+        let to = tempfile::tempdir().unwrap();
         // A file the session has already is left as it is.
-        let kept = to.path().join("target/debug/deps");
+        let kept = to.path().join("debug/deps");
         std::fs::create_dir_all(&kept).unwrap();
         std::fs::write(kept.join("big.d"), "mine").unwrap();
 
-        let put = put_tree(from.path(), to.path(), &is_dependency_file).unwrap();
-        assert_eq!(put, 1);
-        let big = |root: &Path| std::fs::metadata(root.join("target/debug/deps/libbig.rlib"));
+        let put = put_tree(from.path(), to.path(), &|_| true, Put::Restore).unwrap();
+        assert_eq!(put, 2, "libbig.rlib and libctx.so");
+        let source = from.path().join("debug/deps");
         assert_eq!(
-            big(from.path()).unwrap().ino(),
-            big(to.path()).unwrap().ino()
+            inode(&kept.join("libbig.rlib")),
+            inode(&source.join("libbig.rlib"))
         );
         assert_eq!(std::fs::read_to_string(kept.join("big.d")).unwrap(), "mine");
-        assert!(!kept.join("libctx.so").exists());
 
         std::fs::remove_file(kept.join("big.d")).unwrap();
-        put_tree(from.path(), to.path(), &is_dependency_file).unwrap();
-        let small = std::fs::metadata(kept.join("big.d")).unwrap();
-        let source = std::fs::metadata(deps.join("big.d")).unwrap();
-        assert_ne!(small.ino(), source.ino(), "a small file is a copy");
-        assert_eq!(small.modified().unwrap(), old);
+        put_tree(from.path(), to.path(), &|_| true, Put::Restore).unwrap();
+        assert_ne!(inode(&kept.join("big.d")), inode(&source.join("big.d")));
+        assert_eq!(modified(&kept.join("big.d")), old);
     }
 }
