@@ -19,6 +19,49 @@ fn live_tasks(report: &str) -> u64 {
     words[at].parse().expect("a task count")
 }
 
+/// A cell that holds only an `impl` runs again, changed or not, as the
+/// usual way to change a method: the new `impl` replaces the old one, and
+/// another `impl` of the same type stays beside it.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_cell_of_an_impl_runs_again() {
+    let mut kernel = Kernel::start().await;
+    kernel.run("struct P { x: i32 }\nlet p = P { x: 1 };").await;
+    let triple = "impl P {\n    fn triple(&self) -> i32 { self.x * 3 }\n}";
+    kernel.run(triple).await;
+    kernel.run(triple).await;
+    kernel
+        .run("impl P {\n    fn triple(&self) -> i32 { self.x * 30 }\n}")
+        .await;
+    kernel
+        .run("impl P { fn double(&self) -> i32 { self.x * 2 } }")
+        .await;
+    let display = |shown: &str| {
+        format!("impl std::fmt::Display for P {{\n    fn fmt(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {{ write!(f, \"{shown}{{}}\", self.x) }}\n}}")
+    };
+    kernel.run(&display("P")).await;
+    kernel.run(&display("point ")).await;
+    assert_eq!(
+        kernel
+            .run("(p.triple() + p.double(), p.to_string())")
+            .await
+            .result()
+            .as_deref(),
+        Some("(32, \"point 1\")")
+    );
+    // An error in such a cell is drawn on the cell as written.
+    let failed = kernel
+        .execute("impl P {\n    fn triple(&self) -> i32 { self.y }\n}")
+        .await
+        .failed();
+    let text = failed.error_text();
+    assert!(text.contains("no field `y` on type `&P`"), "{text}");
+    assert!(
+        text.contains("2 |     fn triple(&self) -> i32 { self.y }"),
+        "{text}"
+    );
+    assert!(!text.contains("__asyncbook"), "{text}");
+}
+
 /// `dbg!` names the line of the cell that holds it, in a cell, in a `fn` an
 /// earlier cell defined (in a module too) and in a task that runs on after
 /// its cell, and hands its value on as std's does; a cell may still import

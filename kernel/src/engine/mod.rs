@@ -22,6 +22,7 @@ mod commands;
 pub mod completeness;
 mod diagnostics;
 mod frames;
+mod impls;
 mod keep_variables;
 mod moved;
 mod pinned;

@@ -19,8 +19,8 @@ use super::moved::{self, Moved};
 use super::saved_builds::SavedBuilds;
 use super::syntax::let_names;
 use super::{
-    cell_source, diagnostics, pinned, tokio_main, CellError, CellErrorKind, Completion, InputAsk,
-    Outcome, Output, Request, Shared,
+    cell_source, diagnostics, impls, pinned, tokio_main, CellError, CellErrorKind, Completion,
+    InputAsk, Outcome, Output, Request, Shared,
 };
 use crate::lock::lock;
 
@@ -259,9 +259,13 @@ impl Worker {
         if let Some(on) = expanded.show_warnings {
             self.shared.warnings.show(on);
         }
+        let as_written = expanded.code.to_string();
         let code = rewritten(
-            rewritten(expanded.code, tokio_main::rewrite),
-            pinned::rewrite,
+            rewritten(
+                rewritten(expanded.code, tokio_main::rewrite),
+                pinned::rewrite,
+            ),
+            impls::rewrite,
         );
         self.shared.warnings.expect(&code);
         let _ = std::fs::remove_file(self.errors_file());
@@ -280,9 +284,8 @@ impl Worker {
             .map(|(name, _)| name.to_owned())
             .collect();
         let result = self.context.execute_with_callbacks(&code, &mut callbacks);
-        let sent = code.to_string();
         let (code, result) = self.kept(code, result, &mut callbacks);
-        if *code != sent {
+        if *code != as_written {
             super::cell_sources::keep_ran(cell, &code);
         }
         let ran = matches!(&result, Ok(out) if out.phases.iter().any(|p| p.name == "Execution"));
