@@ -22,7 +22,7 @@ use std::hash::{DefaultHasher, Hash, Hasher};
 use ra_ap_syntax::ast::{self, HasName};
 use ra_ap_syntax::{AstNode, Edition, SourceFile};
 
-use super::syntax::replaced;
+use super::syntax::{item_name, replaced};
 
 /// Makes the cell a function body, as evcxr reads it.
 const PRELUDE: &str = "fn f(){\n";
@@ -59,22 +59,10 @@ pub fn rewrite(code: &str) -> Cow<'_, str> {
     replaced(code, edits)
 }
 
-/// Whether evcxr files the unnamed items after `item` with it.
+/// Whether evcxr files the unnamed items after `item` with it: a named
+/// item, but for `macro_rules!`, which evcxr keeps apart.
 fn files_what_follows(item: &ast::Item) -> bool {
-    let name = match item {
-        ast::Item::Const(i) => i.name(),
-        ast::Item::Enum(i) => i.name(),
-        ast::Item::Fn(i) => i.name(),
-        ast::Item::MacroDef(i) => i.name(),
-        ast::Item::Module(i) => i.name(),
-        ast::Item::Static(i) => i.name(),
-        ast::Item::Struct(i) => i.name(),
-        ast::Item::Trait(i) => i.name(),
-        ast::Item::TypeAlias(i) => i.name(),
-        ast::Item::Union(i) => i.name(),
-        _ => None,
-    };
-    name.is_some()
+    !matches!(item, ast::Item::MacroRules(_)) && item_name(item).is_some()
 }
 
 /// The named item put before `block`: a constant whose name stands for the

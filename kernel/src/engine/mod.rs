@@ -31,7 +31,7 @@ mod rustc_command;
 mod saved_builds;
 pub mod session_dir;
 mod std_sources;
-mod syntax;
+pub(crate) mod syntax;
 mod tokio_main;
 mod type_probe;
 mod unnameable;

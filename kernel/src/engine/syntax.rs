@@ -1,9 +1,31 @@
 //! Just enough of Rust's syntax to find a cell's top-level `let`s: words and
 //! punctuation with their bracket depth; comments, strings and character
-//! literals skipped.
+//! literals skipped. Also the name of an item, as rust-analyzer's parser
+//! (which evcxr reads cells with) gives it.
 
 use std::borrow::Cow;
 use std::ops::Range;
+
+use ra_ap_syntax::ast::{self, HasName};
+
+/// The name an item defines, if it defines one (not an `impl`, a `use` or
+/// a macro call).
+pub fn item_name(item: &ast::Item) -> Option<ast::Name> {
+    match item {
+        ast::Item::Const(i) => i.name(),
+        ast::Item::Enum(i) => i.name(),
+        ast::Item::Fn(i) => i.name(),
+        ast::Item::MacroDef(i) => i.name(),
+        ast::Item::MacroRules(i) => i.name(),
+        ast::Item::Module(i) => i.name(),
+        ast::Item::Static(i) => i.name(),
+        ast::Item::Struct(i) => i.name(),
+        ast::Item::Trait(i) => i.name(),
+        ast::Item::TypeAlias(i) => i.name(),
+        ast::Item::Union(i) => i.name(),
+        _ => None,
+    }
+}
 
 /// Where `let [mut] name = value;` stands at the top level of a cell.
 #[derive(Debug, PartialEq, Eq)]

@@ -13,6 +13,8 @@ use anyhow::{bail, Result};
 use ra_ap_syntax::ast::{self, HasName};
 use ra_ap_syntax::{AstNode, Edition, SourceFile, SyntaxKind, SyntaxNode, TextRange};
 
+use crate::engine::syntax::item_name;
+
 /// What a line starting with `:` asks the kernel.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Command {
@@ -217,21 +219,7 @@ fn shows_value(expr: &ast::Expr) -> bool {
 }
 
 fn item_facts(item: &ast::Item) -> Item {
-    let name = match item {
-        ast::Item::Const(i) => i.name(),
-        ast::Item::Enum(i) => i.name(),
-        ast::Item::Fn(i) => i.name(),
-        ast::Item::MacroDef(i) => i.name(),
-        ast::Item::MacroRules(i) => i.name(),
-        ast::Item::Module(i) => i.name(),
-        ast::Item::Static(i) => i.name(),
-        ast::Item::Struct(i) => i.name(),
-        ast::Item::Trait(i) => i.name(),
-        ast::Item::TypeAlias(i) => i.name(),
-        ast::Item::Union(i) => i.name(),
-        _ => None,
-    }
-    .map(|name| name.text().to_string());
+    let name = item_name(item).map(|name| name.text().to_string());
     let defined: BTreeSet<String> = item
         .syntax()
         .descendants()
