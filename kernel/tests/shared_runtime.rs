@@ -19,6 +19,51 @@ fn live_tasks(report: &str) -> u64 {
     words[at].parse().expect("a task count")
 }
 
+/// A `static` that holds state is one instance in the session, as in a
+/// program: a counter counts on from cell to cell and in tasks, a
+/// `OnceLock` set in one cell is set in the next, a `LazyLock` runs its
+/// initialiser once. Running the defining cell again starts it over.
+#[tokio::test(flavor = "multi_thread")]
+async fn statics_are_one_instance() {
+    let mut kernel = Kernel::start().await;
+    let counter = "use std::sync::atomic::{AtomicU64, Ordering};\n\
+                   static HITS: AtomicU64 = AtomicU64::new(0);\n\
+                   fn hit() -> u64 { HITS.fetch_add(1, Ordering::SeqCst) + 1 }\n\
+                   hit()";
+    assert_eq!(kernel.run(counter).await.result().as_deref(), Some("1"));
+    assert_eq!(kernel.run("hit()").await.result().as_deref(), Some("2"));
+    let from_task = kernel
+        .run("tokio::spawn(async { hit() }).await.unwrap()")
+        .await;
+    assert_eq!(from_task.result().as_deref(), Some("3"));
+    let read =
+        kernel.run("fn read(a: &AtomicU64) -> u64 { a.load(Ordering::SeqCst) }\nread(&HITS)");
+    assert_eq!(read.await.result().as_deref(), Some("3"));
+
+    kernel
+        .run("static CONFIG: std::sync::OnceLock<String> = std::sync::OnceLock::new();\nCONFIG.set(\"ready\".into()).unwrap();")
+        .await;
+    let config = kernel.run("CONFIG.get()").await;
+    assert_eq!(config.result().as_deref(), Some("Some(\"ready\")"));
+    let lazy = kernel
+        .run("static NAME: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| { println!(\"made\"); \"client\".into() });\nNAME.len()")
+        .await;
+    assert_eq!(
+        (lazy.stdout().as_str(), lazy.result().as_deref()),
+        ("made\n", Some("6"))
+    );
+    let again = kernel.run("NAME.len()").await;
+    assert_eq!(
+        (again.stdout().as_str(), again.result().as_deref()),
+        ("", Some("6"))
+    );
+    // A plain value stays a plain value.
+    let plain = kernel.run("static LIMIT: u32 = 10;\nLIMIT * 2").await;
+    assert_eq!(plain.result().as_deref(), Some("20"));
+
+    assert_eq!(kernel.run(counter).await.result().as_deref(), Some("1"));
+}
+
 /// A cell that holds only an `impl` runs again, changed or not, as the
 /// usual way to change a method: the new `impl` replaces the old one, and
 /// another `impl` of the same type stays beside it.

@@ -11,6 +11,8 @@ pub use tokio;
 pub mod display;
 pub mod input;
 pub mod runtime;
+#[doc(hidden)]
+pub mod statics;
 pub mod tasks;
 pub mod timeline;
 #[doc(hidden)]

@@ -20,12 +20,9 @@ use std::borrow::Cow;
 use std::hash::{DefaultHasher, Hash, Hasher};
 
 use ra_ap_syntax::ast::{self, HasName};
-use ra_ap_syntax::{AstNode, Edition, SourceFile};
+use ra_ap_syntax::AstNode;
 
-use super::syntax::{item_name, replaced};
-
-/// Makes the cell a function body, as evcxr reads it.
-const PRELUDE: &str = "fn f(){\n";
+use super::syntax::{cell_range, item_name, replaced, top_level_items};
 
 /// The cell with a named constant before each `impl` that evcxr would keep
 /// for good.
@@ -33,24 +30,15 @@ pub fn rewrite(code: &str) -> Cow<'_, str> {
     if !code.contains("impl") {
         return Cow::Borrowed(code);
     }
-    let wrapped = format!("{PRELUDE}{code}\n}}");
-    let parsed = SourceFile::parse(&wrapped, Edition::Edition2024);
-    let list = parsed
-        .tree()
-        .syntax()
-        .children()
-        .find_map(ast::Fn::cast)
-        .and_then(|f| f.body())
-        .and_then(|body| body.stmt_list());
-    let Some(list) = list.filter(|_| parsed.errors().is_empty()) else {
+    let Some(items) = top_level_items(code) else {
         return Cow::Borrowed(code);
     };
     let mut named_before = false;
     let mut edits = Vec::new();
-    for item in list.syntax().children().filter_map(ast::Item::cast) {
+    for item in items {
         match &item {
             ast::Item::Impl(block) if !named_before => {
-                let at = usize::from(item.syntax().text_range().start()) - PRELUDE.len();
+                let at = cell_range(item.syntax()).start;
                 edits.push((at..at, anchor(block)));
             }
             _ => named_before |= files_what_follows(&item),

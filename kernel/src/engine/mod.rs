@@ -30,6 +30,7 @@ pub mod relay;
 mod rustc_command;
 mod saved_builds;
 pub mod session_dir;
+mod statics;
 mod std_sources;
 pub(crate) mod syntax;
 mod tokio_main;

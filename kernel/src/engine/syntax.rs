@@ -7,6 +7,39 @@ use std::borrow::Cow;
 use std::ops::Range;
 
 use ra_ap_syntax::ast::{self, HasName};
+use ra_ap_syntax::{AstNode, Edition, SourceFile, SyntaxNode};
+
+/// Makes a cell a function body, as evcxr reads it.
+const BODY_PRELUDE: &str = "fn f(){\n";
+
+/// The items at a cell's top level, as evcxr reads the cell: statements of a
+/// function body. None if the cell does not parse.
+pub fn top_level_items(code: &str) -> Option<Vec<ast::Item>> {
+    let wrapped = format!("{BODY_PRELUDE}{code}\n}}");
+    let parsed = SourceFile::parse(&wrapped, Edition::Edition2024);
+    if !parsed.errors().is_empty() {
+        return None;
+    }
+    let list = parsed
+        .tree()
+        .syntax()
+        .children()
+        .find_map(ast::Fn::cast)?
+        .body()?
+        .stmt_list()?;
+    Some(
+        list.syntax()
+            .children()
+            .filter_map(ast::Item::cast)
+            .collect(),
+    )
+}
+
+/// Where `node`, of an item [`top_level_items`] gave, is in the cell.
+pub fn cell_range(node: &SyntaxNode) -> Range<usize> {
+    let range = node.text_range();
+    usize::from(range.start()) - BODY_PRELUDE.len()..usize::from(range.end()) - BODY_PRELUDE.len()
+}
 
 /// The name an item defines, if it defines one (not an `impl`, a `use` or
 /// a macro call).

@@ -19,8 +19,8 @@ use super::moved::{self, Moved};
 use super::saved_builds::SavedBuilds;
 use super::syntax::let_names;
 use super::{
-    cell_source, diagnostics, impls, pinned, tokio_main, CellError, CellErrorKind, Completion,
-    InputAsk, Outcome, Output, Request, Shared,
+    cell_source, diagnostics, impls, pinned, statics, tokio_main, CellError, CellErrorKind,
+    Completion, InputAsk, Outcome, Output, Request, Shared,
 };
 use crate::lock::lock;
 
@@ -260,13 +260,10 @@ impl Worker {
             self.shared.warnings.show(on);
         }
         let as_written = expanded.code.to_string();
-        let code = rewritten(
-            rewritten(
-                rewritten(expanded.code, tokio_main::rewrite),
-                pinned::rewrite,
-            ),
-            impls::rewrite,
-        );
+        let code = rewritten(expanded.code, tokio_main::rewrite);
+        let code = rewritten(code, pinned::rewrite);
+        let code = rewritten(code, impls::rewrite);
+        let code = rewritten(code, |code| statics::rewrite(code, cell));
         self.shared.warnings.expect(&code);
         let _ = std::fs::remove_file(self.errors_file());
         self.shared.panicked.store(false, Ordering::SeqCst);
@@ -457,7 +454,7 @@ impl Worker {
 }
 
 /// `code` after `rewrite`, still borrowed when the rewrite changes nothing.
-fn rewritten<'a>(code: Cow<'a, str>, rewrite: fn(&str) -> Cow<'_, str>) -> Cow<'a, str> {
+fn rewritten<'a>(code: Cow<'a, str>, rewrite: impl FnOnce(&str) -> Cow<'_, str>) -> Cow<'a, str> {
     match rewrite(&code) {
         Cow::Owned(rewritten) => Cow::Owned(rewritten),
         Cow::Borrowed(_) => code,

@@ -1,0 +1,60 @@
+//! The one instance of each `static` that holds state.
+//!
+//! Every cell is a crate of its own, and evcxr compiles a cell's items again
+//! into each later cell, so a `static` would be a fresh copy in every cell.
+//! The kernel writes a top-level `static` whose type holds state as a
+//! `LazyLock` of the reference [`shared`] gives (see the kernel's
+//! `engine/statics.rs`).
+
+use std::any::Any;
+use std::sync::Mutex;
+
+/// A static's instance: its name, the cell that defined it, its value.
+type Instance = (String, u64, &'static (dyn Any + Sync));
+
+static INSTANCES: Mutex<Vec<Instance>> = Mutex::new(Vec::new());
+
+/// The instance of the static `name` that cell `cell` defined, made by
+/// `init` the first time. A static of the same name that another cell
+/// defined (run again, or with another type) is a new instance.
+#[doc(hidden)]
+pub fn shared<T: Any + Sync>(name: &str, cell: u64, init: impl FnOnce() -> T) -> &'static T {
+    let find = |instances: &[Instance]| {
+        instances
+            .iter()
+            .filter(|(n, c, _)| n == name && *c == cell)
+            .find_map(|(_, _, value)| (*value as &dyn Any).downcast_ref::<T>())
+    };
+    if let Some(found) = find(&crate::lock(&INSTANCES)) {
+        return found;
+    }
+    // Made without the lock held: an initialiser may use another static.
+    let made: &'static T = Box::leak(Box::new(init()));
+    let mut instances = crate::lock(&INSTANCES);
+    if let Some(found) = find(&instances) {
+        return found;
+    }
+    instances.push((name.to_owned(), cell, made));
+    made
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::atomic::{AtomicU32, Ordering};
+
+    #[test]
+    fn one_instance_per_name_and_defining_cell() {
+        let first = shared("COUNTER", 1, || AtomicU32::new(0));
+        first.fetch_add(1, Ordering::SeqCst);
+        let again = shared("COUNTER", 1, || AtomicU32::new(100));
+        assert!(std::ptr::eq(first, again));
+        assert_eq!(again.load(Ordering::SeqCst), 1);
+        // The defining cell run again: a new instance.
+        let rerun = shared("COUNTER", 4, || AtomicU32::new(7));
+        assert_eq!(rerun.load(Ordering::SeqCst), 7);
+        // Another type under the same name and cell is another instance.
+        let other = shared("COUNTER", 1, || std::sync::Mutex::new(5u8));
+        assert_eq!(*other.lock().unwrap(), 5);
+    }
+}

@@ -1,0 +1,122 @@
+//! `static`s that hold state, one instance in the session.
+//!
+//! evcxr compiles a cell's items again into every later cell, each cell a
+//! crate of its own, so a `static` was a fresh copy in each: a counter counted
+//! from zero again, a `OnceLock` set in one cell was empty in the next, a
+//! `LazyLock` ran its initialiser in every cell, silently. The kernel writes
+//! a top-level `static` whose type holds state (an atomic, a lock, a
+//! `OnceLock` or `LazyLock`, a cell, a semaphore, ...) as a `LazyLock` of a
+//! reference to one instance that the cell library keeps by the static's name
+//! and the cell that defined it (`asyncbook::statics::shared`): later cells
+//! find it, and running the defining cell again makes a new one, as running
+//! a program again would. Methods, `&NAME` and deref reach it as before.
+//! Statics of plain values (numbers, strings) stay as they are: every copy is
+//! the same. Lines keep their numbers; should evcxr stop compiling items
+//! again, the test of a counter in `shared_runtime.rs` still passes, and
+//! should it reorder them, it fails.
+
+use std::borrow::Cow;
+
+use ra_ap_syntax::ast::{self, HasName};
+use ra_ap_syntax::AstNode;
+
+use super::syntax::{cell_range, replaced, top_level_items};
+
+/// Words of type names whose values change behind a shared reference.
+const STATEFUL: &[&str] = &[
+    "Atomic",
+    "Mutex",
+    "RwLock",
+    "Once",
+    "Lazy",
+    "Cell",
+    "Semaphore",
+    "Notify",
+    "Condvar",
+    "Barrier",
+];
+
+/// The cell (run as cell `cell`) with its stateful top-level statics kept in
+/// the cell library.
+pub fn rewrite(code: &str, cell: usize) -> Cow<'_, str> {
+    if !code.contains("static") {
+        return Cow::Borrowed(code);
+    }
+    let Some(items) = top_level_items(code) else {
+        return Cow::Borrowed(code);
+    };
+    let mut edits = Vec::new();
+    for item in items {
+        let ast::Item::Static(stat) = item else {
+            continue;
+        };
+        let (Some(name), Some(ty), Some(body)) = (stat.name(), stat.ty(), stat.body()) else {
+            continue;
+        };
+        let type_text = ty.syntax().text().to_string();
+        let stateful = STATEFUL.iter().any(|word| type_text.contains(word));
+        if stat.mut_token().is_some() || !stateful {
+            continue;
+        }
+        // The type, where it fits on the line, so that rustc need not infer
+        // it through the closure (a `LazyLock`'s own closure would not).
+        let turbofish = if type_text.contains('\n') {
+            String::new()
+        } else {
+            format!("::<{type_text}>")
+        };
+        let (ty, body) = (cell_range(ty.syntax()), cell_range(body.syntax()));
+        edits.push((
+            ty.start..ty.start,
+            "::std::sync::LazyLock<&'static ".to_owned(),
+        ));
+        edits.push((ty.end..ty.end, ">".to_owned()));
+        edits.push((
+            body.start..body.start,
+            format!(
+                "::std::sync::LazyLock::new(|| ::asyncbook::statics::shared{turbofish}({:?}, {cell}, || ",
+                name.text()
+            ),
+        ));
+        edits.push((body.end..body.end, "))".to_owned()));
+    }
+    replaced(code, edits)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_stateful_static_is_kept_in_the_library() {
+        let code = "use std::sync::atomic::{AtomicU64, Ordering};\nstatic HITS: AtomicU64 = AtomicU64::new(0);\nfn hit() -> u64 { HITS.fetch_add(1, Ordering::SeqCst) + 1 }";
+        let rewritten = rewrite(code, 3);
+        assert_eq!(
+            rewritten.lines().nth(1),
+            Some("static HITS: ::std::sync::LazyLock<&'static AtomicU64> = ::std::sync::LazyLock::new(|| ::asyncbook::statics::shared::<AtomicU64>(\"HITS\", 3, || AtomicU64::new(0)));")
+        );
+        assert_eq!(rewritten.lines().count(), code.lines().count());
+    }
+
+    #[test]
+    fn visibility_attributes_and_lines_stay() {
+        let code = "#[allow(dead_code)]\npub static LOG: std::sync::Mutex<Vec<String>> =\n    std::sync::Mutex::new(Vec::new());";
+        let rewritten = rewrite(code, 1);
+        assert_eq!(rewritten.lines().count(), 3, "{rewritten}");
+        assert!(rewritten.starts_with("#[allow(dead_code)]\npub static LOG: ::std::sync::LazyLock<&'static std::sync::Mutex<Vec<String>>> =\n"));
+        assert!(rewritten.ends_with("shared::<std::sync::Mutex<Vec<String>>>(\"LOG\", 1, || std::sync::Mutex::new(Vec::new())));"));
+    }
+
+    #[test]
+    fn plain_mutable_and_inner_statics_stay() {
+        for code in [
+            "static LIMIT: u32 = 10;",
+            "static NAME: &str = \"x\";",
+            "static mut COUNT: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);",
+            "fn f() { static N: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0); }",
+            "let stat = 1;",
+        ] {
+            assert!(matches!(rewrite(code, 1), Cow::Borrowed(_)), "{code}");
+        }
+    }
+}
