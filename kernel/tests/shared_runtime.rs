@@ -19,6 +19,20 @@ fn live_tasks(report: &str) -> u64 {
     words[at].parse().expect("a task count")
 }
 
+/// Pausing tokio's clock, which the shared multi-thread runtime cannot do,
+/// fails with a pointer to virtual time, where `advance` works.
+#[tokio::test(flavor = "multi_thread")]
+async fn pausing_time_points_at_virtual_time() {
+    let mut kernel = Kernel::start().await;
+    let paused = kernel.execute("tokio::time::pause();").await.failed();
+    let text = paused.error_text();
+    assert!(text.contains("asyncbook::virtual_time::run("), "{text}");
+    let advanced = kernel
+        .run("asyncbook::virtual_time::run(async {\n    let start = tokio::time::Instant::now();\n    tokio::time::advance(std::time::Duration::from_secs(60)).await;\n    start.elapsed().as_secs()\n})")
+        .await;
+    assert_eq!(advanced.result().as_deref(), Some("60"));
+}
+
 /// A `static` that holds state is one instance in the session, as in a
 /// program: a counter counts on from cell to cell and in tasks, a
 /// `OnceLock` set in one cell is set in the next, a `LazyLock` runs its
@@ -523,6 +537,11 @@ async fn errors_show_the_notes_that_explain_them() {
         said.contains(" --> cell:2:1\n") && said.contains("the cell's value, shown with `Debug`"),
         "{said}"
     );
+    // A future left as the value is told to be awaited, in the cell's terms.
+    let future = kernel.execute("async { 1 }").await.failed();
+    let said = future.error_text();
+    assert!(said.contains("end the cell with `.await`"), "{said}");
+    assert!(!said.contains("asyncbook_lib"), "{said}");
     // A cell cut short is told so in the user's terms.
     let cut = kernel.execute("let q = 5").await.failed();
     let said = cut.error_text();

@@ -425,7 +425,7 @@ impl Worker {
                     .iter()
                     .map(|e| diagnostics::render_written(e, ran, written))
                     .collect();
-                let first = shown.first().map(|e| e.message.clone()).unwrap_or_default();
+                let first = shown.first().map(diagnostics::title).unwrap_or_default();
                 Outcome::failed(CellError::new(
                     CellErrorKind::CompileError,
                     first,
@@ -512,6 +512,13 @@ fn hint(panic: &str) -> &'static str {
          blocks on a runtime (`block_on`); a `#[tokio::main]` function pasted into a cell runs \
          on the shared runtime when called; a runtime of your own needs a thread of its own \
          (`std::thread::spawn`)."
+    } else if panic.contains("requires the `current_thread` Tokio runtime")
+        || panic.contains("time is not frozen")
+    {
+        "\nHint: cells run on the shared multi-thread runtime, whose clock cannot be paused. \
+         `asyncbook::virtual_time::run(async { .. })` runs a future on a runtime of its own \
+         whose clock starts paused, as after `pause()`: timers inside jump ahead at once, and \
+         `advance()` and `resume()` work there."
     } else {
         ""
     }

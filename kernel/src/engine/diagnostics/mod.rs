@@ -185,6 +185,12 @@ fn column_written(ran: &str, written: &str, column: usize) -> Option<usize> {
 /// `annotate-snippets` crate), with spans in cell coordinates: labels on
 /// one line share it, lines come in order, a span over several lines is
 /// drawn as one.
+/// An error's message in the notebook's terms, as its rendering's title
+/// reads (the short text clients show beside the traceback).
+pub fn title(error: &Diagnostic) -> String {
+    in_cell_terms(&error.message).into_owned()
+}
+
 pub fn render(error: &Diagnostic, source: &str) -> String {
     let level = match error.level.as_str() {
         "warning" => Level::WARNING,

@@ -133,6 +133,15 @@ fn shown_without_debug(error: &mut Diagnostic, source: &str) -> bool {
             primary: true,
         },
     );
+    // A future shows nothing until it runs: most likely the cell meant to
+    // await it.
+    if error.message.contains("Future") || error.message.contains("async block") {
+        error.help.push(
+            "the value is a future, which does nothing until it is awaited: end the cell with \
+             `.await` to run it and show what it gives"
+                .to_owned(),
+        );
+    }
     error.help.push(
         "end the cell with `;` to show nothing, or print the value with `println!(\"{value}\")`"
             .to_owned(),
@@ -328,5 +337,21 @@ mod tests {
             !shown_without_debug(&mut placed, source),
             "a place of its own"
         );
+    }
+
+    #[test]
+    fn a_future_left_as_the_value_is_told_to_be_awaited() {
+        let source = "async fn fetch() -> u32 { 1 }\nfetch(1)";
+        let message = "`impl Future<Output = u32>` doesn't implement `Debug`";
+        let mut error = an_error("E0277", message, vec![]);
+        assert!(shown_without_debug(&mut error, source));
+        assert!(
+            error.help[0].contains("end the cell with `.await`"),
+            "{:?}",
+            error.help
+        );
+        let mut plain = an_error("E0277", "`Shown` doesn't implement `Debug`", vec![]);
+        assert!(shown_without_debug(&mut plain, "Shown(3)"));
+        assert!(!plain.help.iter().any(|h| h.contains(".await")));
     }
 }
