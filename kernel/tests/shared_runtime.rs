@@ -537,6 +537,27 @@ async fn errors_show_the_notes_that_explain_them() {
         said.contains(" --> cell:2:1\n") && said.contains("the cell's value, shown with `Debug`"),
         "{said}"
     );
+    // A closure kept in a variable that borrows another is told why not.
+    kernel.run("let threshold = 5u32;").await;
+    let closure = kernel
+        .execute("let is_big = |v: u32| v > threshold;")
+        .await
+        .failed();
+    let said = closure.error_text();
+    assert!(
+        said.contains("a variable of the cell lives on after it"),
+        "{said}"
+    );
+    // `?` on an `Option` names the cell's `Result`, not evcxr's type.
+    let option = kernel
+        .execute("let first = vec![1u8].first().copied()?;")
+        .await
+        .failed();
+    let said = option.error_text();
+    assert!(
+        said.contains("compatible with the cell's `Result`"),
+        "{said}"
+    );
     // A future left as the value is told to be awaited, in the cell's terms.
     let future = kernel.execute("async { 1 }").await.failed();
     let said = future.error_text();

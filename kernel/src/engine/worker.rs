@@ -419,6 +419,7 @@ impl Worker {
                 let rustc = diagnostics::rustc_errors(&self.errors_file());
                 for error in &mut shown {
                     diagnostics::complete(error, &rustc, ran);
+                    diagnostics::explain_for_notebook(error, ran);
                     self.moved.explain(error);
                 }
                 let rendered: Vec<String> = shown

@@ -185,6 +185,30 @@ fn column_written(ran: &str, written: &str, column: usize) -> Option<usize> {
 /// `annotate-snippets` crate), with spans in cell coordinates: labels on
 /// one line share it, lines come in order, a span over several lines is
 /// drawn as one.
+/// Adds what a program's error means in a notebook, where a cell's
+/// top-level variables live on after the cell: a closure or async block
+/// kept in one cannot borrow another variable (rustc's E0373 speaks of "the
+/// current function", which the user never wrote).
+pub fn explain_for_notebook(error: &mut Diagnostic, ran: &str) {
+    let outlives = ["closure may outlive", "async block may outlive"]
+        .iter()
+        .any(|start| error.message.starts_with(start));
+    let kept = error
+        .spans
+        .iter()
+        .filter(|l| l.primary)
+        .filter_map(|l| l.span)
+        .any(|span| crate::engine::syntax::let_on_line(ran, span.start_line).is_some());
+    if outlives && kept {
+        error.help.push(
+            "a variable of the cell lives on after it, and so must what it holds: write `move` \
+             to let it own what it uses (clone first what later cells still need), or keep it \
+             inside `{ .. }` if only this cell uses it"
+                .to_owned(),
+        );
+    }
+}
+
 /// An error's message in the notebook's terms, as its rendering's title
 /// reads (the short text clients show beside the traceback).
 pub fn title(error: &Diagnostic) -> String {
@@ -317,17 +341,23 @@ fn byte_range(source: &str, span: &Span) -> std::ops::Range<usize> {
 /// user never sees: the place goes, the label already points at it. What
 /// follows a cell's last line there is evcxr's variable store, which a
 /// parse error names as what it found: it is the end of the cell (evcxr
-/// words its messages so, not its labels).
+/// words its messages so, not its labels). The error type of a cell's
+/// `Result`, into which `?` converts, is evcxr's own.
 fn in_cell_terms(text: &str) -> std::borrow::Cow<'_, str> {
     static PLACE: std::sync::LazyLock<regex::Regex> = std::sync::LazyLock::new(|| {
         regex::Regex::new(r"@src/[^\s:{}]+\.rs:\d+:\d+: \d+:\d+\}").expect("a valid pattern")
     });
-    match PLACE.replace_all(text, "}") {
-        placed if placed.contains("`evcxr_variable_store`") => placed
-            .replace("`evcxr_variable_store`", "<end of input>")
-            .into(),
-        placed => placed,
+    const EVCXR_TERMS: [(&str, &str); 2] = [
+        ("`evcxr_variable_store`", "<end of input>"),
+        ("`Result<(), EvcxrUserCodeError>`", "the cell's `Result`"),
+    ];
+    let mut text = PLACE.replace_all(text, "}");
+    for (theirs, ours) in EVCXR_TERMS {
+        if text.contains(theirs) {
+            text = text.replace(theirs, ours).into();
+        }
     }
+    text
 }
 
 /// evcxr appends a help's suggested code after a blank line; it reads as part
@@ -511,6 +541,10 @@ let b = moved;";
             "`{async block}` is not `Send`"
         );
         assert_eq!(in_cell_terms("see src/lib.rs:3:1"), "see src/lib.rs:3:1");
+        assert_eq!(
+            in_cell_terms("use `.ok_or(...)?` to provide an error compatible with `Result<(), EvcxrUserCodeError>`"),
+            "use `.ok_or(...)?` to provide an error compatible with the cell's `Result`"
+        );
     }
 
     #[test]
