@@ -362,6 +362,28 @@ async fn types_the_engine_cannot_tell_come_from_rustc() {
     );
     let shown = kernel.run("make().show()").await;
     assert_eq!(shown.result().as_deref(), Some("\"2\""));
+
+    // Through `select!` and `join!` the engine's analysis guesses wrong
+    // (an integer literal's `i32`) or not at all; rustc's types are kept.
+    kernel
+        .run(
+            "async fn count() -> usize { 3 }\n\
+             let picked = tokio::select! {\n    n = count() => n,\n    _ = tokio::time::sleep(std::time::Duration::from_secs(5)) => 0,\n};",
+        )
+        .await;
+    kernel
+        .run(
+            "let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<u32>();\n\
+             let summer = tokio::spawn(async move {\n    let mut total = 0;\n    loop { tokio::select! { Some(v) = rx.recv() => { total += v; } else => break } }\n    total\n});",
+        )
+        .await;
+    kernel
+        .run("let (name, mut n) = futures::join!(async { String::from(\"a\") }, count());")
+        .await;
+    let kept = kernel
+        .run("tx.send(4).unwrap();\ndrop(tx);\nn += 1;\n(picked, summer.await.unwrap(), name, n)")
+        .await;
+    assert_eq!(kept.result().as_deref(), Some("(3, 4, \"a\", 4)"));
 }
 
 /// A program pasted into a cell: its `#[tokio::main]` runs on the shared

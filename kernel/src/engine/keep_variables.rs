@@ -5,6 +5,7 @@
 use std::borrow::Cow;
 
 use evcxr::EvalCallbacks;
+use serde_json::Value;
 
 use super::worker::Worker;
 use super::{syntax, type_probe, unnameable};
@@ -53,12 +54,15 @@ fn with_unboxable_explained(result: EvalResult) -> EvalResult {
 /// The variable whose `let` got from evcxr a type rustc rejects (a wrong
 /// type from rust-analyzer, see `type_probe`): the annotation a mismatch
 /// was "expected due to" is one the user did not write, or wrote with `_`
-/// placeholders for evcxr to fill.
-fn mistyped(code: &str, result: &EvalResult) -> Option<String> {
+/// placeholders for evcxr to fill; or, where evcxr wrote the type only into
+/// its store (`put_variable::<T>(stringify!(x), x)`, a line of its own that
+/// evcxr places nowhere in the cell), the variable stored there, as rustc's
+/// JSON of the compilation (`rustc`) shows it.
+fn mistyped(code: &str, result: &EvalResult, rustc: &[Value]) -> Option<String> {
     let Err(evcxr::Error::CompilationErrors(errors)) = result else {
         return None;
     };
-    errors
+    let annotated = errors
         .iter()
         .filter(|e| e.code() == Some("E0308"))
         .find_map(|e| {
@@ -70,7 +74,22 @@ fn mistyped(code: &str, result: &EvalResult) -> Option<String> {
             written
                 .is_none_or(|ty| type_probe::has_placeholder(&ty))
                 .then_some(name)
-        })
+        });
+    annotated.or_else(|| {
+        let stored = rustc
+            .iter()
+            .filter(|e| e["code"]["code"] == "E0308")
+            .flat_map(|e| e["spans"].as_array().into_iter().flatten())
+            .flat_map(|span| span["text"].as_array().into_iter().flatten())
+            .filter_map(|line| line["text"].as_str())
+            .find_map(|line| {
+                let (_, stored) = line.split_once(".put_variable::<")?;
+                let (_, name) = stored.split_once("stringify!(")?;
+                Some(name[..name.find(')')?].to_owned())
+            })?;
+        let unannotated = syntax::find_let(code, &stored, false).is_some();
+        unannotated.then_some(stored)
+    })
 }
 
 /// What rustc said of a failed compilation, as `type_probe::qualified`
@@ -121,7 +140,7 @@ impl Worker {
             };
             let (variable, alone) = match untyped {
                 Some(variable) => (variable.to_owned(), false),
-                None => match mistyped(&code, &result) {
+                None => match mistyped(&code, &result, &self.rustc_errors()) {
                     Some(variable) => (variable, true),
                     None => break,
                 },

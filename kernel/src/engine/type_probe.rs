@@ -22,7 +22,7 @@
 //! no variable and so writes no type, and rustc's own type goes into the
 //! `let`. The `Builder` tests in `tasks.rs` fail should either step change.
 
-use super::syntax::find_let;
+use super::syntax::{find_let, tokens};
 
 /// The name of the probe's binding: the cell compiler looks for it.
 pub const PROBE: &str = "__asyncbook_type_probe";
@@ -168,9 +168,13 @@ fn replace_name(ty: &str, name: &str, path: &str) -> String {
 }
 
 /// The cell with `ty` written into the `let` of `variable` (replacing an
-/// annotation with placeholders such as `HashMap<_, _>`).
+/// annotation with placeholders such as `HashMap<_, _>`); where a pattern
+/// binds it (`let (a, b) = futures::join!(..);`), the variable bound again
+/// with its type after the `let`, on the same line.
 pub fn annotate(code: &str, variable: &str, ty: &str) -> Option<String> {
-    let site = find_let(code, variable, true)?;
+    let Some(site) = find_let(code, variable, true) else {
+        return annotate_bound(code, variable, ty);
+    };
     Some(format!(
         "{}: {ty} ={}",
         &code[..site.name_end],
@@ -178,9 +182,56 @@ pub fn annotate(code: &str, variable: &str, ty: &str) -> Option<String> {
     ))
 }
 
+/// `let [mut] variable: ty = variable;` after the last top-level `let`
+/// whose pattern binds `variable`.
+fn annotate_bound(code: &str, variable: &str, ty: &str) -> Option<String> {
+    let tokens = tokens(code);
+    let text = |i: usize| &code[tokens[i].span.clone()];
+    let mut found = None;
+    for start in (0..tokens.len()).filter(|&i| tokens[i].depth == 0 && text(i) == "let") {
+        let Some(equals) =
+            (start + 1..tokens.len()).find(|&i| tokens[i].depth == 0 && text(i) == "=")
+        else {
+            continue;
+        };
+        let Some(bound) = (start + 1..equals).find(|&i| text(i) == variable) else {
+            continue;
+        };
+        let Some(semi) = (equals..tokens.len()).find(|&i| tokens[i].depth == 0 && text(i) == ";")
+        else {
+            continue;
+        };
+        let mutable = bound > 0 && text(bound - 1) == "mut";
+        found = Some((tokens[semi].span.end, mutable));
+    }
+    let (at, mutable) = found?;
+    let mutable = if mutable { "mut " } else { "" };
+    Some(format!(
+        "{} let {mutable}{variable}: {ty} = {variable};{}",
+        &code[..at],
+        &code[at..]
+    ))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_variable_a_pattern_binds_is_bound_again_with_its_type() {
+        let code = "let (u, mut c) = futures::join!(a(), b());\nprintln!(\"{u}\");";
+        assert_eq!(
+            annotate(code, "c", "usize").as_deref(),
+            Some("let (u, mut c) = futures::join!(a(), b()); let mut c: usize = c;\nprintln!(\"{u}\");")
+        );
+        assert_eq!(
+            annotate(code, "u", "String").as_deref(),
+            Some(
+                "let (u, mut c) = futures::join!(a(), b()); let u: String = u;\nprintln!(\"{u}\");"
+            )
+        );
+        assert_eq!(annotate(code, "d", "u8"), None);
+    }
 
     #[test]
     fn reads_evcxrs_message() {

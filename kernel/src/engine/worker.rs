@@ -334,6 +334,11 @@ impl Worker {
         cell_compile::errors_file(self.shared.warnings.file())
     }
 
+    /// rustc's JSON of the errors of the cell's last failed compilation.
+    pub(super) fn rustc_errors(&self) -> Vec<Value> {
+        diagnostics::rustc_errors(&self.errors_file())
+    }
+
     fn take_panic_message(&self) -> Option<String> {
         lock(&self.shared.panic_message).take()
     }
@@ -416,7 +421,7 @@ impl Worker {
             }
             Err(evcxr::Error::CompilationErrors(errors)) => {
                 let mut shown = diagnostics::shown(&errors, self.shared.warnings.shown());
-                let rustc = diagnostics::rustc_errors(&self.errors_file());
+                let rustc = self.rustc_errors();
                 for error in &mut shown {
                     diagnostics::complete(error, &rustc, ran);
                     diagnostics::explain_for_notebook(error, ran);

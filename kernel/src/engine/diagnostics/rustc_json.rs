@@ -18,10 +18,10 @@ use serde_json::Value;
 use super::{Diagnostic, Labelled, Note, Span};
 
 /// The errors rustc gave for the cell's last failed compilation (its JSON,
-/// kept by the cell compiler in `file`, which is then removed).
+/// kept by the cell compiler in `file`; the kernel removes it before each
+/// cell).
 pub fn rustc_errors(file: &Path) -> Vec<Value> {
     let text = std::fs::read_to_string(file).unwrap_or_default();
-    let _ = std::fs::remove_file(file);
     text.lines()
         .filter_map(|line| serde_json::from_str::<Value>(line).ok())
         .collect()
