@@ -11,9 +11,9 @@
 //! find it, and running the defining cell again makes a new one, as running
 //! a program again would. Methods, `&NAME` and deref reach it as before.
 //! Statics of plain values (numbers, strings) stay as they are: every copy is
-//! the same. Lines keep their numbers; should evcxr stop compiling items
-//! again, the test of a counter in `shared_runtime.rs` still passes, and
-//! should it reorder them, it fails.
+//! the same. Lines keep their numbers. Were evcxr to compile items only
+//! once, the rewrite would cost a `LazyLock` and change nothing; the counter
+//! test in `shared_runtime.rs` holds either way.
 
 use std::borrow::Cow;
 
