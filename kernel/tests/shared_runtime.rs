@@ -580,6 +580,20 @@ async fn errors_show_the_notes_that_explain_them() {
         said.contains("compatible with the cell's `Result`"),
         "{said}"
     );
+    // A value whose type was defined again is lost, not moved.
+    kernel
+        .run("struct Job { id: u32 }\nlet job = Job { id: 1 };")
+        .await;
+    kernel.run("struct Job { id: u32, name: String }").await;
+    let lost = kernel.execute("job.id").await.failed();
+    let said = lost.error_text();
+    assert!(
+        said.contains(&format!(
+            "`job` was lost when cell [{}] ran: its type was defined again",
+            lost.count()
+        )) && !said.contains("moved away"),
+        "{said}"
+    );
     // A future left as the value is told to be awaited, in the cell's terms.
     let future = kernel.execute("async { 1 }").await.failed();
     let said = future.error_text();

@@ -79,6 +79,9 @@ fn read_cell_output(
                 );
                 *lock(&shared.panic_message) = Some(message);
             }
+            Frame::VariableLost(name) => {
+                lock(&shared.lost).push(String::from_utf8_lossy(&name).into_owned());
+            }
             Frame::Fence => {
                 let _guard = shared.fence_signal.0.lock();
                 shared.fences.fetch_add(1, Ordering::SeqCst);

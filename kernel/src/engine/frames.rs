@@ -19,6 +19,8 @@ pub enum Frame {
     PanicMessage(Vec<u8>),
     /// Everything the finished cell wrote precedes this frame.
     Fence,
+    /// evcxr drops this variable: its type was defined again since it was made.
+    VariableLost(Vec<u8>),
 }
 
 impl Frame {
@@ -32,6 +34,7 @@ impl Frame {
             Frame::CellStarted => (b's', &[]),
             Frame::PanicMessage(bytes) => (b'm', bytes),
             Frame::Fence => (b'f', &[]),
+            Frame::VariableLost(name) => (b'l', name),
         }
     }
 }
@@ -73,6 +76,7 @@ pub fn read_frame(reader: &mut impl Read) -> io::Result<Option<Frame>> {
         b's' => Frame::CellStarted,
         b'm' => Frame::PanicMessage(payload),
         b'f' => Frame::Fence,
+        b'l' => Frame::VariableLost(payload),
         other => {
             return Err(io::Error::new(
                 io::ErrorKind::InvalidData,

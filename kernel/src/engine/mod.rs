@@ -159,6 +159,9 @@ struct Shared {
     panicked: AtomicBool,
     returned_error: AtomicBool,
     panic_message: Mutex<Option<String>>,
+    /// Variables evcxr dropped while the running cell ran, their type having
+    /// been defined again since they were made.
+    lost: Mutex<Vec<String>>,
     pages: Mutex<Vec<Map<String, Value>>>,
     interrupted: AtomicBool,
     /// The running cell's code has started (its compilation is over).
@@ -189,6 +192,7 @@ impl Engine {
             panicked: AtomicBool::new(false),
             returned_error: AtomicBool::new(false),
             panic_message: Mutex::new(None),
+            lost: Mutex::new(Vec::new()),
             pages: Mutex::new(Vec::new()),
             interrupted: AtomicBool::new(false),
             cell_started: AtomicBool::new(false),

@@ -6,47 +6,67 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use super::diagnostics::Diagnostic;
 
-/// Which cell last moved each variable that is gone.
+/// Which cell last moved each variable that is gone, and whether it was
+/// lost instead (its type defined again since it was made).
 #[derive(Default)]
 pub struct Moved {
-    by: BTreeMap<String, usize>,
+    by: BTreeMap<String, Gone>,
+}
+
+#[derive(Clone, Copy)]
+struct Gone {
+    cell: usize,
+    lost: bool,
 }
 
 impl Moved {
     /// Cell `cell` ran: the variables of `before` missing from `now` are
     /// the ones it moved away (returned), and so are those it `defined`
     /// (when it ran to its end) and did not keep; a name defined again is
-    /// no longer gone.
+    /// no longer gone. Those evcxr dropped as `lost` were not moved.
     pub fn note<'a>(
         &mut self,
         cell: usize,
         before: &[String],
         defined: &[String],
+        lost: &[String],
         now: impl Iterator<Item = &'a str>,
     ) -> Vec<String> {
         let now: BTreeSet<&str> = now.collect();
         self.by.retain(|name, _| !now.contains(name.as_str()));
-        let missing = |name: &&String| !now.contains(name.as_str());
+        let missing = |name: &&String| !now.contains(name.as_str()) && !lost.contains(name);
         let gone: Vec<String> = before.iter().filter(missing).cloned().collect();
         for name in gone.iter().chain(defined.iter().filter(missing)) {
-            self.by.insert(name.clone(), cell);
+            self.by.insert(name.clone(), Gone { cell, lost: false });
+        }
+        for name in lost.iter().filter(|name| !now.contains(name.as_str())) {
+            self.by.insert(name.clone(), Gone { cell, lost: true });
         }
         gone
     }
 
     /// Tells, beside rustc's "cannot find value `v` in this scope", which
-    /// cell moved `v` away.
+    /// cell moved `v` away, or lost it.
     pub fn explain(&self, error: &mut Diagnostic) {
         let name = error
             .message
             .strip_prefix("cannot find value `")
             .and_then(|rest| rest.strip_suffix("` in this scope"));
-        if let Some((name, cell)) = name.and_then(|name| Some((name, self.by.get(name)?))) {
-            error.help.push(format!(
+        let Some((name, gone)) = name.and_then(|name| Some((name, self.by.get(name)?))) else {
+            return;
+        };
+        let Gone { cell, lost } = *gone;
+        error.help.push(if lost {
+            format!(
+                "`{name}` was lost when cell [{cell}] ran: its type was defined again since the \
+                 value was made; make the value again"
+            )
+        } else {
+            format!(
                 "`{name}` was moved away by cell [{cell}]: a value moved into another, \
                  or into a task, is gone from the notebook"
-            ));
-        }
+            )
+        });
     }
 }
 
@@ -74,7 +94,7 @@ mod tests {
         let before = vec!["v".to_owned(), "s".to_owned()];
         let defined = vec!["w".to_owned(), "t".to_owned()];
         assert_eq!(
-            moved.note(4, &before, &defined, ["s", "w"].into_iter()),
+            moved.note(4, &before, &defined, &[], ["s", "w"].into_iter()),
             ["v"]
         );
         let mut error = Diagnostic {
@@ -98,13 +118,28 @@ mod tests {
         };
         moved.explain(&mut moved_here);
         assert_eq!(moved_here.help.len(), 1, "defined and moved on in one cell");
-        moved.note(5, &["s".to_owned()], &[], ["s", "v"].into_iter());
+        moved.note(5, &["s".to_owned()], &[], &[], ["s", "v"].into_iter());
         let mut again = Diagnostic {
             help: vec![],
             ..error
         };
         moved.explain(&mut again);
         assert!(again.help.is_empty());
+        // A variable evcxr dropped for its type is lost, not moved.
+        let lost = ["job".to_owned()];
+        assert!(moved
+            .note(6, &lost, &[], &lost, ["s", "v"].into_iter())
+            .is_empty());
+        let mut job = Diagnostic {
+            message: "cannot find value `job` in this scope".into(),
+            help: vec![],
+            ..again.clone()
+        };
+        moved.explain(&mut job);
+        assert_eq!(
+            job.help,
+            ["`job` was lost when cell [6] ran: its type was defined again since the value was made; make the value again"]
+        );
         assert_eq!(
             clause(&["a".into(), "b".into(), "c".into()]),
             ", except `a`, `b` and `c`, moved into this cell and dropped with it"

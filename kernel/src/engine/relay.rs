@@ -25,6 +25,7 @@ const PANIC_NOTIFICATION: &[u8] = b"EVCXR_PANIC_NOTIFICATION";
 const ERROR_OCCURRED: &[u8] = b"EVCXR_ERROR_OCCURRED";
 const BEGIN_CONTENT: &[u8] = b"EVCXR_BEGIN_CONTENT";
 const END_CONTENT: &[u8] = b"EVCXR_END_CONTENT";
+const VARIABLE_CHANGED_TYPE: &[u8] = b"EVCXR_VARIABLE_CHANGED_TYPE:";
 /// Lines the cell library writes for rich display (`asyncbook::display`).
 const DISPLAY_PREFIX: &[u8] = b"\x01asyncbook-display ";
 /// The line the cell library's panic hook writes for a panicking cell.
@@ -187,6 +188,9 @@ impl Relay {
             self.in_content = true;
         } else if line == END_CONTENT {
             self.in_content = false;
+        }
+        if let Some(name) = line.strip_prefix(VARIABLE_CHANGED_TYPE) {
+            let _ = self.kernel.send(&Frame::VariableLost(name.to_vec()));
         }
         if line == ERROR_OCCURRED {
             let _ = self.kernel.send(&Frame::ReturnedError);

@@ -269,6 +269,7 @@ impl Worker {
         self.shared.panicked.store(false, Ordering::SeqCst);
         self.shared.returned_error.store(false, Ordering::SeqCst);
         self.take_panic_message();
+        lock(&self.shared.lost).clear();
         lock(&self.shared.pages).clear();
         let fences_before = self.shared.fences.load(Ordering::SeqCst);
         let inputs = self.inputs.clone();
@@ -325,8 +326,9 @@ impl Worker {
         } else {
             Vec::new()
         };
+        let lost = std::mem::take(&mut *lock(&self.shared.lost));
         let now = self.context.variables_and_types().map(|(name, _)| name);
-        moved::clause(&self.moved.note(cell, before, &defined, now))
+        moved::clause(&self.moved.note(cell, before, &defined, &lost, now))
     }
 
     /// Where the cell compiler keeps the errors of a cell that failed.
