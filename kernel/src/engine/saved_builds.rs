@@ -3,11 +3,11 @@
 //!
 //! Every session declares tokio, futures and the cell library, and cargo's
 //! build of them (build scripts compiled and run, the library's prebuilt
-//! files placed by the rustc wrapper) makes the same files each time, about
-//! 1.5 s of a fresh kernel's warm-up. The first session to finish its setup
-//! saves its build folder's `target/`, all but the cell crate's own outputs,
-//! in the temporary folder, under a name that changes with the kernel binary
-//! and the cell library. A later
+//! files placed by the rustc wrapper) makes the same files each time, a part
+//! of a fresh kernel's warm-up (the README's benchmark section compares).
+//! The first session to finish its setup saves its build folder's `target/`,
+//! all but the cell crate's own outputs, in the temporary folder, under a
+//! name that changes with the kernel binary and the cell library. A later
 //! session puts them into its build folder before it declares the
 //! dependencies, and cargo finds them fresh: it reads the paths in build
 //! script outputs relative to where the target folder is now.
@@ -102,7 +102,7 @@ impl SavedBuilds {
         let staging = tempfile::Builder::new()
             .prefix(STAGING_PREFIX)
             .tempdir_in(base)?;
-        let saved_at = Put::Save(std::time::SystemTime::now());
+        let saved_at = Put::Save(SystemTime::now());
         put_tree(
             &build_dir.join("target"),
             staging.path(),
