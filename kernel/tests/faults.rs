@@ -493,21 +493,34 @@ async fn kernel_exits_when_its_parent_dies() {
     wait_gone(&children).await;
 }
 
+/// Options of a kernel whose temporary folder is `dir`, shared with others.
+fn sharing(dir: &std::path::Path) -> Options {
+    Options {
+        env: vec![("TMPDIR".into(), dir.display().to_string())],
+        ..Options::default()
+    }
+}
+
+/// What `dir` holds under names that start with `prefix`.
+fn entries(dir: &std::path::Path, prefix: &str) -> Vec<std::path::PathBuf> {
+    std::fs::read_dir(dir)
+        .unwrap()
+        .flatten()
+        .filter(|e| e.file_name().to_string_lossy().starts_with(prefix))
+        .map(|e| e.path())
+        .collect()
+}
+
 /// A killed kernel cannot remove its build folder (about 100 MB); the next
 /// kernel to start does, and keeps the folders of kernels still running.
 #[tokio::test(flavor = "multi_thread")]
 async fn folders_of_killed_kernels_are_removed() {
     let shared = tempfile::tempdir().expect("a shared temporary folder");
-    let options = || Options {
-        env: vec![("TMPDIR".into(), shared.path().display().to_string())],
-        ..Options::default()
-    };
+    let options = || sharing(shared.path());
     let sessions = || -> Vec<String> {
-        std::fs::read_dir(shared.path())
-            .unwrap()
-            .flatten()
-            .map(|e| e.file_name().to_string_lossy().into_owned())
-            .filter(|name| name.starts_with("asyncbook-"))
+        entries(shared.path(), "asyncbook-")
+            .iter()
+            .filter_map(|path| Some(path.file_name()?.to_string_lossy().into_owned()))
             .collect()
     };
     let killed = Kernel::start_with(options()).await;
@@ -541,18 +554,8 @@ async fn folders_of_killed_kernels_are_removed() {
 async fn later_kernels_start_from_the_saved_dependency_builds() {
     use std::path::{Path, PathBuf};
     let shared = tempfile::tempdir().expect("a shared temporary folder");
-    let options = || Options {
-        env: vec![("TMPDIR".into(), shared.path().display().to_string())],
-        ..Options::default()
-    };
-    let in_shared = |prefix: &str| -> Vec<PathBuf> {
-        std::fs::read_dir(shared.path())
-            .unwrap()
-            .flatten()
-            .filter(|e| e.file_name().to_string_lossy().starts_with(prefix))
-            .map(|e| e.path())
-            .collect()
-    };
+    let options = || sharing(shared.path());
+    let in_shared = |prefix: &str| entries(shared.path(), prefix);
     // What a build script of tokio's dependencies printed: written when
     // it runs, in each session that builds the dependencies.
     let printed = |target: &Path| -> PathBuf {

@@ -177,9 +177,8 @@ fn install_panic_hook() {
         let location = info
             .location()
             .and_then(|l| {
-                use crate::tasks::source::{site_of, Site};
-                let cell = current_cell().or_else(crate::tasks::registry::current_task_cell);
-                match site_of(cell, l.file(), l.line()) {
+                use crate::tasks::source::{site_here, Site};
+                match site_here(l.file(), l.line()) {
                     Site::Elsewhere(_) if l.file().ends_with("asyncbook_lib.rs") => None,
                     site => Some(format!(" at {}", site.label())),
                 }

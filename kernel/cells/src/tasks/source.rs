@@ -104,11 +104,17 @@ pub(crate) fn span_place(file: &str, line: u32, column: u32) -> &'static SpanPla
 /// `std::dbg!` does.
 #[doc(hidden)]
 pub fn debug_place(file: &str, line: u32, column: u32) -> String {
-    let cell = crate::runtime::current_cell().or_else(super::registry::current_task_cell);
-    match site_of(cell, file, line) {
+    match site_here(file, line) {
         site @ Site::Cell { .. } => format!("{}:", site.label()),
         Site::Elsewhere(_) => format!("[{file}:{line}:{column}]"),
     }
+}
+
+/// Where line `line` of `file` is, for code running now: a cell's body, or
+/// a task, which is placed in the cell that spawned it.
+pub(crate) fn site_here(file: &str, line: u32) -> Site {
+    let cell = crate::runtime::current_cell().or_else(super::registry::current_task_cell);
+    site_of(cell, file, line)
 }
 
 /// Where `at` is, for a task spawned while `cell` ran (or one of its tasks).
