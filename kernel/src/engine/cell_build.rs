@@ -15,7 +15,9 @@
 //!
 //! Everything else goes to cargo: `check`, `metadata`, a build after `:dep`
 //! or `:build_env` changed the manifest or environment, and any build while a
-//! dependency is a local crate (its files may change between cells).
+//! dependency is a local crate (its files may change between cells). Before
+//! cargo runs, the lock file is given the cell library's versions where it
+//! lacks them (see `library_lock`).
 
 use std::ffi::OsString;
 use std::path::{Path, PathBuf};
@@ -26,6 +28,7 @@ use serde::{Deserialize, Serialize};
 
 use super::cell_link::{self, CellLibrary};
 use super::cell_source;
+use super::library_crates;
 use super::rustc_command::{arg_value, exit_code, CellCommand, RECORD_ENV};
 
 /// The name evcxr looks for on `PATH`.
@@ -34,6 +37,8 @@ pub const PROGRAM: &str = "mold";
 /// Relative to the cell crate; inside `target`, so `cargo clean` drops it.
 const RECIPE_FILE: &str = "target/asyncbook-cell-command.json";
 const PENDING_FILE: &str = "target/asyncbook-cell-command.pending.json";
+/// Created by the first refused crate of a build (see `library_crates`).
+const REFUSAL_FILE: &str = "target/asyncbook-refusal";
 
 /// Environment variables the kernel changes between builds that do not
 /// change what cargo does: the cell's number, and the flag that keeps the
@@ -86,6 +91,9 @@ fn cargo(cargo: &OsString, args: &[OsString]) -> Result<i32> {
     if subcommand.is_some_and(|s| s == "metadata") && checks_kernel_dependency() {
         return Ok(0);
     }
+    if let Some(library) = CellLibrary::from_env() {
+        super::library_lock::pin(&library, Path::new("."))?;
+    }
     if subcommand.is_none_or(|s| s != "build") {
         return without_progress(Command::new(cargo).args(args));
     }
@@ -102,7 +110,21 @@ fn cargo(cargo: &OsString, args: &[OsString]) -> Result<i32> {
     if inputs.is_some() {
         build.env(RECORD_ENV, PENDING_FILE);
     }
+    let _ = std::fs::remove_file(REFUSAL_FILE);
+    build.env(
+        library_crates::REFUSAL_ENV,
+        std::env::current_dir()?.join(REFUSAL_FILE),
+    );
+    // A failed build (a `:dep` that did not build, or was refused) leaves
+    // the session as it was, the lock file too: cargo would otherwise keep
+    // the versions it chose for the dependency that was not added.
+    let lock = std::fs::read("Cargo.lock").ok();
     let code = without_progress(&mut build)?;
+    if code != 0 {
+        if let Some(lock) = lock {
+            let _ = std::fs::write("Cargo.lock", lock);
+        }
+    }
     // The next build starts from what cargo left (it adds the cell crate
     // to the lock file the first time).
     if let (Some(_), Some(inputs)) = (inputs, build_inputs(args)) {

@@ -24,6 +24,7 @@ use anyhow::{bail, Context, Result};
 use serde_json::Value;
 
 use super::cell_source;
+use super::library_crates::{self, Prebuilt, Unit};
 use super::rustc_command::{arg_value, exit_code};
 
 /// Set (to the cell library folder) when the kernel binary runs as rustc wrapper.
@@ -56,13 +57,16 @@ pub struct CellLibrary {
 }
 
 /// One prebuilt compilation unit, from cargo's `compiler-artifact` message.
-struct Artifact {
+pub(super) struct Artifact {
     /// Folder of the package's Cargo.toml: tells a registry crate from a local one.
-    manifest_dir: PathBuf,
-    package: String,
-    version: String,
-    crate_name: String,
-    features: BTreeSet<String>,
+    pub(super) manifest_dir: PathBuf,
+    pub(super) package: String,
+    pub(super) version: String,
+    pub(super) crate_name: String,
+    pub(super) features: BTreeSet<String>,
+    /// Compiled for build scripts and proc macros only (cargo's
+    /// `build-override` profile): no cell links it.
+    pub(super) build_time: bool,
     files: Vec<PathBuf>,
 }
 
@@ -107,6 +111,11 @@ impl CellLibrary {
         self.dir.join("libasyncbook.so")
     }
 
+    /// The lock file the library was built with (`make build` copies it).
+    pub fn lock_file(&self) -> PathBuf {
+        self.dir.join("Cargo.lock")
+    }
+
     fn deps(&self) -> PathBuf {
         self.dir.join("deps")
     }
@@ -114,6 +123,7 @@ impl CellLibrary {
     fn artifacts(&self) -> Result<Vec<Artifact>> {
         let text = std::fs::read_to_string(self.dir.join(ARTIFACTS_FILE))?;
         let mut artifacts = Vec::new();
+        let mut opt_levels = Vec::new();
         for line in text.lines() {
             let Ok(message) = serde_json::from_str::<Value>(line) else {
                 continue;
@@ -145,6 +155,7 @@ impl CellLibrary {
                     .unwrap_or_default()
             };
             let manifest = PathBuf::from(message["manifest_path"].as_str().unwrap_or_default());
+            opt_levels.push(message["profile"]["opt_level"].clone());
             artifacts.push(Artifact {
                 manifest_dir: manifest.parent().map(Path::to_path_buf).unwrap_or_default(),
                 package: package.to_owned(),
@@ -155,7 +166,18 @@ impl CellLibrary {
                     .into_iter()
                     .map(PathBuf::from)
                     .collect(),
+                build_time: false,
             });
+        }
+        // Build scripts and proc macros are compiled with cargo's
+        // `build-override` profile, whose optimisation differs from the
+        // library's own in a release build.
+        let library_level = artifacts
+            .iter()
+            .position(|a| a.package == CELLS_PACKAGE)
+            .map(|i| opt_levels[i].clone());
+        for (artifact, level) in artifacts.iter_mut().zip(&opt_levels) {
+            artifact.build_time = library_level.as_ref().is_some_and(|l| l != level);
         }
         Ok(artifacts)
     }
@@ -182,28 +204,67 @@ pub fn std_libdir() -> Result<PathBuf> {
 
 /// Runs as `RUSTC_WRAPPER` for a crate other than the cell (see
 /// `cell_compile::wrap_rustc`): links the prebuilt copy when the cell library
-/// holds one, else compiles it.
+/// holds one, else compiles it with the library's flags; refuses to compile
+/// a crate of the library again (see `library_crates`).
 pub fn wrap_dependency(library: &CellLibrary, rustc: &OsString, args: &[OsString]) -> Result<i32> {
     let crate_name = arg_value(args, "--crate-name").unwrap_or_default();
-    let Ok(package) = std::env::var("CARGO_PKG_NAME") else {
+    let (Ok(package), Ok(version), Ok(manifest_dir)) = (
+        std::env::var("CARGO_PKG_NAME"),
+        std::env::var("CARGO_PKG_VERSION"),
+        std::env::var("CARGO_MANIFEST_DIR"),
+    ) else {
         // cargo's own queries (`rustc -vV`, target info) are no compilations.
         return run_rustc(rustc, args);
     };
+    if crate_name.is_empty() || crate_name == TARGET_INFO_CRATE {
+        // Nor is the target info query inside a package's build: it must
+        // not see the library's cfg, or cargo would resolve crates behind it.
+        return run_rustc(rustc, args);
+    }
+    let unit = Unit {
+        package: &package,
+        version: &version,
+        manifest_dir: Path::new(&manifest_dir),
+        crate_name: &crate_name,
+        features: library_crates::requested_features(args),
+    };
     let artifacts = library.artifacts()?;
-    if let Some(artifact) = prebuilt(&artifacts, &package, &crate_name, args) {
-        link_prebuilt(artifact, &crate_name, args)?;
-        return Ok(0);
+    match library_crates::prebuilt(&artifacts, &unit, args) {
+        Prebuilt::Linkable(artifact) => {
+            link_prebuilt(artifact, args)?;
+            return Ok(0);
+        }
+        Prebuilt::BuiltOnOthers(rebuilt) => {
+            library_crates::refuse(&package, &rebuilt);
+            return Ok(1);
+        }
+        Prebuilt::Replaced(held) => {
+            let (out_dir, stem) = output_place(args)?;
+            library_crates::note(held, &package, &version, &unit.features, &out_dir, &stem);
+        }
+        Prebuilt::NotHeld => {}
     }
     report_progress(&artifacts, &package, &crate_name);
     // A prebuilt crate linked into place (tokio, for `tokio-stream`) refers
     // to its own dependencies as the library's build made them, some of
     // which this build never compiles (tokio's `tracing`, behind the
-    // library's cfg): rustc finds them in the library's folder.
+    // library's cfg): rustc finds them in the library's folder. Every crate
+    // is compiled with the cfg the library was built with, so a crate that
+    // reads it (`tokio-util`) sees the same tokio as the library does.
     let mut args = args.to_vec();
     args.push("-L".into());
     args.push(format!("dependency={}", library.deps().display()).into());
+    args.push("--cfg".into());
+    args.push(LIBRARY_CFG.into());
     run_rustc(rustc, &args)
 }
+
+/// The crate name of cargo's target info query (`rustc - --crate-name ___ --print=cfg`).
+const TARGET_INFO_CRATE: &str = "___";
+
+/// The cfg of the cell library's build (`RUSTFLAGS` in the Makefile): tokio's
+/// unstable task hooks, behind `:tasks` and `:timeline`.
+pub const LIBRARY_CFG: &str = "tokio_unstable";
 
 fn run_rustc(rustc: &OsString, args: &[OsString]) -> Result<i32> {
     exit_code(Command::new(rustc).args(args))
@@ -232,53 +293,7 @@ fn report_progress(artifacts: &[Artifact], package: &str, crate_name: &str) {
 
 /// Beside each prebuilt file linked into place (`libtokio-….rlib`), marks it
 /// as the library's: `libtokio-….prebuilt`.
-const PREBUILT_MARK: &str = "prebuilt";
-
-/// The prebuilt artifact that can stand in for this compilation: same
-/// package (from the same place), version and target, with every requested
-/// feature, and every crate it depends on linked into place (a prebuilt
-/// crate built on a compiled one would refer to a copy that is not there).
-fn prebuilt<'a>(
-    artifacts: &'a [Artifact],
-    package: &str,
-    crate_name: &str,
-    args: &[OsString],
-) -> Option<&'a Artifact> {
-    let (Ok(manifest_dir), Ok(version)) = (
-        std::env::var("CARGO_MANIFEST_DIR"),
-        std::env::var("CARGO_PKG_VERSION"),
-    ) else {
-        return None;
-    };
-    let wanted: BTreeSet<String> = args
-        .windows(2)
-        .filter(|pair| pair[0] == "--cfg")
-        .filter_map(|pair| {
-            let cfg = pair[1].to_string_lossy();
-            cfg.strip_prefix("feature=\"")
-                .and_then(|f| f.strip_suffix('"'))
-                .map(str::to_owned)
-        })
-        .collect();
-    let manifest_dir = PathBuf::from(manifest_dir);
-    let artifact = artifacts.iter().find(|a| {
-        a.manifest_dir == manifest_dir
-            && a.package == package
-            && a.version == version
-            && a.crate_name == crate_name
-            && wanted.is_subset(&a.features)
-    })?;
-    // Looked at only for a crate the library holds: each is a file check.
-    // A proc macro (a `.so` here) only writes code at compile time: whether
-    // it was compiled again (`syn` with more features) changes no type.
-    let dependencies_prebuilt = args
-        .windows(2)
-        .filter(|pair| pair[0] == "--extern")
-        .filter_map(|pair| Some(PathBuf::from(pair[1].to_str()?.split_once('=')?.1)))
-        .filter(|path| path.extension().is_none_or(|ext| ext != "so"))
-        .all(|path| path.with_extension(PREBUILT_MARK).is_file());
-    dependencies_prebuilt.then_some(artifact)
-}
+pub(super) const PREBUILT_MARK: &str = "prebuilt";
 
 /// Where the cell library's own source is (so rust-analyzer can read it).
 pub fn cells_source(library: &CellLibrary) -> Result<PathBuf> {
@@ -302,9 +317,11 @@ fn place(file: &Path, target: &Path) -> std::io::Result<()> {
     std::fs::File::open(target)?.set_modified(std::time::SystemTime::now())
 }
 
-/// Puts the prebuilt files where cargo expects this compilation's output.
-fn link_prebuilt(artifact: &Artifact, crate_name: &str, args: &[OsString]) -> Result<()> {
+/// Where this compilation's outputs go, and their name without `lib` and
+/// extension (`tokio-8f3…`).
+pub(super) fn output_place(args: &[OsString]) -> Result<(PathBuf, String)> {
     let out_dir = PathBuf::from(arg_value(args, "--out-dir").context("no --out-dir")?);
+    let crate_name = arg_value(args, "--crate-name").unwrap_or_default();
     let extra = args
         .windows(2)
         .filter(|pair| pair[0] == "-C")
@@ -315,7 +332,12 @@ fn link_prebuilt(artifact: &Artifact, crate_name: &str, args: &[OsString]) -> Re
                 .map(str::to_owned)
         })
         .unwrap_or_default();
-    let stem = format!("{crate_name}{extra}");
+    Ok((out_dir, format!("{crate_name}{extra}")))
+}
+
+/// Puts the prebuilt files where cargo expects this compilation's output.
+fn link_prebuilt(artifact: &Artifact, args: &[OsString]) -> Result<()> {
+    let (out_dir, stem) = output_place(args)?;
     let mut outputs = Vec::new();
     for file in &artifact.files {
         let name = file.file_name().unwrap_or_default().to_string_lossy();

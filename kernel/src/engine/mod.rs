@@ -24,6 +24,8 @@ mod diagnostics;
 mod frames;
 mod impls;
 mod keep_variables;
+mod library_crates;
+mod library_lock;
 mod moved;
 mod pinned;
 pub mod relay;
@@ -216,10 +218,7 @@ impl Engine {
         cell_sources::prepare(&session_dir.join("cells"))?;
         let build_dir = session_dir.join("build");
         std::env::set_var("EVCXR_TMPDIR", &build_dir);
-        // Cells resolve dependencies to the versions the cell library was
-        // built with, so its prebuilt artifacts can stand in for them.
         std::fs::create_dir_all(&build_dir)?;
-        let _ = std::fs::copy(library.dir.join("Cargo.lock"), build_dir.join("Cargo.lock"));
         std::env::set_var("EVCXR_CONFIG_DIR", session_dir.join("config"));
         let std_libdir = cell_link::std_libdir()?;
         std::env::set_var("LD_LIBRARY_PATH", library.load_path(&std_libdir)?);

@@ -93,7 +93,7 @@ pub fn write(
              rustflags = [\"--cfg\", \"tokio_unstable\"]\n",
         )?;
     }
-    let lock = library.dir.join("Cargo.lock");
+    let lock = library.lock_file();
     if lock.is_file() {
         std::fs::copy(&lock, dir.join("Cargo.lock"))
             .with_context(|| format!("copying {}", lock.display()))?;
