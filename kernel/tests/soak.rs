@@ -1,12 +1,9 @@
 //! Soak: 300 cells in one session (let, fn, await, spawn, and failing cells
-//! mixed), every one answered correctly, with no growing latency trend (the
-//! last 50 cells' median within 1.5x of the first 50's: a trend between two
-//! medians of the same run, not a speed target) and the kernel's memory
-//! bounded.
+//! mixed), every one answered correctly, and the kernel's memory bounded.
+//! Whether cells get slower over a session is a timing, measured by `make
+//! bench` ("last 50 / first 50 cells"), not asserted here.
 
 mod common;
-
-use std::time::{Duration, Instant};
 
 use common::{descendants, Kernel};
 
@@ -24,20 +21,13 @@ fn tree_rss_kib(pid: u32) -> u64 {
         .sum()
 }
 
-fn median(mut samples: Vec<Duration>) -> Duration {
-    samples.sort();
-    samples[samples.len() / 2]
-}
-
 #[tokio::test(flavor = "multi_thread")]
 async fn three_hundred_mixed_cells() {
     let mut kernel = Kernel::start().await;
     kernel.run("let mut total: u64 = 0;").await;
-    let mut latencies = Vec::with_capacity(CELLS);
     let mut rss_at_50 = 0;
     let mut expected_total = 0u64;
     for i in 0..CELLS {
-        let started = Instant::now();
         match i % 6 {
             0 => {
                 let result = kernel.run(&format!("let v{i}: u64 = {i}; v{i} * 2")).await;
@@ -85,22 +75,14 @@ async fn three_hundred_mixed_cells() {
                 kernel.execute(code).await.failed();
             }
         }
-        latencies.push(started.elapsed());
         if i == 49 {
             rss_at_50 = tree_rss_kib(kernel.pid());
         }
     }
     let rss_at_300 = tree_rss_kib(kernel.pid());
-    let first = median(latencies[..50].to_vec());
-    let last = median(latencies[CELLS - 50..].to_vec());
     println!(
-        "soak: median latency first 50 {first:?}, last 50 {last:?} ({:.2}x); RSS after 50 cells {rss_at_50} KiB, after {CELLS} {rss_at_300} KiB ({:.2}x)",
-        last.as_secs_f64() / first.as_secs_f64(),
+        "soak: RSS after 50 cells {rss_at_50} KiB, after {CELLS} {rss_at_300} KiB ({:.2}x)",
         rss_at_300 as f64 / rss_at_50 as f64
-    );
-    assert!(
-        last.as_secs_f64() <= 1.5 * first.as_secs_f64(),
-        "cells got slower over the session: median {first:?} for the first 50, {last:?} for the last 50"
     );
     // Bounded memory: every cell library stays loaded (evcxr never unloads
     // them), but growth must stay far from a leak of whole sessions.

@@ -329,7 +329,7 @@ def run_round(kind: str, number: int, cycles: int, rss_cells: int | None, spawn:
         for saved in pathlib.Path(tempfile.gettempdir()).glob("asyncbook.deps-*"):
             shutil.rmtree(saved, ignore_errors=True)
     kernel = Kernel(kind, log, args.start_timeout)
-    result: dict = {"start_s": kernel.start_s, "cells": {k: [] for k in CELL_KINDS}, "rss_kib": {}}
+    result: dict = {"start_s": kernel.start_s, "cells": {k: [] for k in CELL_KINDS}, "rss_kib": {}, "sequence": []}
     try:
         first = [EVCXR_TOKIO, AWAIT_CELL] if kind == "evcxr" else [AWAIT_CELL]
         answered = [elapsed for elapsed, _ in kernel.execute_together(first + [WARM_LET], args.first_timeout)]
@@ -352,6 +352,7 @@ def run_round(kind: str, number: int, cycles: int, rss_cells: int | None, spawn:
                 if name == "trivial" and "2" not in shown_text(outputs):
                     raise kernel._fail(f"`1 + 1` showed {shown_text(outputs)!r}, not 2")
                 (result["cells"] if i < cycles else late)[name].append(elapsed)
+                result["sequence"].append(elapsed)
                 checkpoint()
             i += 1
         if rss_cells:
@@ -505,6 +506,10 @@ ROWS = [
 ]
 
 
+# Cells at each end of a session compared for the latency trend.
+TREND_CELLS = 50
+
+
 def samples(rounds: list[dict], key: str, rss_cells: int) -> list[float]:
     if key == "start":
         return [r["start_s"] for r in rounds]
@@ -542,6 +547,17 @@ def summarise(results: dict, rss_cells: int) -> dict:
         r10, rn = summary["rss10"][kind]["p50"], summary["rss_n"][kind]["p50"]
         summary.setdefault("rss_growth", {"label": f"RSS {rss_cells} / RSS 10", "unit": "x"})[kind] = {
             "p50": rn / r10 if r10 and rn else None, "p95": None, "n": 1 if r10 and rn else 0}
+    # Latency trend over one session: the median of its last 50 cells over that of its first 50
+    # (a trend within one run, not a speed target; `kernel/tests/soak.rs` checks the answers).
+    for kind, rounds in results.items():
+        trends = [percentile(r["sequence"][-TREND_CELLS:], 0.5) / percentile(r["sequence"][:TREND_CELLS], 0.5)
+                  for r in rounds if len(r.get("sequence", [])) >= 2 * TREND_CELLS]
+        summary.setdefault("trend", {"label": f"last {TREND_CELLS} / first {TREND_CELLS} cells", "unit": "x"})[kind] = {
+            "p50": percentile(trends, 0.5), "p95": None, "n": len(trends)}
+    trend = summary["trend"]
+    ab, ev = trend.get("asyncbook", {}).get("p50"), trend.get("evcxr", {}).get("p50")
+    trend.update({"ratio": ev / ab if ab and ev else None, "target": "<= 1.5x",
+                  "pass": None if ab is None else ab <= 1.5})
     growth = summary["rss_growth"]
     ab = growth.get("asyncbook", {}).get("p50")
     ev = growth.get("evcxr", {}).get("p50")
