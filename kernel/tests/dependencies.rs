@@ -129,3 +129,43 @@ async fn sessions_keep_the_library_versions_whatever_the_registry_has() {
     assert_eq!(offline.run(SPAWN).await.result().as_deref(), Some("42"));
     assert_eq!(session_version(&offline, CRATE).as_deref(), Some(OLD));
 }
+
+/// A set-up that cannot work (here the library's lock file is damaged) fails
+/// every cell with what broke, on lines of its own, and what to do; the
+/// kernel itself stays up.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_broken_set_up_says_what_broke_and_what_to_do() {
+    let built = workspace().join("target/cells/release");
+    let library = tempfile::tempdir().unwrap();
+    for entry in std::fs::read_dir(&built).unwrap().flatten() {
+        if entry.file_name() != "Cargo.lock" {
+            std::os::unix::fs::symlink(entry.path(), library.path().join(entry.file_name()))
+                .unwrap();
+        }
+    }
+    std::fs::write(library.path().join("Cargo.lock"), "not a lock file\n").unwrap();
+    let mut kernel = Kernel::start_with(Options {
+        env: vec![(
+            "ASYNCBOOK_CELLS_DIR".into(),
+            library.path().display().to_string(),
+        )],
+        ..Options::default()
+    })
+    .await;
+    for _ in 0..2 {
+        let failed = kernel.execute("1 + 1").await.failed();
+        let shown = failed.error_text();
+        for expected in [
+            "could not set up its cell library",
+            "Cargo.lock",
+            "make build",
+        ] {
+            assert!(shown.contains(expected), "{expected:?} missing: {shown}");
+        }
+        assert!(
+            shown.lines().any(|l| l.starts_with("What to do:")),
+            "{shown}"
+        );
+    }
+    assert!(kernel.heartbeat(std::time::Duration::from_secs(5)).await);
+}

@@ -32,6 +32,7 @@ pub mod relay;
 mod rustc_command;
 mod saved_builds;
 pub mod session_dir;
+mod setup;
 mod statics;
 mod std_sources;
 pub(crate) mod syntax;

@@ -17,6 +17,7 @@ use super::cell_link::{self, CellLibrary};
 use super::commands::{self, Clear};
 use super::moved::{self, Moved};
 use super::saved_builds::SavedBuilds;
+use super::setup::{setup_failure, Setup};
 use super::syntax::let_names;
 use super::{
     cell_source, diagnostics, impls, pinned, statics, tokio_main, CellError, CellErrorKind,
@@ -32,35 +33,6 @@ pub(super) struct Worker {
     inputs: mpsc::UnboundedSender<InputAsk>,
     setup: Setup,
     moved: Moved,
-}
-
-/// What every session declares before its first cell.
-struct Setup {
-    /// The kernel's own binary, evcxr's rustc wrapper.
-    wrapper: String,
-    library_dir: String,
-    /// The `:dep` lines of tokio, futures and the cell library.
-    dependencies: String,
-}
-
-impl Setup {
-    fn new(library: &CellLibrary) -> Result<Self> {
-        // The exact versions the cell library holds: the wrapper links them
-        // in instead of compiling them, and rust-analyzer reads their source
-        // to infer the types of variables such as a `JoinHandle`.
-        let dependencies = format!(
-            ":opt 0\n:offline true\n:dep tokio = {{ version = \"={}\", features = [\"full\", \"test-util\"] }}\n:dep futures = \"={}\"\n:dep asyncbook = {{ package = \"{}\", path = {:?} }}\n:offline false",
-            cell_link::TOKIO_VERSION,
-            cell_link::FUTURES_VERSION,
-            cell_link::CELLS_PACKAGE,
-            cell_link::cells_source(library)?.display().to_string(),
-        );
-        Ok(Setup {
-            wrapper: std::env::current_exe()?.display().to_string(),
-            library_dir: library.dir.display().to_string(),
-            dependencies,
-        })
-    }
 }
 
 impl Worker {
@@ -114,7 +86,7 @@ impl Worker {
         set_build_env(context, cell_link::SETUP_ENV, "1");
         context
             .execute(&self.setup.dependencies)
-            .map_err(|e| anyhow::anyhow!("{e}"))?;
+            .map_err(setup_failure)?;
         log_warm_up("dependencies declared after", started, Duration::ZERO);
         // One await switches evcxr to async mode now rather than in the user's
         // first cell, so every cell runs on the shared runtime and the first
@@ -122,7 +94,7 @@ impl Worker {
         let fences = self.shared.fences.load(Ordering::SeqCst);
         self.context
             .execute("async {}.await;")
-            .map_err(|e| anyhow::anyhow!("warming up the engine: {e}"))?;
+            .map_err(setup_failure)?;
         self.wait_for_fence(fences + 1, Duration::from_secs(5));
         set_build_env(&mut self.context, cell_link::SETUP_ENV, "");
         log_warm_up("first async cell ran after", started, Duration::ZERO);
