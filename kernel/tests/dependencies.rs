@@ -101,22 +101,33 @@ async fn sessions_keep_the_library_versions_whatever_the_registry_has() {
     assert_eq!(kernel.run(SPAWN).await.result().as_deref(), Some("42"));
     assert_eq!(session_version(&kernel, CRATE).as_deref(), Some(OLD));
 
-    // A `:dep` that needs a newer release of a crate under tokio: refused,
+    // A `:dep` that needs a newer release of a crate under tokio, or more
+    // features of one the library is built on: each refused with the crate
     // named, and the session goes on as it was.
-    kernel
-        .run("let kept = String::from(\"still here\");")
-        .await
-        .ok();
-    let refused = kernel
-        .execute(&format!(":dep {CRATE} = \"={NEWER}\""))
-        .await
-        .failed();
-    let shown = refused.shown();
-    for expected in [CRATE, OLD, NEWER, "second copy", "make build"] {
-        assert!(shown.contains(expected), "{expected:?} missing: {shown}");
+    kernel.run("let kept = String::from(\"still here\");").await;
+    let refusals = [
+        (
+            format!(":dep {CRATE} = \"={NEWER}\""),
+            vec![CRATE, OLD, NEWER, "make build"],
+        ),
+        (
+            ":dep serde_json = { version = \"1\", features = [\"preserve_order\"] }".to_owned(),
+            vec![
+                "serde_json",
+                "`preserve_order`",
+                "second copy",
+                "make build",
+            ],
+        ),
+    ];
+    for (cell, expected) in refusals {
+        let shown = kernel.execute(&cell).await.failed().shown();
+        for expected in expected {
+            assert!(shown.contains(expected), "{expected:?} missing: {shown}");
+        }
+        assert!(!shown.contains("TaskMeta"), "{shown}");
+        assert_eq!(kernel.run(SPAWN).await.result().as_deref(), Some("42"));
     }
-    assert!(!shown.contains("TaskMeta"), "{shown}");
-    assert_eq!(kernel.run(SPAWN).await.result().as_deref(), Some("42"));
     assert_eq!(
         kernel.run("kept.len()").await.result().as_deref(),
         Some("10")

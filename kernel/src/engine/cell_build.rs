@@ -262,14 +262,23 @@ fn without_progress(command: &mut Command) -> Result<i32> {
         .with_context(|| format!("running {}", command.get_program().to_string_lossy()))?;
     let stderr = child.stderr.take().context("cargo's stderr")?;
     let mut out = std::io::stderr().lock();
+    let mut passed = Vec::new();
     for line in std::io::BufReader::new(stderr).split(b'\n') {
         let line = line?;
         if !line.trim_ascii_start().starts_with(b"Compiling ") {
             out.write_all(&line)?;
             out.write_all(b"\n")?;
+            passed.extend_from_slice(&line);
+            passed.push(b'\n');
         }
     }
-    Ok(child.wait()?.code().unwrap_or(1))
+    let code = child.wait()?.code().unwrap_or(1);
+    if code != 0 {
+        if let Some(library) = CellLibrary::from_env() {
+            library_crates::explain_conflict(&library, &String::from_utf8_lossy(&passed));
+        }
+    }
+    Ok(code)
 }
 
 /// The next `mold` on `PATH` after the session's own.

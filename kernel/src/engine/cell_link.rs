@@ -182,6 +182,21 @@ impl CellLibrary {
         Ok(artifacts)
     }
 
+    /// The registry crates whose library copies cells link (package,
+    /// version): all but the library itself and what only build scripts and
+    /// proc macros use.
+    pub fn linked_crates(&self) -> Result<Vec<(String, String)>> {
+        let mut crates: Vec<(String, String)> = self
+            .artifacts()?
+            .into_iter()
+            .filter(|a| !a.build_time && a.package != CELLS_PACKAGE)
+            .map(|a| (a.package, a.version))
+            .collect();
+        crates.sort();
+        crates.dedup();
+        Ok(crates)
+    }
+
     /// The folders a cell process needs on `LD_LIBRARY_PATH`: this library,
     /// and the standard library it was built against (in `std_libdir`).
     pub fn load_path(&self, std_libdir: &Path) -> Result<OsString> {

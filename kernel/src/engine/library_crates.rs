@@ -16,7 +16,7 @@ use std::path::{Path, PathBuf};
 
 use serde_json::{json, Value};
 
-use super::cell_link::{Artifact, PREBUILT_MARK};
+use super::cell_link::{Artifact, CellLibrary, PREBUILT_MARK};
 
 /// Beside a compiled crate that replaces one of the library's
 /// (`libsmallvec-….rlib`), why it does: `libsmallvec-….replaced`.
@@ -186,12 +186,73 @@ pub fn refuse(package: &str, rebuilt: &[PathBuf]) {
         "this `:dep` needs a second copy of `{package}`, which every cell shares with the \
          cell library: the dependency was not added"
     );
-    let action = "ask for a version of the dependency that works with the library's crates \
-                  (an older release, or fewer features), or build the cell library with what \
-                  it asks for: raise the crate's version in Cargo.lock (`cargo update -p \
-                  CRATE`) or add the feature in kernel/cells/Cargo.toml, run `make build`, and \
-                  restart the kernel; this session goes on as before";
-    let helps: Vec<String> = reasons.chain([action.to_owned()]).collect();
+    print_diagnostic(&message, reasons.collect());
+}
+
+/// What to do about a `:dep` the library's crates leave no room for.
+const ACTION: &str = "ask for a version of the dependency that works with the library's crates \
+                      (an older release, or fewer features), or build the cell library with \
+                      what it asks for: raise the crate's version in Cargo.lock (`cargo update \
+                      -p CRATE`) or add the feature in kernel/cells/Cargo.toml, run `make \
+                      build`, and restart the kernel; this session goes on as before";
+
+/// After cargo failed: if it found no release of a `:dep` that works with
+/// the library's versions (which `library_lock` requires), says so as a
+/// rustc diagnostic.
+pub fn explain_conflict(library: &CellLibrary, cargo_stderr: &str) {
+    let Some(name) = between(cargo_stderr, "failed to select a version for `") else {
+        return;
+    };
+    let Ok(held) = library.linked_crates() else {
+        return;
+    };
+    // The library's crates cargo could not keep: the one it names, or one
+    // whose required version it quotes.
+    let kept: Vec<&(String, String)> = held
+        .iter()
+        .filter(|(package, version)| {
+            *package == name
+                || (cargo_stderr.contains(&format!("`{package}"))
+                    && cargo_stderr.contains(&format!("`={version}`")))
+        })
+        .collect();
+    if kept.is_empty() {
+        return;
+    }
+    // What else was asked of the crate cargo names, in its words.
+    let library_requirements: Vec<String> = kept.iter().map(|(_, v)| format!("={v}")).collect();
+    let mut asked: Vec<String> = cargo_stderr
+        .split(&format!("`{name} = \""))
+        .skip(1)
+        .chain(cargo_stderr.split("requirements `").skip(1))
+        .filter_map(|rest| rest.split(['"', '`']).next())
+        .filter(|requirement| !library_requirements.iter().any(|r| r == requirement))
+        .map(str::to_owned)
+        .collect();
+    asked.dedup();
+    let mut helps: Vec<String> = asked
+        .iter()
+        .map(|requirement| format!("`{name}` {requirement} is asked for"))
+        .collect();
+    helps.extend(kept.iter().map(|(package, version)| {
+        format!("the cell library holds `{package}` {version}, and no release of the dependency works with it")
+    }));
+    print_diagnostic(
+        "this `:dep` needs releases of crates other than the cell library's: the dependency was not added",
+        helps,
+    );
+}
+
+/// The text in `text` from after `before` to the next backtick.
+fn between(text: &str, before: &str) -> Option<String> {
+    let start = text.find(before)? + before.len();
+    Some(text[start..].split('`').next()?.to_owned())
+}
+
+/// An error with helps, as rustc's JSON on stderr, where evcxr reads
+/// cargo's messages.
+fn print_diagnostic(message: &str, reasons: Vec<String>) {
+    let helps: Vec<String> = reasons.into_iter().chain([ACTION.to_owned()]).collect();
     let children: Vec<Value> = helps
         .iter()
         .map(|text| {
