@@ -49,15 +49,23 @@ fn old_library(dir: &Path) -> PathBuf {
     };
     let pinned = cargo()
         .args(["update", "-p", CRATE, "--precise", OLD])
-        .status()
+        .output()
         .unwrap();
-    assert!(pinned.success(), "pinning {CRATE} {OLD}");
+    assert!(
+        pinned.status.success(),
+        "pinning {CRATE} {OLD}: {}",
+        String::from_utf8_lossy(&pinned.stderr)
+    );
     let built = cargo()
         .args(["build", "--release", "--locked", "-p", "asyncbook-cells"])
         .arg("--message-format=json-render-diagnostics")
         .output()
         .unwrap();
-    assert!(built.status.success(), "building the old library");
+    assert!(
+        built.status.success(),
+        "building the old library: {}",
+        String::from_utf8_lossy(&built.stderr)
+    );
     let library = dir.join("target/release");
     std::fs::write(library.join("asyncbook-artifacts.jsonl"), built.stdout).unwrap();
     std::fs::copy(work.join("Cargo.lock"), library.join("Cargo.lock")).unwrap();
