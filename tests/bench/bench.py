@@ -373,6 +373,55 @@ def run_round(kind: str, number: int, cycles: int, rss_cells: int | None, spawn:
     return result
 
 
+# ---------------------------------------------------------------- :dep builds
+
+# The crates of a small service, each `:dep` in a fresh kernel: once in a first kernel (the
+# crates are downloaded then), once in a later kernel (each session builds its `:dep` crates
+# in its own folder). The same lines as `tests/notebooks/small-service.ipynb`.
+DEP_CELLS = {
+    "axum (ws)": ':dep axum = { version = "=0.8.9", features = ["ws"] }',
+    "reqwest (rustls)": ':dep reqwest = { version = "=0.12.28", default-features = false, '
+                        'features = ["json", "rustls-tls"] }',
+    "hyper + hyper-util": ':dep hyper = { version = "1", features = ["client", "http1"] }\n'
+                          ':dep hyper-util = { version = "0.1", features = ["tokio"] }',
+    "tower + tower-http": ':dep tower = { version = "=0.5.3", features = ["limit"] }\n'
+                          ':dep tower-http = { version = "=0.6.11", features = ["trace"] }',
+    "tokio-tungstenite": ':dep tokio-tungstenite = "=0.29.0"',
+    "rusqlite (bundled)": ':dep rusqlite = { version = "=0.37.0", features = ["bundled"] }',
+    "tracing-subscriber": ':dep tracing-subscriber = { version = "=0.3.23", default-features = false, '
+                          'features = ["fmt"] }',
+    "tonic": ':dep tonic = "=0.14.9"',
+}
+
+
+def run_dep_builds(args) -> dict[str, list[float]]:
+    """Seconds each `:dep` cell took, in a first and a later fresh kernel."""
+    times: dict[str, list[float]] = {name: [] for name in DEP_CELLS}
+    for turn in ("first", "later"):
+        for name, cell in DEP_CELLS.items():
+            log = OUT_DIR / "logs" / f"dep-{turn}-{re.sub(r'[^a-z]+', '-', name)}.log"
+            log.parent.mkdir(parents=True, exist_ok=True)
+            kernel = Kernel("asyncbook", log, args.start_timeout)
+            try:
+                kernel.execute(AWAIT_CELL, args.first_timeout)
+                elapsed, outputs = kernel.execute(cell, args.first_timeout)
+                if any(o.get("output_type") == "error" for o in outputs):
+                    raise kernel._fail(f"{name}: {shown_text(outputs)[-2000:]}")
+                times[name].append(elapsed)
+            finally:
+                kernel.close()
+            print(f":dep {name} ({turn} kernel): {elapsed:.1f} s", flush=True)
+    return times
+
+
+def render_dep_builds(times: dict[str, list[float]]) -> str:
+    lines = ["", "`:dep` builds of a small service's crates, seconds (a fresh kernel each):",
+             f"  {'crates':<22}{'first kernel':>13}{'later kernel':>14}"]
+    for name, (first, later) in times.items():
+        lines.append(f"  {name:<22}{first:>13.1f}{later:>14.1f}")
+    return "\n".join(lines)
+
+
 # ---------------------------------------------------------------- task hooks
 
 # The cost of the task hooks behind `:tasks` and `:timeline`, timed inside the cell (compile
@@ -631,6 +680,8 @@ def parse_args() -> argparse.Namespace:
     p.add_argument("--rss-cells", type=int, default=300, help="cells before the second RSS reading (default 300)")
     p.add_argument("--kernels", default="asyncbook,evcxr", help="comma-separated: asyncbook,evcxr")
     p.add_argument("--no-notebooks", action="store_true", help="skip the notebooks/ run")
+    p.add_argument("--no-dep-builds", action="store_true",
+                   help="skip timing the `:dep` builds of a small service's crates")
     p.add_argument("--without-saved-builds", action="store_true",
                    help="remove the dependency builds Asyncbook kernels save ($TMPDIR/asyncbook.deps-*) "
                         "before each one starts, as for the first kernel after a build")
@@ -690,6 +741,8 @@ def main() -> int:
         if "asyncbook" in kinds and not args.no_notebooks:
             print("notebooks/ ...", flush=True)
             report["notebooks"] = run_notebooks_cli(args)
+        if "asyncbook" in kinds and not args.no_dep_builds:
+            report["dep_builds"] = run_dep_builds(args)
     except BenchError as exc:
         print(f"\nbench failed: {exc}", file=sys.stderr)
         return 1
@@ -698,6 +751,8 @@ def main() -> int:
     report["rounds"] = results
     report["summary"] = summarise(results, args.rss_cells)
     table = render(report)
+    if "dep_builds" in report:
+        table += "\n" + render_dep_builds(report["dep_builds"])
     report["table"] = table
     path = OUT_DIR / f"bench-{stamp:%Y%m%d-%H%M%S}.json"
     path.write_text(json.dumps(report, indent=1))

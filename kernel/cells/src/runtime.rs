@@ -180,7 +180,7 @@ fn install_panic_hook() {
                 use crate::tasks::source::{site_here, Site};
                 match site_here(l.file(), l.line()) {
                     Site::Elsewhere(_) if l.file().ends_with("asyncbook_lib.rs") => None,
-                    site => Some(format!(" at {}", site.label())),
+                    site => Some(format!(" at {site}")),
                 }
             })
             .unwrap_or_default();

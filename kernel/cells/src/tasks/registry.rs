@@ -641,7 +641,10 @@ mod tests {
                 )
             });
             assert_eq!(running.id, blocking.id().to_string());
-            assert!(running.site.label().contains("registry.rs:"), "{running:?}");
+            assert!(
+                running.site.to_string().contains("registry.rs:"),
+                "{running:?}"
+            );
             let idle = of_kind(TaskKind::Local).expect("the task on the set is listed");
             assert_eq!(idle.id, on_set.id().to_string());
             assert_eq!(idle.state, crate::tasks::TaskState::Idle, "{idle:?}");

@@ -32,11 +32,12 @@ pub enum Site {
     Elsewhere(String),
 }
 
-impl Site {
-    pub fn label(&self) -> String {
+/// `[3] line 2`, or the library's `file:line`.
+impl std::fmt::Display for Site {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
-            Site::Cell { cell, line } => format!("[{cell}] line {line}"),
-            Site::Elsewhere(place) => place.clone(),
+            Site::Cell { cell, line } => write!(f, "[{cell}] line {line}"),
+            Site::Elsewhere(place) => f.write_str(place),
         }
     }
 }
@@ -105,7 +106,7 @@ pub(crate) fn span_place(file: &str, line: u32, column: u32) -> &'static SpanPla
 #[doc(hidden)]
 pub fn debug_place(file: &str, line: u32, column: u32) -> String {
     match site_here(file, line) {
-        site @ Site::Cell { .. } => format!("{}:", site.label()),
+        site @ Site::Cell { .. } => format!("{site}:"),
         Site::Elsewhere(_) => format!("[{file}:{line}:{column}]"),
     }
 }

@@ -150,8 +150,8 @@ fn called(task: &TaskInfo) -> String {
 
 fn spawned_by(task: &TaskInfo) -> String {
     match &task.parent {
-        Some(parent) => format!("{} (task {parent})", task.site.label()),
-        None => task.site.label(),
+        Some(parent) => format!("{} (task {parent})", task.site),
+        None => task.site.to_string(),
     }
 }
 

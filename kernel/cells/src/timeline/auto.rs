@@ -153,7 +153,7 @@ pub(crate) fn finish_cell() {
             Label::Named(name) => name.clone(),
             Label::SpawnedAt(cell, at) => sites
                 .entry((*cell, at.file(), at.line(), at.column()))
-                .or_insert_with(|| source::site(*cell, *at).label())
+                .or_insert_with(|| source::site(*cell, *at).to_string())
                 .clone(),
         })
         .collect();

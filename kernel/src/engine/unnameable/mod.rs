@@ -15,6 +15,9 @@
 //! cells fail as before and the lazy-future test in `protocol.rs` says so.
 
 mod closures;
+mod future_items;
+
+use future_items::future_items;
 
 pub use super::syntax::find_let;
 use super::syntax::{split_top_level, statements_end, tokens};
@@ -137,9 +140,9 @@ fn shapes(what: &Unpersistable, init: &str, collection: bool) -> Vec<(String, St
         Some(shown) if shown.starts_with("impl Fn") || shown.starts_with("impl AsyncFn") => {
             closures::shapes(init, Some(shown))
         }
-        Some(shown) => trait_order(shown)
+        Some(shown) => future_items(shown, init)
             .into_iter()
-            .flat_map(|trait_| {
+            .chain(trait_order(shown).into_iter().flat_map(|trait_| {
                 let (wrap, object) = match trait_ {
                     Trait::Future => ("Box::pin", "std::pin::Pin<Box<dyn Future<Output = _>SEND>>"),
                     Trait::Stream => (
@@ -150,7 +153,7 @@ fn shapes(what: &Unpersistable, init: &str, collection: bool) -> Vec<(String, St
                 };
                 [" + Send", ""]
                     .map(|send| (object.replace("SEND", send), format!("{wrap}({init})")))
-            })
+            }))
             .collect(),
     }
 }
@@ -211,7 +214,7 @@ fn trait_objects(shown: &str) -> Option<Vec<String>> {
 }
 
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
-enum Trait {
+pub(super) enum Trait {
     Future,
     Stream,
     Iterator,
@@ -219,7 +222,7 @@ enum Trait {
 
 /// Which trait the value most likely implements, judged from the type's
 /// name; the others follow, since adaptors share names (`Map`, `Filter`).
-fn trait_order(shown: &str) -> Vec<Trait> {
+pub(super) fn trait_order(shown: &str) -> Vec<Trait> {
     let first = if shown.starts_with("impl Future") || shown.contains("Future<Output") {
         if shown.contains("Stream") || shown.contains("Then<") {
             Trait::Stream
