@@ -1,6 +1,7 @@
 //! `asyncbook export` run as users run it: the built binary turns notebooks
-//! into Cargo projects, which are built (offline, in one shared target
-//! folder, so the dependencies build once) and run.
+//! into Cargo projects, which are built (in one shared target folder, so the
+//! dependencies build once; only `:dep` crates come from the registry) and
+//! run.
 //!
 //! Every chapter's program must print, in order, what the chapter shows as
 //! text: its stored stdout and the `text/plain` of its results and displays,
@@ -75,8 +76,10 @@ fn build_and_run(project: &Path) -> Result<String, String> {
 /// Like [`build_and_run`], with `input` on the program's stdin.
 fn build_and_run_with_input(project: &Path, input: &str) -> Result<String, String> {
     let target = programs_dir().join("target");
+    // The library's lock pins tokio, futures and theirs; only a notebook's
+    // `:dep` crates may need the registry.
     let build = Command::new(env!("CARGO"))
-        .args(["build", "--offline", "--quiet", "--manifest-path"])
+        .args(["build", "--quiet", "--manifest-path"])
         .arg(project.join("Cargo.toml"))
         // As a user runs it, in the project: its `.cargo/config.toml` counts.
         .current_dir(project)

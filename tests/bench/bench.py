@@ -682,6 +682,8 @@ def parse_args() -> argparse.Namespace:
     p.add_argument("--no-notebooks", action="store_true", help="skip the notebooks/ run")
     p.add_argument("--no-dep-builds", action="store_true",
                    help="skip timing the `:dep` builds of a small service's crates")
+    p.add_argument("--only-dep-builds", action="store_true",
+                   help="only time the `:dep` builds of a small service's crates")
     p.add_argument("--without-saved-builds", action="store_true",
                    help="remove the dependency builds Asyncbook kernels save ($TMPDIR/asyncbook.deps-*) "
                         "before each one starts, as for the first kernel after a build")
@@ -704,6 +706,20 @@ def main() -> int:
     args = parse_args()
     if args.task_cost:
         return run_task_cost(args)
+    if args.only_dep_builds:
+        OUT_DIR.mkdir(parents=True, exist_ok=True)
+        try:
+            times = run_dep_builds(args)
+        except BenchError as exc:
+            print(f"\nbench failed: {exc}", file=sys.stderr)
+            return 1
+        table = render_dep_builds(times)
+        path = OUT_DIR / f"dep-builds-{datetime.datetime.now():%Y%m%d-%H%M%S}.json"
+        path.write_text(json.dumps({"machine": machine(), "versions": versions(), "dep_builds": times,
+                                    "table": table}, indent=1))
+        print(table)
+        print(f"\nwritten: {path.relative_to(ROOT)}")
+        return 0
     kinds = [k.strip() for k in args.kernels.split(",") if k.strip()]
     for kind in kinds:
         binary = {"asyncbook": ASYNCBOOK, "evcxr": EVCXR}.get(kind)
