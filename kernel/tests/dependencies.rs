@@ -188,3 +188,29 @@ async fn a_broken_set_up_says_what_broke_and_what_to_do() {
     }
     assert!(kernel.heartbeat(std::time::Duration::from_secs(5)).await);
 }
+
+/// Values of a `:dep` crate's types outlive a later `:dep`, one that brings
+/// a proc macro (which rebuilds `syn` with more features) among them.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_later_dep_keeps_values_of_earlier_crates() {
+    let mut kernel = Kernel::start().await;
+    kernel.run(":dep tokio-util = \"0.7\"").await;
+    kernel
+        .run("let token = tokio_util::sync::CancellationToken::new();\nlet child = token.child_token();")
+        .await;
+    for dep in [":dep async-trait = \"0.1\"", ":dep itoa = \"1\""] {
+        kernel.run(dep).await;
+        assert_eq!(
+            kernel.run("child.is_cancelled()").await.result().as_deref(),
+            Some("false")
+        );
+    }
+    assert_eq!(
+        kernel
+            .run("token.cancel();\nchild.is_cancelled()")
+            .await
+            .result()
+            .as_deref(),
+        Some("true")
+    );
+}

@@ -24,6 +24,7 @@ use anyhow::{bail, Context, Result};
 use serde_json::Value;
 
 use super::cell_source;
+use super::crate_identity;
 use super::library_crates::{self, Prebuilt, Unit};
 use super::rustc_command::{arg_value, exit_code};
 
@@ -267,6 +268,13 @@ pub fn wrap_dependency(library: &CellLibrary, rustc: &OsString, args: &[OsString
     // is compiled with the cfg the library was built with, so a crate that
     // reads it (`tokio-util`) sees the same tokio as the library does.
     let mut args = args.to_vec();
+    if crate_name != "build_script_build" {
+        let identity =
+            crate_identity::of_compiled(&package, &version, Path::new(&manifest_dir), &args);
+        let (out_dir, stem) = output_place(&args)?;
+        crate_identity::record(&out_dir, &stem, &identity)?;
+        args = crate_identity::with_identity(&args, &identity);
+    }
     args.push("-L".into());
     args.push(format!("dependency={}", library.deps().display()).into());
     args.push("--cfg".into());
@@ -366,6 +374,9 @@ fn link_prebuilt(artifact: &Artifact, args: &[OsString]) -> Result<()> {
         outputs.push(target);
     }
     std::fs::write(out_dir.join(format!("lib{stem}.{PREBUILT_MARK}")), "")?;
+    let identity =
+        crate_identity::of_prebuilt(&artifact.package, &artifact.version, &artifact.crate_name);
+    crate_identity::record(&out_dir, &stem, &identity)?;
     // cargo reads the dep-info file to decide when to rebuild.
     let dep_info = out_dir.join(format!("{stem}.d"));
     let listed: Vec<String> = outputs

@@ -20,6 +20,7 @@ mod cell_source;
 mod cell_sources;
 mod commands;
 pub mod completeness;
+mod crate_identity;
 mod diagnostics;
 mod frames;
 mod impls;
