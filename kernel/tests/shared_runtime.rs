@@ -71,6 +71,17 @@ async fn statics_are_one_instance() {
         (again.stdout().as_str(), again.result().as_deref()),
         ("", Some("6"))
     );
+    // Read as a program reads it: `*NAME` is the `String`, in a cell and a task.
+    for (cell, shown) in [
+        ("format!(\"{}!\", *NAME)", "\"client!\""),
+        ("let name: &str = &NAME;\nname.len()", "6"),
+        (
+            "tokio::spawn(async { NAME.to_uppercase() }).await.unwrap()",
+            "\"CLIENT\"",
+        ),
+    ] {
+        assert_eq!(kernel.run(cell).await.result().as_deref(), Some(shown));
+    }
     // A plain value stays a plain value.
     let plain = kernel.run("static LIMIT: u32 = 10;\nLIMIT * 2").await;
     assert_eq!(plain.result().as_deref(), Some("20"));

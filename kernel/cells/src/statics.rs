@@ -7,7 +7,8 @@
 //! `engine/statics.rs`).
 
 use std::any::Any;
-use std::sync::Mutex;
+use std::ops::Deref;
+use std::sync::{LazyLock, Mutex};
 
 /// A static's instance: its name, the cell that defined it, its value.
 type Instance = (String, u64, &'static (dyn Any + Sync));
@@ -38,6 +39,26 @@ pub fn shared<T: Any + Sync>(name: &str, cell: u64, init: impl FnOnce() -> T) ->
     made
 }
 
+/// A kept static whose own type dereferences (`LazyLock<String>`): it
+/// dereferences to the same target, so `*NAME`, `&*NAME` and `NAME.len()`
+/// mean what they mean in a program.
+#[doc(hidden)]
+pub struct Derefs<T: 'static>(LazyLock<&'static T>);
+
+impl<T> Derefs<T> {
+    pub const fn new(instance: fn() -> &'static T) -> Self {
+        Self(LazyLock::new(instance))
+    }
+}
+
+impl<T: Deref> Deref for Derefs<T> {
+    type Target = T::Target;
+    fn deref(&self) -> &T::Target {
+        let instance: &'static T = *self.0;
+        instance
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -56,5 +77,16 @@ mod tests {
         // Another type under the same name and cell is another instance.
         let other = shared("COUNTER", 1, || std::sync::Mutex::new(5u8));
         assert_eq!(*other.lock().unwrap(), 5);
+    }
+
+    #[test]
+    fn a_lazy_static_dereferences_to_its_value() {
+        static BANNER: Derefs<LazyLock<String>> = Derefs::new(|| {
+            shared::<LazyLock<String>>("BANNER", 2, || LazyLock::new(|| "hello".to_owned()))
+        });
+        assert_eq!(format!("{}", *BANNER), "hello");
+        assert_eq!(BANNER.len(), 5);
+        let text: &str = &BANNER;
+        assert_eq!(text, "hello");
     }
 }

@@ -9,7 +9,9 @@
 //! reference to one instance that the cell library keeps by the static's name
 //! and the cell that defined it (`asyncbook::statics::shared`): later cells
 //! find it, and running the defining cell again makes a new one, as running
-//! a program again would. Methods, `&NAME` and deref reach it as before.
+//! a program again would. Methods, `&NAME` and deref reach it as before; a
+//! static of a type that dereferences (`LazyLock<String>`) is held so that it
+//! dereferences to the same target (`*NAME` is the `String`).
 //! Statics of plain values (numbers, strings) stay as they are: every copy is
 //! the same. Lines keep their numbers. Were evcxr to compile items only
 //! once, the rewrite would cost a `LazyLock` and change nothing; the counter
@@ -35,6 +37,16 @@ const STATEFUL: &[&str] = &[
     "Condvar",
     "Barrier",
 ];
+
+/// Types whose values dereference to what they hold, by the last segment
+/// of their path.
+const DEREFS: &[&str] = &["LazyLock", "Lazy", "LazyCell"];
+
+/// `LazyLock` for `std::sync::LazyLock<String>`.
+fn outer_type(type_text: &str) -> &str {
+    let path = type_text.split('<').next().unwrap_or_default();
+    path.rsplit("::").next().unwrap_or_default().trim()
+}
 
 /// The cell (run as cell `cell`) with its stateful top-level statics kept in
 /// the cell library.
@@ -65,16 +77,27 @@ pub fn rewrite(code: &str, cell: usize) -> Cow<'_, str> {
         } else {
             format!("::<{type_text}>")
         };
+        // A type that dereferences (`LazyLock<String>`) is kept in a holder
+        // that dereferences to the same target, so `*NAME` means what it
+        // does in a program; others are reached through a `LazyLock` of a
+        // reference, whose methods and `&NAME` reach the instance.
+        let holder = if DEREFS.iter().any(|lazy| outer_type(&type_text) == *lazy) {
+            "::asyncbook::statics::Derefs"
+        } else {
+            "::std::sync::LazyLock"
+        };
+        let reference = if holder.ends_with("Derefs") {
+            ""
+        } else {
+            "&'static "
+        };
         let (ty, body) = (cell_range(ty.syntax()), cell_range(body.syntax()));
-        edits.push((
-            ty.start..ty.start,
-            "::std::sync::LazyLock<&'static ".to_owned(),
-        ));
+        edits.push((ty.start..ty.start, format!("{holder}<{reference}")));
         edits.push((ty.end..ty.end, ">".to_owned()));
         edits.push((
             body.start..body.start,
             format!(
-                "::std::sync::LazyLock::new(|| ::asyncbook::statics::shared{turbofish}({:?}, {cell}, || ",
+                "{holder}::new(|| ::asyncbook::statics::shared{turbofish}({:?}, {cell}, || ",
                 name.text()
             ),
         ));
@@ -96,6 +119,17 @@ mod tests {
             Some("static HITS: ::std::sync::LazyLock<&'static AtomicU64> = ::std::sync::LazyLock::new(|| ::asyncbook::statics::shared::<AtomicU64>(\"HITS\", 3, || AtomicU64::new(0)));")
         );
         assert_eq!(rewritten.lines().count(), code.lines().count());
+    }
+
+    #[test]
+    fn a_lazy_static_keeps_dereferencing_to_its_value() {
+        let code = "static BANNER: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| \"hi\".into());";
+        assert_eq!(
+            rewrite(code, 2),
+            "static BANNER: ::asyncbook::statics::Derefs<std::sync::LazyLock<String>> = \
+             ::asyncbook::statics::Derefs::new(|| ::asyncbook::statics::shared::<std::sync::LazyLock<String>>(\
+             \"BANNER\", 2, || std::sync::LazyLock::new(|| \"hi\".into())));"
+        );
     }
 
     #[test]
