@@ -15,7 +15,8 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
-use engine::{cell_build, cell_compile, cell_link, relay};
+use engine::build::{cargo as cell_build, compile as cell_compile, link as cell_link};
+use engine::run::relay;
 
 #[derive(Parser)]
 #[command(

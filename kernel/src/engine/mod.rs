@@ -11,106 +11,21 @@ use anyhow::{Context, Result};
 use serde_json::{Map, Value};
 use tokio::sync::{mpsc, oneshot};
 
-pub mod cell_build;
-pub mod cell_compile;
-mod cell_error;
-pub mod cell_link;
-mod cell_output;
-mod cell_source;
-mod cell_sources;
-mod commands;
-pub mod completeness;
-mod crate_identity;
+pub mod build;
 mod diagnostics;
-mod frames;
-mod impls;
-mod keep_variables;
-mod library_crates;
-mod library_lock;
-mod moved;
-mod pinned;
-pub mod relay;
-mod rustc_command;
-mod saved_builds;
-pub mod session_dir;
-mod setup;
-mod statics;
-mod std_sources;
-pub(crate) mod syntax;
-mod tokio_main;
-mod type_probe;
-mod unnameable;
-mod warnings;
-mod worker;
+mod outcome;
+pub mod run;
+pub mod session;
+pub mod source;
+mod types;
 
-pub use cell_error::CellErrorKind;
-use cell_link::CellLibrary;
-use cell_output::spawn_output_listener;
-use warnings::Warnings;
-use worker::Worker;
-
-/// Output of cells, in the order it was produced.
-#[derive(Debug, Clone, PartialEq)]
-pub enum Output {
-    Stdout(String),
-    Stderr(String),
-    Display {
-        data: Map<String, Value>,
-        display_id: Option<String>,
-    },
-    Update {
-        data: Map<String, Value>,
-        display_id: String,
-    },
-    Clear {
-        wait: bool,
-    },
-}
-
-/// What became of one executed cell.
-#[derive(Debug, Clone, Default)]
-pub struct Outcome {
-    /// The value of the cell's trailing expression, by MIME type.
-    pub result: Map<String, Value>,
-    pub error: Option<CellError>,
-    /// Texts for the pager (`asyncbook::display::page`), by MIME type.
-    pub pages: Vec<Map<String, Value>>,
-    /// The cell was `:clear`: the session started over, and so do the
-    /// execution counts.
-    pub cleared: bool,
-}
-
-#[derive(Debug, Clone, PartialEq)]
-pub struct CellError {
-    pub kind: CellErrorKind,
-    pub evalue: String,
-    pub traceback: Vec<String>,
-}
-
-impl Outcome {
-    fn failed(error: CellError) -> Self {
-        Outcome {
-            error: Some(error),
-            ..Outcome::default()
-        }
-    }
-}
-
-impl CellError {
-    fn new(kind: CellErrorKind, evalue: impl Into<String>, traceback: Vec<String>) -> Self {
-        Self {
-            kind,
-            evalue: evalue.into(),
-            traceback,
-        }
-    }
-
-    /// An error whose traceback is its message.
-    fn plain(kind: CellErrorKind, message: impl Into<String>) -> Self {
-        let message = message.into();
-        Self::new(kind, message.clone(), vec![message])
-    }
-}
+use build::{cargo, compile, link, link::CellLibrary};
+use diagnostics::warnings::Warnings;
+pub use outcome::{CellError, CellErrorKind, Outcome, Output};
+use run::output::spawn_output_listener;
+use run::relay;
+use run::worker::Worker;
+use session::{cell_sources, std_sources};
 
 /// A request for input from a running cell; the answer goes back on `reply`.
 #[derive(Debug)]
@@ -130,7 +45,7 @@ pub struct Completion {
     pub end: usize,
 }
 
-enum Request {
+pub(crate) enum Request {
     Execute {
         code: String,
         /// The execution count shown beside the cell.
@@ -157,7 +72,7 @@ pub struct Engine {
 }
 
 /// State the engine thread shares with the output readers and the interrupter.
-struct Shared {
+pub(crate) struct Shared {
     /// Process id of the current cell process (it changes after a crash).
     child_pid: AtomicI32,
     panicked: AtomicBool,
@@ -216,17 +131,17 @@ impl Engine {
 
         // The cell process inherits these; evcxr starts it with our binary.
         std::env::set_var(relay::SOCKET_ENV, &socket_path);
-        std::env::set_var(cell_compile::WARNINGS_ENV, shared.warnings.file());
+        std::env::set_var(compile::WARNINGS_ENV, shared.warnings.file());
         cell_sources::prepare(&session_dir.join("cells"))?;
         let build_dir = session_dir.join("build");
         std::env::set_var("EVCXR_TMPDIR", &build_dir);
         std::fs::create_dir_all(&build_dir)?;
         std::env::set_var("EVCXR_CONFIG_DIR", session_dir.join("config"));
-        let std_libdir = cell_link::std_libdir()?;
+        let std_libdir = link::std_libdir()?;
         std::env::set_var("LD_LIBRARY_PATH", library.load_path(&std_libdir)?);
         std_sources::prepare(&session_dir.join("rust-src"), &std_libdir)?;
-        // evcxr then starts cargo through the kernel (see `cell_build`).
-        cell_build::install(&session_dir.join("bin"))?;
+        // evcxr then starts cargo through the kernel (see `build::cargo`).
+        cargo::install(&session_dir.join("bin"))?;
 
         let thread_shared = shared.clone();
         std::thread::Builder::new()

@@ -13,7 +13,7 @@ use anyhow::{bail, Result};
 use ra_ap_syntax::ast::{self, HasName};
 use ra_ap_syntax::{AstNode, Edition, SourceFile, SyntaxKind, SyntaxNode, TextRange};
 
-use crate::engine::syntax::item_name;
+use crate::engine::source::syntax::item_name;
 
 /// What a line starting with `:` asks the kernel.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -5,7 +5,7 @@
 
 use std::future::Future;
 
-use crate::engine::completeness::{self, Completeness};
+use crate::engine::source::completeness::{self, Completeness};
 use crate::engine::Engine;
 pub use crate::engine::{CellError, CellErrorKind, Completion, InputAsk, Outcome, Output};
 

@@ -11,7 +11,7 @@ use super::control::Exit;
 use super::session::serve;
 use super::transport::Sockets;
 use super::wire::wire;
-use crate::engine::session_dir::SessionDir;
+use crate::engine::session::folder::SessionDir;
 use crate::engine::{Engine, EngineChannels};
 
 /// Runs a kernel on the given connection until shutdown.

@@ -22,7 +22,7 @@ use super::replies::{
     byte_offset, complete_reply, inspect_reply, kernel_info, media, unknown_reply,
 };
 use super::wire::{message, Channel, Wire};
-use crate::engine::completeness::Completeness;
+use crate::engine::source::completeness::Completeness;
 
 /// A request counts as already queued when it is there within this time.
 const QUEUED: std::time::Duration = std::time::Duration::from_millis(2);

@@ -140,7 +140,7 @@ pub async fn check(job: &Job, settings: &Settings) -> NotebookReport {
 /// Whether the kernel binary `kernel` finds its prebuilt cell library,
 /// without which no cell runs; the error names the missing file.
 pub fn check_cell_library(kernel: &Path) -> Result<()> {
-    crate::engine::cell_link::CellLibrary::locate_for(kernel).map(drop)
+    crate::engine::build::link::CellLibrary::locate_for(kernel).map(drop)
 }
 
 pub fn run(args: TestArgs) -> Result<ExitCode> {

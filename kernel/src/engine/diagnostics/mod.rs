@@ -3,6 +3,7 @@
 //! warnings the cell compiler keeps.
 
 mod rustc_json;
+pub(crate) mod warnings;
 
 use annotate_snippets::{AnnotationKind, Group, Level, Renderer, Snippet};
 use evcxr::CompilationError;
@@ -198,7 +199,7 @@ pub fn explain_for_notebook(error: &mut Diagnostic, ran: &str) {
         .iter()
         .filter(|l| l.primary)
         .filter_map(|l| l.span)
-        .any(|span| crate::engine::syntax::let_on_line(ran, span.start_line).is_some());
+        .any(|span| crate::engine::source::syntax::let_on_line(ran, span.start_line).is_some());
     if outlives && kept {
         error.help.push(
             "a variable of the cell lives on after it, and so must what it holds: write `move` \

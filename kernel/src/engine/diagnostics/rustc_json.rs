@@ -85,7 +85,7 @@ fn shown_without_debug(error: &mut Diagnostic, source: &str) -> bool {
     }
     // The value starts after the last top-level `;`, or `}` that ends its
     // line (an item's, a block's), before the cell's last token.
-    let tokens = crate::engine::syntax::tokens(source);
+    let tokens = crate::engine::source::syntax::tokens(source);
     let ends_line = |end: usize| {
         source[end..]
             .split('\n')

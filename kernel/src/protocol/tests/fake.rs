@@ -9,7 +9,7 @@ use jupyter_protocol::{ExecuteRequest, JupyterMessage, JupyterMessageContent};
 use serde_json::{Map, Value};
 use tokio::sync::{mpsc, Notify};
 
-use crate::engine::completeness::Completeness;
+use crate::engine::source::completeness::Completeness;
 use crate::protocol::control::Exit;
 use crate::protocol::interpreter::{
     CellError, CellErrorKind, Completion, InputAsk, Interpreter, Outcome, Output,

@@ -6,7 +6,7 @@ use std::path::Path;
 
 use anyhow::Result;
 
-use super::cell_source::CELL_ENV;
+use crate::engine::build::generated::CELL_ENV;
 
 /// Names the folder, for the rustc wrapper and the cell process; the cell
 /// library reads the same name (`asyncbook::tasks::source::SOURCES_ENV`).

@@ -76,7 +76,7 @@ pub fn rewrite_cell_source(source: &str, cell: Option<u64>, never: &BTreeSet<Str
 /// rustc types as producing `()`, and a `-> !` function's result, which stays
 /// `!`. So `!` is written as `()`, or as `asyncbook::variables::Never` for the
 /// variables named in `never` (the cell compiler finds which; see
-/// `cell_compile`). A function pointer's `-> !` is stable and stays. Should
+/// `build::compile`). A function pointer's `-> !` is stable and stays. Should
 /// evcxr ever write types elsewhere, the `!` would reach rustc again and the
 /// never-ending task tests in `shared_runtime.rs` fail.
 fn name_never(line: &mut String, never: &BTreeSet<String>) {

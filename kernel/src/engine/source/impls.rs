@@ -22,7 +22,7 @@ use std::hash::{DefaultHasher, Hash, Hasher};
 use ra_ap_syntax::ast::{self, HasName};
 use ra_ap_syntax::AstNode;
 
-use super::syntax::{cell_range, item_name, replaced, top_level_items};
+use crate::engine::source::syntax::{cell_range, item_name, replaced, top_level_items};
 
 /// The cell with a named constant before each `impl` that evcxr would keep
 /// for good.

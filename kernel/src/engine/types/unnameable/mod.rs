@@ -19,8 +19,8 @@ mod future_items;
 
 use future_items::future_items;
 
-pub use super::syntax::find_let;
-use super::syntax::{split_top_level, statements_end, tokens};
+pub use crate::engine::source::syntax::find_let;
+use crate::engine::source::syntax::{split_top_level, statements_end, tokens};
 
 /// What evcxr could not store.
 #[derive(Debug, PartialEq, Eq)]

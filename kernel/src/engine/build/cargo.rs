@@ -26,10 +26,10 @@ use std::process::Command;
 use anyhow::{Context, Result};
 use serde::{Deserialize, Serialize};
 
-use super::cell_link::{self, CellLibrary};
-use super::cell_source;
-use super::library_crates;
-use super::rustc_command::{arg_value, exit_code, CellCommand, RECORD_ENV};
+use crate::engine::build::generated;
+use crate::engine::build::library_crates;
+use crate::engine::build::link::{self, CellLibrary};
+use crate::engine::build::rustc_command::{arg_value, exit_code, CellCommand, RECORD_ENV};
 
 /// The name evcxr looks for on `PATH`.
 pub const PROGRAM: &str = "mold";
@@ -43,7 +43,7 @@ const REFUSAL_FILE: &str = "target/asyncbook-refusal";
 /// Environment variables the kernel changes between builds that do not
 /// change what cargo does: the cell's number, and the flag that keeps the
 /// warm-up's dependency builds out of the notebook.
-const PER_CELL_ENV: &[&str] = &[cell_source::CELL_ENV, cell_link::SETUP_ENV];
+const PER_CELL_ENV: &[&str] = &[generated::CELL_ENV, link::SETUP_ENV];
 
 /// The package evcxr writes to check a dependency with `cargo metadata`.
 const DEPENDENCY_CHECK_PACKAGE: &str = "evcxr_dummy_validate_dep";
@@ -92,7 +92,7 @@ fn cargo(cargo: &OsString, args: &[OsString]) -> Result<i32> {
         return Ok(0);
     }
     if let Some(library) = CellLibrary::from_env() {
-        super::library_lock::pin(&library, Path::new("."))?;
+        crate::engine::build::library_lock::pin(&library, Path::new("."))?;
     }
     if subcommand.is_none_or(|s| s != "build") {
         return without_progress(Command::new(cargo).args(args));
@@ -137,7 +137,7 @@ fn cargo(cargo: &OsString, args: &[OsString]) -> Result<i32> {
 /// (a few hundred ms each). The kernel's own dependencies are the versions
 /// the cell library was built with, so they pass without it.
 fn checks_kernel_dependency() -> bool {
-    let setup = std::env::var_os(cell_link::SETUP_ENV).is_some_and(|v| !v.is_empty());
+    let setup = std::env::var_os(link::SETUP_ENV).is_some_and(|v| !v.is_empty());
     setup
         && std::fs::read_to_string("Cargo.toml").is_ok_and(|manifest| {
             manifest
@@ -187,7 +187,7 @@ fn has_local_dependency(manifest: &str) -> bool {
     };
     deps.values().any(|dep| {
         dep.get("path").is_some()
-            && dep.get("package").and_then(|p| p.as_str()) != Some(cell_link::CELLS_PACKAGE)
+            && dep.get("package").and_then(|p| p.as_str()) != Some(link::CELLS_PACKAGE)
     })
 }
 
@@ -235,13 +235,13 @@ fn compile(command: CellCommand) -> Result<i32> {
         }
     }
     let rustc = OsString::from(&command.rustc);
-    let code = super::cell_compile::compile(&library, &rustc, &args, Some(&env))?;
+    let code = crate::engine::build::compile::compile(&library, &rustc, &args, Some(&env))?;
     if code == 0 {
         let out_dir = PathBuf::from(arg_value(&args, "--out-dir").context("no --out-dir")?);
-        let library_file = out_dir.join(format!("lib{}.so", cell_link::CELL_CRATE));
+        let library_file = out_dir.join(format!("lib{}.so", link::CELL_CRATE));
         let artifact = serde_json::json!({
             "reason": "compiler-artifact",
-            "target": { "name": cell_link::CELL_CRATE, "kind": ["cdylib"] },
+            "target": { "name": link::CELL_CRATE, "kind": ["cdylib"] },
             "filenames": [library_file],
         });
         println!("{artifact}");

@@ -2,7 +2,7 @@
 //! them, spans in the cell's own lines.
 //!
 //! evcxr drops rustc's diagnostics when a cell compiles, and maps spans to
-//! the user's code only for errors. The cell compiler (`cell_compile`) writes
+//! the user's code only for errors. The cell compiler (`build::compile`) writes
 //! rustc's JSON warnings to a file; here each span is placed by its line's
 //! text, which rustc's JSON carries and which evcxr copies from the cell
 //! unchanged (only its indentation may differ). A warning whose primary span
@@ -17,7 +17,7 @@ use std::sync::Mutex;
 
 use serde_json::Value;
 
-use super::diagnostics::{self, Diagnostic};
+use crate::engine::diagnostics::{self, Diagnostic};
 use crate::lock::lock;
 
 /// The warnings of the running cell, on their way from the cell compiler to

@@ -3,28 +3,28 @@
 
 use anyhow::Result;
 
-use super::cell_link::{self, CellLibrary};
+use crate::engine::build::link::{self, CellLibrary};
 
 /// What every session declares before its first cell.
-pub(super) struct Setup {
+pub(crate) struct Setup {
     /// The kernel's own binary, evcxr's rustc wrapper.
-    pub(super) wrapper: String,
-    pub(super) library_dir: String,
+    pub(crate) wrapper: String,
+    pub(crate) library_dir: String,
     /// The `:dep` lines of tokio, futures and the cell library.
-    pub(super) dependencies: String,
+    pub(crate) dependencies: String,
 }
 
 impl Setup {
-    pub(super) fn new(library: &CellLibrary) -> Result<Self> {
+    pub(crate) fn new(library: &CellLibrary) -> Result<Self> {
         // The exact versions the cell library holds: the wrapper links them
         // in instead of compiling them, and rust-analyzer reads their source
         // to infer the types of variables such as a `JoinHandle`.
         let dependencies = format!(
             ":opt 0\n:offline true\n:dep tokio = {{ version = \"={}\", features = [\"full\", \"test-util\"] }}\n:dep futures = \"={}\"\n:dep asyncbook = {{ package = \"{}\", path = {:?} }}\n:offline false",
-            cell_link::TOKIO_VERSION,
-            cell_link::FUTURES_VERSION,
-            cell_link::CELLS_PACKAGE,
-            cell_link::cells_source(library)?.display().to_string(),
+            link::TOKIO_VERSION,
+            link::FUTURES_VERSION,
+            link::CELLS_PACKAGE,
+            link::cells_source(library)?.display().to_string(),
         );
         Ok(Setup {
             wrapper: std::env::current_exe()?.display().to_string(),
@@ -36,7 +36,7 @@ impl Setup {
 
 /// A set-up that failed, told for people: what broke (rustc's and cargo's
 /// messages, one per line, as for any cell) and what to do.
-pub(super) fn setup_failure(error: evcxr::Error) -> anyhow::Error {
+pub(crate) fn setup_failure(error: evcxr::Error) -> anyhow::Error {
     let details = match &error {
         evcxr::Error::CompilationErrors(errors) => errors
             .iter()

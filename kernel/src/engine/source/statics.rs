@@ -22,7 +22,7 @@ use std::borrow::Cow;
 use ra_ap_syntax::ast::{self, HasName};
 use ra_ap_syntax::AstNode;
 
-use super::syntax::{cell_range, replaced, top_level_items};
+use crate::engine::source::syntax::{cell_range, replaced, top_level_items};
 
 /// Words of type names whose values change behind a shared reference.
 const STATEFUL: &[&str] = &[

@@ -10,7 +10,7 @@
 
 use std::borrow::Cow;
 
-use super::syntax::{replaced, tokens, Token};
+use crate::engine::source::syntax::{replaced, tokens, Token};
 
 /// The cell with every top-level `#[tokio::main]` function rewritten.
 pub fn rewrite(code: &str) -> Cow<'_, str> {

@@ -8,7 +8,7 @@
 //! error that names each crate, what the library holds, what was asked and
 //! what to do. The session goes on without the `:dep`: evcxr keeps a cell's
 //! dependencies only once they are built, and the cell build puts the lock
-//! file back (see `cell_build`).
+//! file back (see `build::cargo`).
 
 use std::collections::BTreeSet;
 use std::ffi::OsString;
@@ -16,7 +16,7 @@ use std::path::{Path, PathBuf};
 
 use serde_json::{json, Value};
 
-use super::cell_link::{Artifact, CellLibrary, PREBUILT_MARK};
+use crate::engine::build::link::{Artifact, CellLibrary, PREBUILT_MARK};
 
 /// Beside a compiled crate that replaces one of the library's
 /// (`libsmallvec-….rlib`), why it does: `libsmallvec-….replaced`.

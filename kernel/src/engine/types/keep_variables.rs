@@ -7,8 +7,8 @@ use std::borrow::Cow;
 use evcxr::EvalCallbacks;
 use serde_json::Value;
 
-use super::worker::Worker;
-use super::{syntax, type_probe, unnameable};
+use crate::engine::run::worker::Worker;
+use crate::engine::{source::syntax, types::type_probe, types::unnameable};
 
 type EvalResult = Result<evcxr::EvalOutputs, evcxr::Error>;
 
@@ -110,7 +110,7 @@ const BOXING_TRIES: usize = 24;
 impl Worker {
     /// The cell run with its variables typed and boxed where evcxr needs
     /// that; the code that ran (or failed) with its result.
-    pub(super) fn kept<'a>(
+    pub(crate) fn kept<'a>(
         &mut self,
         code: Cow<'a, str>,
         result: EvalResult,

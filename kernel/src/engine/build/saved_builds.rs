@@ -29,7 +29,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use anyhow::{Context, Result};
 
-use super::cell_link::{CellLibrary, ARTIFACTS_FILE};
+use crate::engine::build::link::{CellLibrary, ARTIFACTS_FILE};
 
 const PREFIX: &str = "asyncbook.deps-";
 const STAGING_PREFIX: &str = ".asyncbook.deps-new-";
@@ -38,7 +38,7 @@ const STAGING_PREFIX: &str = ".asyncbook.deps-new-";
 const LINKED_FROM: u64 = 64 * 1024;
 
 /// The saved builds of one kernel binary and cell library.
-pub(super) struct SavedBuilds {
+pub(crate) struct SavedBuilds {
     /// Where they are (or will be) saved.
     dir: PathBuf,
     /// The start of the names of saved builds of this binary and library
@@ -49,7 +49,7 @@ pub(super) struct SavedBuilds {
 impl SavedBuilds {
     /// The saved builds for sessions that declare `dependencies` with
     /// `library`; none if the kernel binary or the library cannot be read.
-    pub(super) fn new(library: &CellLibrary, dependencies: &str) -> Option<Self> {
+    pub(crate) fn new(library: &CellLibrary, dependencies: &str) -> Option<Self> {
         let exe = std::env::current_exe().ok()?;
         let mut place = DefaultHasher::new();
         (&exe, &library.dir).hash(&mut place);
@@ -70,7 +70,7 @@ impl SavedBuilds {
 
     /// Puts the saved builds into `build_dir`, leaving any file it has;
     /// false if there are none.
-    pub(super) fn restore(&self, build_dir: &Path) -> bool {
+    pub(crate) fn restore(&self, build_dir: &Path) -> bool {
         if !self.dir.is_dir() {
             return false;
         }
@@ -94,7 +94,7 @@ impl SavedBuilds {
     /// Saves the dependency builds of `build_dir` (a session just set up),
     /// unless another session did, and removes older saved builds of this
     /// binary and library folder.
-    pub(super) fn save(&self, build_dir: &Path) -> Result<()> {
+    pub(crate) fn save(&self, build_dir: &Path) -> Result<()> {
         if self.dir.is_dir() {
             return Ok(());
         }

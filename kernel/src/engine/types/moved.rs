@@ -4,7 +4,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use super::diagnostics::Diagnostic;
+use crate::engine::diagnostics::Diagnostic;
 
 /// Which cell last moved each variable that is gone, and whether it was
 /// lost instead (its type defined again since it was made).

@@ -7,7 +7,7 @@
 //! once more with a probe after it, `let PROBE: () = m;`, which cannot
 //! compile, so nothing runs: rustc's mismatched-types error names `m`'s type
 //! (the cell compiler asks rustc for long types when it sees the probe, see
-//! `cell_compile`; names rustc prints short are qualified as its own help
+//! `build::compile`; names rustc prints short are qualified as its own help
 //! suggests, see [`qualified`]). That type, with integer and float literals given the
 //! types rustc defaults them to, is written into `m`'s `let` and the cell
 //! runs. Should evcxr word its message differently, the cell fails as
@@ -22,7 +22,7 @@
 //! no variable and so writes no type, and rustc's own type goes into the
 //! `let`. The `Builder` tests in `tasks.rs` fail should either step change.
 
-use super::syntax::{find_let, tokens};
+use crate::engine::source::syntax::{find_let, tokens};
 
 /// The name of the probe's binding: the cell compiler looks for it.
 pub const PROBE: &str = "__asyncbook_type_probe";

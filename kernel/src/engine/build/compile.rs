@@ -30,10 +30,10 @@ use std::process::{Command, Output};
 
 use anyhow::{Context, Result};
 
-use super::cell_link::{self, cell_args, CellLibrary, CELL_CRATE, SETUP_ENV};
-use super::cell_source::{self, StoredType};
-use super::rustc_command::{self, arg_value};
-use super::type_probe;
+use crate::engine::build::generated::{self, StoredType};
+use crate::engine::build::link::{self, cell_args, CellLibrary, CELL_CRATE, SETUP_ENV};
+use crate::engine::build::rustc_command::{self, arg_value};
+use crate::engine::types::type_probe;
 
 /// Names the file a compiled cell's warnings go to (JSON, one per line).
 pub const WARNINGS_ENV: &str = "ASYNCBOOK_WARNINGS_FILE";
@@ -51,7 +51,7 @@ const NEVER_FILE: &str = "asyncbook_never.txt";
 pub fn wrap_rustc(library: &CellLibrary, args: Vec<OsString>) -> Result<i32> {
     let (rustc, args) = args.split_first().context("rustc wrapper without rustc")?;
     if arg_value(args, "--crate-name").as_deref() != Some(CELL_CRATE) {
-        return cell_link::wrap_dependency(library, rustc, args);
+        return link::wrap_dependency(library, rustc, args);
     }
     if let Some(path) = std::env::var_os(rustc_command::RECORD_ENV) {
         rustc_command::record(Path::new(&path), rustc, args)?;
@@ -112,7 +112,9 @@ pub fn compile(
         }
         keep_diagnostics(&output.stderr, "warning", None)?;
         if !generated.contains(type_probe::PROBE) {
-            super::cell_sources::keep_compiled(&source.with_file_name(cell_source::COMPILED_FILE));
+            crate::engine::session::cell_sources::keep_compiled(
+                &source.with_file_name(generated::COMPILED_FILE),
+            );
         }
     } else if !generated.contains(type_probe::PROBE) {
         keep_diagnostics(&output.stderr, "error", Some(errors_file))?;

@@ -23,10 +23,10 @@ use std::process::Command;
 use anyhow::{bail, Context, Result};
 use serde_json::Value;
 
-use super::cell_source;
-use super::crate_identity;
-use super::library_crates::{self, Prebuilt, Unit};
-use super::rustc_command::{arg_value, exit_code};
+use crate::engine::build::crate_identity;
+use crate::engine::build::generated;
+use crate::engine::build::library_crates::{self, Prebuilt, Unit};
+use crate::engine::build::rustc_command::{arg_value, exit_code};
 
 /// Set (to the cell library folder) when the kernel binary runs as rustc wrapper.
 pub const WRAPPER_ENV: &str = "ASYNCBOOK_RUSTC_WRAPPER";
@@ -58,16 +58,16 @@ pub struct CellLibrary {
 }
 
 /// One prebuilt compilation unit, from cargo's `compiler-artifact` message.
-pub(super) struct Artifact {
+pub(crate) struct Artifact {
     /// Folder of the package's Cargo.toml: tells a registry crate from a local one.
-    pub(super) manifest_dir: PathBuf,
-    pub(super) package: String,
-    pub(super) version: String,
-    pub(super) crate_name: String,
-    pub(super) features: BTreeSet<String>,
+    pub(crate) manifest_dir: PathBuf,
+    pub(crate) package: String,
+    pub(crate) version: String,
+    pub(crate) crate_name: String,
+    pub(crate) features: BTreeSet<String>,
     /// Compiled for build scripts and proc macros only (cargo's
     /// `build-override` profile): no cell links it.
-    pub(super) build_time: bool,
+    pub(crate) build_time: bool,
     files: Vec<PathBuf>,
 }
 
@@ -219,7 +219,7 @@ pub fn std_libdir() -> Result<PathBuf> {
 }
 
 /// Runs as `RUSTC_WRAPPER` for a crate other than the cell (see
-/// `cell_compile::wrap_rustc`): links the prebuilt copy when the cell library
+/// `compile::wrap_rustc`): links the prebuilt copy when the cell library
 /// holds one, else compiles it with the library's flags; refuses to compile
 /// a crate of the library again (see `library_crates`).
 pub fn wrap_dependency(library: &CellLibrary, rustc: &OsString, args: &[OsString]) -> Result<i32> {
@@ -302,7 +302,7 @@ fn report_progress(artifacts: &[Artifact], package: &str, crate_name: &str) {
     if crate_name == "build_script_build" || quiet {
         return;
     }
-    let Some(socket) = std::env::var_os(super::relay::SOCKET_ENV) else {
+    let Some(socket) = std::env::var_os(crate::engine::run::relay::SOCKET_ENV) else {
         return;
     };
     let Ok(stream) = std::os::unix::net::UnixStream::connect(socket) else {
@@ -310,13 +310,13 @@ fn report_progress(artifacts: &[Artifact], package: &str, crate_name: &str) {
     };
     let version = std::env::var("CARGO_PKG_VERSION").unwrap_or_default();
     let line = format!("   Compiling {package} v{version}\n");
-    let frame = super::frames::Frame::Stderr(line.into_bytes());
-    let _ = super::frames::FrameWriter::new(stream).send(&frame);
+    let frame = crate::engine::run::frames::Frame::Stderr(line.into_bytes());
+    let _ = crate::engine::run::frames::FrameWriter::new(stream).send(&frame);
 }
 
 /// Beside each prebuilt file linked into place (`libtokio-….rlib`), marks it
 /// as the library's: `libtokio-….prebuilt`.
-pub(super) const PREBUILT_MARK: &str = "prebuilt";
+pub(crate) const PREBUILT_MARK: &str = "prebuilt";
 
 /// Where the cell library's own source is (so rust-analyzer can read it).
 pub fn cells_source(library: &CellLibrary) -> Result<PathBuf> {
@@ -342,7 +342,7 @@ fn place(file: &Path, target: &Path) -> std::io::Result<()> {
 
 /// Where this compilation's outputs go, and their name without `lib` and
 /// extension (`tokio-8f3…`).
-pub(super) fn output_place(args: &[OsString]) -> Result<(PathBuf, String)> {
+pub(crate) fn output_place(args: &[OsString]) -> Result<(PathBuf, String)> {
     let out_dir = PathBuf::from(arg_value(args, "--out-dir").context("no --out-dir")?);
     let crate_name = arg_value(args, "--crate-name").unwrap_or_default();
     let extra = args
@@ -428,9 +428,7 @@ pub fn cell_args(
                 out.push(value.clone());
             }
         } else if Path::new(arg).ends_with("src/lib.rs") {
-            out.push(
-                cell_source::rewrite_source(Path::new(arg), generated, never)?.into_os_string(),
-            );
+            out.push(generated::rewrite_source(Path::new(arg), generated, never)?.into_os_string());
         } else {
             out.push(arg.clone());
         }

@@ -13,7 +13,7 @@ use std::os::unix::net::UnixStream;
 
 use anyhow::{Context, Result};
 
-use super::frames::{Frame, FrameWriter};
+use crate::engine::run::frames::{Frame, FrameWriter};
 
 /// Names the kernel's output socket in the cell process's environment.
 pub const SOCKET_ENV: &str = "ASYNCBOOK_OUTPUT_SOCKET";

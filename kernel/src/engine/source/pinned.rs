@@ -14,7 +14,7 @@
 use std::borrow::Cow;
 use std::ops::Range;
 
-use super::syntax::{replaced, tokens, Token};
+use crate::engine::source::syntax::{replaced, tokens, Token};
 
 /// Macros that shadow variables with themselves pinned: `tokio::pin!(a, b)`.
 const PIN_IN_PLACE: &[&str] = &[

@@ -12,22 +12,23 @@ use evcxr::{CommandContext, EvalCallbacks, EvalContext};
 use serde_json::Value;
 use tokio::sync::mpsc;
 
-use super::cell_compile;
-use super::cell_link::{self, CellLibrary};
-use super::commands::{self, Clear};
-use super::moved::{self, Moved};
-use super::saved_builds::SavedBuilds;
-use super::setup::{setup_failure, Setup};
-use super::syntax::let_names;
-use super::{
-    cell_source, diagnostics, impls, pinned, statics, tokio_main, CellError, CellErrorKind,
-    Completion, InputAsk, Outcome, Output, Request, Shared,
+use crate::engine::build::compile;
+use crate::engine::build::link::{self, CellLibrary};
+use crate::engine::build::saved_builds::SavedBuilds;
+use crate::engine::session::setup::{setup_failure, Setup};
+use crate::engine::source::commands::{self, Clear};
+use crate::engine::source::syntax::let_names;
+use crate::engine::types::moved::{self, Moved};
+use crate::engine::{
+    build::generated, diagnostics, source::impls, source::pinned, source::statics,
+    source::tokio_main, CellError, CellErrorKind, Completion, InputAsk, Outcome, Output, Request,
+    Shared,
 };
 use crate::lock::lock;
 
 /// Owns the evcxr context; lives on the engine thread.
-pub(super) struct Worker {
-    pub(super) context: CommandContext,
+pub(crate) struct Worker {
+    pub(crate) context: CommandContext,
     shared: Arc<Shared>,
     outputs: mpsc::UnboundedSender<Output>,
     inputs: mpsc::UnboundedSender<InputAsk>,
@@ -36,7 +37,7 @@ pub(super) struct Worker {
 }
 
 impl Worker {
-    pub(super) fn new(
+    pub(crate) fn new(
         library: &CellLibrary,
         build_dir: &Path,
         shared: Arc<Shared>,
@@ -82,8 +83,8 @@ impl Worker {
         self.record_child_pid();
         let context = &mut self.context;
         set_build_env(context, "RUSTC_WRAPPER", &self.setup.wrapper);
-        set_build_env(context, cell_link::WRAPPER_ENV, &self.setup.library_dir);
-        set_build_env(context, cell_link::SETUP_ENV, "1");
+        set_build_env(context, link::WRAPPER_ENV, &self.setup.library_dir);
+        set_build_env(context, link::SETUP_ENV, "1");
         context
             .execute(&self.setup.dependencies)
             .map_err(setup_failure)?;
@@ -96,7 +97,7 @@ impl Worker {
             .execute("async {}.await;")
             .map_err(setup_failure)?;
         self.wait_for_fence(fences + 1, Duration::from_secs(5));
-        set_build_env(&mut self.context, cell_link::SETUP_ENV, "");
+        set_build_env(&mut self.context, link::SETUP_ENV, "");
         log_warm_up("first async cell ran after", started, Duration::ZERO);
         self.record_child_pid();
         Ok(())
@@ -108,7 +109,7 @@ impl Worker {
     /// compiled crates and rust-analyzer its analysis of std and tokio.
     fn start_over(&mut self) -> Outcome {
         let started = Instant::now();
-        super::cell_sources::forget();
+        crate::engine::session::cell_sources::forget();
         self.moved = Moved::default();
         self.shared.warnings.show(true);
         let cleared = self
@@ -142,7 +143,7 @@ impl Worker {
         self.shared.child_pid.store(pid, Ordering::SeqCst);
     }
 
-    pub(super) fn serve(mut self, requests: std_mpsc::Receiver<Request>) {
+    pub(crate) fn serve(mut self, requests: std_mpsc::Receiver<Request>) {
         let mut analyzer_warm = false;
         loop {
             let request = if analyzer_warm {
@@ -167,8 +168,8 @@ impl Worker {
             let Some(request) = request else { return };
             match request {
                 Request::Execute { code, cell, reply } => {
-                    set_build_env(&mut self.context, cell_source::CELL_ENV, &cell.to_string());
-                    super::cell_sources::keep_code(cell, &code);
+                    set_build_env(&mut self.context, generated::CELL_ENV, &cell.to_string());
+                    crate::engine::session::cell_sources::keep_code(cell, &code);
                     let outcome = self.execute(&code, cell);
                     let _ = reply.send(outcome);
                 }
@@ -256,7 +257,7 @@ impl Worker {
         let result = self.context.execute_with_callbacks(&code, &mut callbacks);
         let (code, result) = self.kept(code, result, &mut callbacks);
         if *code != as_written {
-            super::cell_sources::keep_ran(cell, &code);
+            crate::engine::session::cell_sources::keep_ran(cell, &code);
         }
         let ran = matches!(&result, Ok(out) if out.phases.iter().any(|p| p.name == "Execution"));
         if let Ok(out) = &result {
@@ -305,11 +306,11 @@ impl Worker {
 
     /// Where the cell compiler keeps the errors of a cell that failed.
     fn errors_file(&self) -> PathBuf {
-        cell_compile::errors_file(self.shared.warnings.file())
+        compile::errors_file(self.shared.warnings.file())
     }
 
     /// rustc's JSON of the errors of the cell's last failed compilation.
-    pub(super) fn rustc_errors(&self) -> Vec<Value> {
+    pub(crate) fn rustc_errors(&self) -> Vec<Value> {
         diagnostics::rustc_errors(&self.errors_file())
     }
 

@@ -8,11 +8,11 @@ use std::sync::Arc;
 use serde_json::{Map, Value};
 use tokio::sync::mpsc;
 
-use super::frames::{read_frame, Frame};
-use super::{signal_cell, Output, Shared};
+use crate::engine::run::frames::{read_frame, Frame};
+use crate::engine::{signal_cell, Output, Shared};
 use crate::lock::lock;
 
-pub(super) fn spawn_output_listener(
+pub(crate) fn spawn_output_listener(
     listener: UnixListener,
     outputs: mpsc::UnboundedSender<Output>,
     shared: Arc<Shared>,

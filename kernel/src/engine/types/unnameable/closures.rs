@@ -7,7 +7,7 @@
 //! `Box<dyn Fn(..) -> Pin<Box<dyn Future<Output = _> + Send>>>`, so calling
 //! it and awaiting the result works as before.
 
-use crate::engine::syntax::split_top_level;
+use crate::engine::source::syntax::split_top_level;
 
 /// The traits of closures, whose values are boxed here.
 pub const CLOSURE_TRAITS: [&str; 6] = [
