@@ -8,7 +8,6 @@ use std::sync::{mpsc as std_mpsc, Arc, Mutex};
 use std::time::Duration;
 
 use anyhow::{Context, Result};
-use serde_json::{Map, Value};
 use tokio::sync::{mpsc, oneshot};
 
 pub mod build;
@@ -19,9 +18,11 @@ pub mod session;
 pub mod source;
 mod types;
 
+use crate::lock::lock;
 use build::{cargo, compile, link, link::CellLibrary};
 use diagnostics::warnings::Warnings;
 pub use outcome::{CellError, CellErrorKind, Outcome, Output};
+use run::cell_state::CellState;
 use run::output::spawn_output_listener;
 use run::relay;
 use run::worker::Worker;
@@ -75,22 +76,26 @@ pub struct Engine {
 pub(crate) struct Shared {
     /// Process id of the current cell process (it changes after a crash).
     child_pid: AtomicI32,
-    panicked: AtomicBool,
-    returned_error: AtomicBool,
-    panic_message: Mutex<Option<String>>,
-    /// Variables evcxr dropped while the running cell ran, their type having
-    /// been defined again since they were made.
-    lost: Mutex<Vec<String>>,
-    pages: Mutex<Vec<Map<String, Value>>>,
-    interrupted: AtomicBool,
-    /// The running cell's code has started (its compilation is over).
-    cell_started: AtomicBool,
-    /// An interrupt arrived while the cell was still compiling.
-    interrupt_pending: AtomicBool,
+    /// The running cell's state, made anew for each cell.
+    cell: Mutex<Arc<CellState>>,
+    /// Cells the cell process has finished (it sends a fence after each).
     fences: AtomicU64,
     fence_signal: (Mutex<()>, std::sync::Condvar),
     running: AtomicBool,
     warnings: Warnings,
+}
+
+impl Shared {
+    /// The state of the cell that runs now (or ran last).
+    pub(crate) fn cell(&self) -> Arc<CellState> {
+        lock(&self.cell).clone()
+    }
+
+    /// A cell is asked for: from here on, its outputs, flags and interrupts
+    /// belong to a state of its own.
+    fn begin_cell(&self) {
+        *lock(&self.cell) = Arc::default();
+    }
 }
 
 pub struct EngineChannels {
@@ -108,14 +113,7 @@ impl Engine {
         let (req_tx, req_rx) = std_mpsc::channel();
         let shared = Arc::new(Shared {
             child_pid: AtomicI32::new(0),
-            panicked: AtomicBool::new(false),
-            returned_error: AtomicBool::new(false),
-            panic_message: Mutex::new(None),
-            lost: Mutex::new(Vec::new()),
-            pages: Mutex::new(Vec::new()),
-            interrupted: AtomicBool::new(false),
-            cell_started: AtomicBool::new(false),
-            interrupt_pending: AtomicBool::new(false),
+            cell: Mutex::default(),
             fences: AtomicU64::new(0),
             fence_signal: (Mutex::new(()), std::sync::Condvar::new()),
             running: AtomicBool::new(false),
@@ -171,9 +169,7 @@ impl Engine {
     pub async fn execute(&self, code: String, cell: usize) -> Outcome {
         // From the request on, an interrupt belongs to this cell, even before
         // the engine thread picks it up.
-        self.shared.cell_started.store(false, Ordering::SeqCst);
-        self.shared.interrupt_pending.store(false, Ordering::SeqCst);
-        self.shared.interrupted.store(false, Ordering::SeqCst);
+        self.shared.begin_cell();
         self.shared.running.store(true, Ordering::SeqCst);
         let (reply, answer) = oneshot::channel();
         if self
@@ -215,18 +211,19 @@ impl Engine {
     /// cell process after a grace period (the caller is told by the outcome).
     pub fn interrupt(&self) {
         let running = self.shared.running.load(Ordering::SeqCst);
-        let started = self.shared.cell_started.load(Ordering::SeqCst);
+        let cell = self.shared.cell();
+        let started = cell.started.load(Ordering::SeqCst);
         tracing::debug!("interrupt: cell running {running}, started {started}");
         if !running {
             return;
         }
-        self.shared.interrupted.store(true, Ordering::SeqCst);
-        if self.shared.cell_started.load(Ordering::SeqCst) {
+        cell.interrupted.store(true, Ordering::SeqCst);
+        if started {
             signal_cell(&self.shared);
         } else {
             // Still compiling: the signal goes out once the cell starts, so it
             // cancels the cell instead of arriving before anyone listens.
-            self.shared.interrupt_pending.store(true, Ordering::SeqCst);
+            cell.interrupt_pending.store(true, Ordering::SeqCst);
         }
     }
 

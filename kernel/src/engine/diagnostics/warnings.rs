@@ -13,21 +13,17 @@
 
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Mutex;
 
 use serde_json::Value;
 
 use crate::engine::diagnostics::{self, Diagnostic};
-use crate::lock::lock;
+use crate::engine::run::cell_state::CellState;
 
-/// The warnings of the running cell, on their way from the cell compiler to
-/// the notebook: shown before the cell's first output, or after the cell
-/// when it wrote none.
+/// Where the cell compiler writes warnings, and whether they are shown
+/// (`:warnings on|off`); the warnings of the running cell are due in its
+/// `CellState`.
 pub struct Warnings {
     file: PathBuf,
-    /// The running cell's code; held while the file is read, so it is read once.
-    source: Mutex<String>,
-    due: AtomicBool,
     shown: AtomicBool,
 }
 
@@ -35,8 +31,6 @@ impl Warnings {
     pub fn new(file: PathBuf) -> Self {
         Self {
             file,
-            source: Mutex::new(String::new()),
-            due: AtomicBool::new(false),
             shown: AtomicBool::new(true),
         }
     }
@@ -54,23 +48,19 @@ impl Warnings {
         self.shown.load(Ordering::SeqCst)
     }
 
-    /// A cell with this code is about to be compiled.
-    pub fn expect(&self, source: &str) {
-        let mut current = lock(&self.source);
+    /// `cell`, with this code, is about to be compiled.
+    pub(crate) fn expect(&self, cell: &CellState, source: &str) {
         let _ = std::fs::remove_file(&self.file);
-        source.clone_into(&mut current);
-        self.due.store(self.shown(), Ordering::SeqCst);
+        if self.shown() {
+            cell.expect_warnings(source);
+        }
     }
 
     /// The cell's warnings, once: called when the compiled cell starts (the
     /// cell compiler has written them by then), and when it is over (a cell
     /// that never started running).
-    pub fn take_due(&self) -> Option<String> {
-        if !self.due.swap(false, Ordering::SeqCst) {
-            return None;
-        }
-        let source = lock(&self.source);
-        take(&self.file, &source)
+    pub(crate) fn take_due(&self, cell: &CellState) -> Option<String> {
+        take(&self.file, &cell.warnings_due()?)
     }
 }
 

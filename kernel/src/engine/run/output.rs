@@ -1,5 +1,5 @@
 //! Output of cell processes: frames from the output socket turned into
-//! streams, displays, pages and the flags the worker waits on.
+//! streams, displays, and the running cell's pages and flags (`CellState`).
 
 use std::os::unix::net::UnixListener;
 use std::sync::atomic::Ordering;
@@ -55,18 +55,19 @@ fn read_cell_output(
                 Some(Shown::Output(output)) => {
                     let _ = outputs.send(output);
                 }
-                Some(Shown::Page(data)) => lock(&shared.pages).push(data),
+                Some(Shown::Page(data)) => lock(&shared.cell().pages).push(data),
                 None => {}
             },
-            Frame::Panicked => shared.panicked.store(true, Ordering::SeqCst),
-            Frame::ReturnedError => shared.returned_error.store(true, Ordering::SeqCst),
+            Frame::Panicked => shared.cell().panicked.store(true, Ordering::SeqCst),
+            Frame::ReturnedError => shared.cell().returned_error.store(true, Ordering::SeqCst),
             Frame::CellStarted => {
                 tracing::debug!("cell started");
-                shared.cell_started.store(true, Ordering::SeqCst);
-                if let Some(warnings) = shared.warnings.take_due() {
+                let cell = shared.cell();
+                cell.started.store(true, Ordering::SeqCst);
+                if let Some(warnings) = shared.warnings.take_due(&cell) {
                     let _ = outputs.send(Output::Stderr(warnings));
                 }
-                if shared.interrupt_pending.swap(false, Ordering::SeqCst) {
+                if cell.interrupt_pending.swap(false, Ordering::SeqCst) {
                     signal_cell(&shared);
                 }
             }
@@ -77,10 +78,10 @@ fn read_cell_output(
                     report["message"].as_str().unwrap_or("(no message)"),
                     report["location"].as_str().unwrap_or_default()
                 );
-                *lock(&shared.panic_message) = Some(message);
+                *lock(&shared.cell().panic_message) = Some(message);
             }
             Frame::VariableLost(name) => {
-                lock(&shared.lost).push(String::from_utf8_lossy(&name).into_owned());
+                lock(&shared.cell().lost).push(String::from_utf8_lossy(&name).into_owned());
             }
             Frame::Fence => {
                 let _guard = shared.fence_signal.0.lock();

@@ -15,6 +15,7 @@ use tokio::sync::mpsc;
 use crate::engine::build::compile;
 use crate::engine::build::link::{self, CellLibrary};
 use crate::engine::build::saved_builds::SavedBuilds;
+use crate::engine::run::cell_state::CellState;
 use crate::engine::session::setup::{setup_failure, Setup};
 use crate::engine::source::commands::{self, Clear};
 use crate::engine::source::syntax::let_names;
@@ -35,6 +36,8 @@ pub(crate) struct Worker {
     setup: Setup,
     moved: Moved,
 }
+
+mod outcome;
 
 impl Worker {
     pub(crate) fn new(
@@ -237,13 +240,9 @@ impl Worker {
         let code = rewritten(code, pinned::rewrite);
         let code = rewritten(code, impls::rewrite);
         let code = rewritten(code, |code| statics::rewrite(code, cell));
-        self.shared.warnings.expect(&code);
+        let state = self.shared.cell();
+        self.shared.warnings.expect(&state, &code);
         let _ = std::fs::remove_file(self.errors_file());
-        self.shared.panicked.store(false, Ordering::SeqCst);
-        self.shared.returned_error.store(false, Ordering::SeqCst);
-        self.take_panic_message();
-        lock(&self.shared.lost).clear();
-        lock(&self.shared.pages).clear();
         let fences_before = self.shared.fences.load(Ordering::SeqCst);
         let inputs = self.inputs.clone();
         let mut callbacks = EvalCallbacks {
@@ -274,14 +273,13 @@ impl Worker {
         if ran {
             self.wait_for_fence(fences_before + 1, Duration::from_secs(2));
         }
-        if let Some(warnings) = self.shared.warnings.take_due() {
+        if let Some(warnings) = self.shared.warnings.take_due(&state) {
             let _ = self.outputs.send(Output::Stderr(warnings));
         }
         self.shared.running.store(false, Ordering::SeqCst);
-        let interrupted = self.shared.interrupted.swap(false, Ordering::SeqCst);
-        let moved_in = self.note_moved(cell, &before, &code, result.is_ok());
-        let mut outcome = self.outcome(&code, written, result, interrupted, &moved_in);
-        outcome.pages = std::mem::take(&mut *lock(&self.shared.pages));
+        let moved_in = self.note_moved(&state, cell, &before, &code, result.is_ok());
+        let mut outcome = self.outcome(&state, &code, written, result, &moved_in);
+        outcome.pages = std::mem::take(&mut *lock(&state.pages));
         self.record_child_pid();
         outcome
     }
@@ -290,16 +288,23 @@ impl Worker {
     /// there were `before` it and, if it `compiled` and ran to its end, of
     /// its own (see `moved`); returns the clause its failure's message gives
     /// those it had moved in.
-    fn note_moved(&mut self, cell: usize, before: &[String], code: &str, compiled: bool) -> String {
+    fn note_moved(
+        &mut self,
+        state: &CellState,
+        cell: usize,
+        before: &[String],
+        code: &str,
+        compiled: bool,
+    ) -> String {
         let ran_to_end = compiled
-            && !self.shared.panicked.load(Ordering::SeqCst)
-            && !self.shared.returned_error.load(Ordering::SeqCst);
+            && !state.panicked.load(Ordering::SeqCst)
+            && !state.returned_error.load(Ordering::SeqCst);
         let defined = if ran_to_end {
             let_names(code)
         } else {
             Vec::new()
         };
-        let lost = std::mem::take(&mut *lock(&self.shared.lost));
+        let lost = std::mem::take(&mut *lock(&state.lost));
         let now = self.context.variables_and_types().map(|(name, _)| name);
         moved::clause(&self.moved.note(cell, before, &defined, &lost, now))
     }
@@ -312,10 +317,6 @@ impl Worker {
     /// rustc's JSON of the errors of the cell's last failed compilation.
     pub(crate) fn rustc_errors(&self) -> Vec<Value> {
         diagnostics::rustc_errors(&self.errors_file())
-    }
-
-    fn take_panic_message(&self) -> Option<String> {
-        lock(&self.shared.panic_message).take()
     }
 
     fn wait_for_fence(&self, target: u64, limit: Duration) {
@@ -331,105 +332,6 @@ impl Worker {
                 .wait_timeout(guard, left)
                 .unwrap_or_else(|p| p.into_inner())
                 .0;
-        }
-    }
-
-    /// What the cell's run comes to; `ran` is the cell as the kernel ran it,
-    /// `written` as the user wrote it.
-    fn outcome(
-        &mut self,
-        ran: &str,
-        written: &str,
-        result: Result<evcxr::EvalOutputs, evcxr::Error>,
-        interrupted: bool,
-        moved_in: &str,
-    ) -> Outcome {
-        match result {
-            Ok(outputs) => {
-                if self.shared.returned_error.load(Ordering::SeqCst) {
-                    return Outcome::failed(CellError::plain(
-                        CellErrorKind::ReturnedError,
-                        if moved_in.is_empty() {
-                            RETURNED_ERROR.to_owned()
-                        } else {
-                            format!("{RETURNED_ERROR}; earlier variables are kept{moved_in}")
-                        },
-                    ));
-                }
-                if self.shared.panicked.load(Ordering::SeqCst) {
-                    let error = if interrupted {
-                        CellError::new(
-                            CellErrorKind::Interrupted,
-                            format!("the cell was interrupted; variables and background tasks are kept{moved_in}"),
-                            vec![format!("Interrupted: the cell was cancelled at an .await; every variable and background task is kept{moved_in}.")],
-                        )
-                    } else {
-                        let message = self
-                            .take_panic_message()
-                            .unwrap_or_else(|| "(no message)".into());
-                        CellError::new(
-                            CellErrorKind::Panic,
-                            message.clone(),
-                            vec![format!("The cell panicked: {message}\nVariables this cell defined were dropped; earlier variables are kept{moved_in}.{}", hint(&message))],
-                        )
-                    };
-                    return Outcome::failed(error);
-                }
-                let unit = outputs.content_by_mime_type.len() == 1
-                    && outputs
-                        .content_by_mime_type
-                        .get("text/plain")
-                        .map(String::as_str)
-                        == Some("()");
-                if unit {
-                    return Outcome::default();
-                }
-                let result = outputs
-                    .content_by_mime_type
-                    .into_iter()
-                    .map(|(mime, content)| (mime, Value::String(content)))
-                    .collect();
-                Outcome {
-                    result,
-                    ..Outcome::default()
-                }
-            }
-            Err(evcxr::Error::CompilationErrors(errors)) => {
-                let mut shown = diagnostics::shown(&errors, self.shared.warnings.shown());
-                let rustc = self.rustc_errors();
-                for error in &mut shown {
-                    diagnostics::complete(error, &rustc, ran);
-                    diagnostics::explain_for_notebook(error, ran);
-                    self.moved.explain(error);
-                }
-                let rendered: Vec<String> = shown
-                    .iter()
-                    .map(|e| diagnostics::render_written(e, ran, written))
-                    .collect();
-                let first = shown.first().map(diagnostics::title).unwrap_or_default();
-                Outcome::failed(CellError::new(
-                    CellErrorKind::CompileError,
-                    first,
-                    vec![rendered.join("\n")],
-                ))
-            }
-            Err(evcxr::Error::SubprocessTerminated(why)) => {
-                let lost = "The cell process ended, so all variables and background tasks were lost; items (fn, struct, use) are kept.";
-                let message = if interrupted {
-                    format!("The cell was stuck in synchronous code and did not reach an .await, so its process was stopped. {lost}")
-                } else {
-                    format!("{}\n{lost}", why.trim())
-                };
-                let kind = if interrupted {
-                    CellErrorKind::Interrupted
-                } else {
-                    CellErrorKind::CellProcessDied
-                };
-                Outcome::failed(CellError::plain(kind, message))
-            }
-            Err(other) => {
-                Outcome::failed(CellError::plain(CellErrorKind::Other, other.to_string()))
-            }
         }
     }
 }
@@ -481,28 +383,6 @@ fn ask(inputs: &mpsc::UnboundedSender<InputAsk>, prompt: String, password: bool)
         return String::new();
     }
     answer.recv().unwrap_or_default()
-}
-
-/// What to do about a panic a notebook causes and a program would not.
-const RETURNED_ERROR: &str =
-    "the cell returned an error through `?` (printed above); variables it defined were dropped";
-
-fn hint(panic: &str) -> &'static str {
-    if panic.contains("Cannot start a runtime from within a runtime") {
-        "\nHint: cells already run on the shared tokio runtime. Use `.await` where the code \
-         blocks on a runtime (`block_on`); a `#[tokio::main]` function pasted into a cell runs \
-         on the shared runtime when called; a runtime of your own needs a thread of its own \
-         (`std::thread::spawn`)."
-    } else if panic.contains("requires the `current_thread` Tokio runtime")
-        || panic.contains("time is not frozen")
-    {
-        "\nHint: cells run on the shared multi-thread runtime, whose clock cannot be paused. \
-         `asyncbook::virtual_time::run(async { .. })` runs a future on a runtime of its own \
-         whose clock starts paused, as after `pause()`: timers inside jump ahead at once, and \
-         `advance()` and `resume()` work there."
-    } else {
-        ""
-    }
 }
 
 /// rust-analyzer offers calls as snippets (`swap(x, y)`); a notebook
