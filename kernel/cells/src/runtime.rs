@@ -76,7 +76,7 @@ pub fn shared() -> &'static tokio::runtime::Runtime {
 /// Outside a kernel (a program made by `asyncbook export`) the program's own
 /// runtime is the shared one, and there is no interrupt to listen for.
 pub fn block_on<F: Future>(future: F) -> F::Output {
-    if !crate::in_kernel() {
+    if !crate::kernel_io::in_kernel() {
         return match tokio::runtime::Handle::try_current() {
             Ok(handle) => tokio::task::block_in_place(|| handle.block_on(future)),
             Err(_) => shared().block_on(future),
@@ -131,7 +131,7 @@ async fn run_cell(cell: Option<u64>, body: CellBody<'_>) {
     let mut interrupted = session_setup();
     interrupted.mark_unchanged();
     // From here on an interrupt cancels this cell: tell the kernel.
-    crate::tell_kernel(format_args!("{STARTED_MARKER}"));
+    crate::kernel_io::tell_kernel(format_args!("{STARTED_MARKER}"));
     let outcome = tokio::select! {
         biased;
         value = CELL.scope(cell, InCell(body)) => Some(value),
@@ -186,7 +186,7 @@ fn install_panic_hook() {
             .unwrap_or_default();
         if IN_CELL.with(|flag| flag.get()) {
             let json = serde_json::json!({ "message": message, "location": location });
-            crate::tell_kernel(format_args!("{PANIC_MARKER}{json}"));
+            crate::kernel_io::tell_kernel(format_args!("{PANIC_MARKER}{json}"));
         } else {
             let thread = std::thread::current();
             let name = thread.name().unwrap_or("unnamed");

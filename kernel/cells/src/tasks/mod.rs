@@ -137,12 +137,12 @@ static PANICKED: Mutex<Vec<(Snapshot, u64)>> = Mutex::new(Vec::new());
 
 /// A task ended by a panic: the next `:tasks` says so.
 pub(crate) fn panicked(task: Snapshot) {
-    crate::lock(&PANICKED).push((task, clock::now()));
+    crate::mutex::lock(&PANICKED).push((task, clock::now()));
 }
 
 /// The tasks that panicked since the last call.
 pub fn take_panicked() -> Vec<TaskInfo> {
-    let ended = std::mem::take(&mut *crate::lock(&PANICKED));
+    let ended = std::mem::take(&mut *crate::mutex::lock(&PANICKED));
     ended.into_iter().map(|(task, at)| info(task, at)).collect()
 }
 

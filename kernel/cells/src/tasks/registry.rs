@@ -14,7 +14,7 @@
 //! in a locked side map, looked up only for tasks flagged as having it. A
 //! task's entry goes when the task ends.
 
-use crate::lock;
+use crate::mutex::lock;
 use std::collections::BTreeMap;
 use std::hash::{Hash, Hasher};
 use std::panic::Location;

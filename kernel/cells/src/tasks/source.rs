@@ -86,7 +86,7 @@ impl SpawnedAt {
 /// are places in code: there are few of them).
 pub(crate) fn span_place(file: &str, line: u32, column: u32) -> &'static SpanPlace {
     static PLACES: Mutex<Vec<&'static SpanPlace>> = Mutex::new(Vec::new());
-    let mut places = crate::lock(&PLACES);
+    let mut places = crate::mutex::lock(&PLACES);
     let wanted = SpanPlace {
         file: file.into(),
         line,

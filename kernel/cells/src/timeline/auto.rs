@@ -13,7 +13,8 @@ use std::sync::{Arc, Mutex};
 
 use tokio::time::Instant;
 
-use super::{lock, Lane, Record, Timeline};
+use super::{Lane, Record, Timeline};
+use crate::mutex::lock;
 use crate::tasks::registry;
 use crate::tasks::source::{self, SpawnedAt};
 

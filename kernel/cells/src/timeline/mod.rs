@@ -24,7 +24,7 @@ pub mod auto;
 mod render;
 mod scale;
 
-use crate::lock;
+use crate::mutex::lock;
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::{Arc, Mutex};
