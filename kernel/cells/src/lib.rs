@@ -12,6 +12,7 @@ pub mod display;
 pub mod input;
 mod kernel_io;
 mod mutex;
+mod running_cell;
 pub mod runtime;
 #[doc(hidden)]
 pub mod statics;

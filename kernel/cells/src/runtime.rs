@@ -10,6 +10,8 @@ use std::time::Duration;
 
 use tokio::sync::watch;
 
+pub use crate::running_cell::current_cell;
+
 /// Raised (as an unwinding payload) inside a cell that was interrupted while
 /// it awaited; the kernel reports it as an interruption, not as a panic.
 #[derive(Debug)]
@@ -27,23 +29,6 @@ const STARTED_MARKER: &str = "\u{1}asyncbook-started";
 
 /// Prefix of the line that tells the kernel why the running cell panicked.
 pub const PANIC_MARKER: &str = "\u{1}asyncbook-panic ";
-
-tokio::task_local! {
-    /// The execution count of the cell whose code is being polled, so that
-    /// the task registry knows which cell spawned a task.
-    static CELL: Option<u64>;
-}
-
-/// The cell whose body is running on this thread (tasks are not cells: the
-/// registry gives a task its spawner's cell).
-pub fn current_cell() -> Option<u64> {
-    CELL.try_with(|cell| *cell).ok().flatten()
-}
-
-/// `future` runs as code of `cell` (for work moved to another runtime).
-pub(crate) fn as_cell<F: Future>(cell: Option<u64>, future: F) -> impl Future<Output = F::Output> {
-    CELL.scope(cell, future)
-}
 
 /// How many cells have started in this session: `:tasks watch` stops when
 /// the next one does.
@@ -134,7 +119,7 @@ async fn run_cell(cell: Option<u64>, body: CellBody<'_>) {
     crate::kernel_io::tell_kernel(format_args!("{STARTED_MARKER}"));
     let outcome = tokio::select! {
         biased;
-        value = CELL.scope(cell, InCell(body)) => Some(value),
+        value = crate::running_cell::as_cell(cell, InCell(body)) => Some(value),
         _ = interrupted.changed() => None,
     };
     crate::timeline::auto::finish_cell();

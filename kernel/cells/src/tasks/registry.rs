@@ -27,7 +27,6 @@ use tokio::task::Id;
 
 use super::source::{SpanPlace, SpawnedAt};
 use super::{clock, polls, TaskKind};
-use crate::runtime;
 use crate::timeline::Lane;
 
 /// Lines in the ring: live tasks whose ids lie further apart than this
@@ -248,7 +247,7 @@ pub(crate) fn span_spawned(
 /// Enters task `id` in the registry, with the `kind` flag given.
 fn register(id: u64, at: SpawnedAt, name: Option<Box<str>>, kind: u64) {
     let parent = tokio::task::try_id().map(number);
-    let cell = runtime::current_cell().or_else(|| {
+    let cell = crate::running_cell::current_cell().or_else(|| {
         let parent = parent?;
         let cell = with_slot(parent, |slot| slot.cell.load(Ordering::Relaxed) & CELL_BITS)?;
         cell.checked_sub(1)

@@ -114,7 +114,7 @@ pub fn debug_place(file: &str, line: u32, column: u32) -> String {
 /// Where line `line` of `file` is, for code running now: a cell's body, or
 /// a task, which is placed in the cell that spawned it.
 pub(crate) fn site_here(file: &str, line: u32) -> Site {
-    let cell = crate::runtime::current_cell().or_else(super::registry::current_task_cell);
+    let cell = crate::running_cell::current_cell().or_else(super::registry::current_task_cell);
     site_of(cell, file, line)
 }
 

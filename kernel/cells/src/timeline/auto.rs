@@ -53,7 +53,7 @@ pub(crate) fn on_virtual_time() {
 
 /// Starts recording for the running cell (the `:timeline` command).
 pub fn record_cell() {
-    let cell = crate::runtime::current_cell();
+    let cell = crate::running_cell::current_cell();
     let timeline = Timeline::new();
     let started = Instant::now();
     lock(&timeline.shared.state).origin = Some(started);
