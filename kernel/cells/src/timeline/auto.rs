@@ -13,6 +13,7 @@ use std::sync::{Arc, Mutex};
 
 use tokio::time::Instant;
 
+use super::span::Status;
 use super::{Lane, Record, Timeline};
 use crate::mutex::lock;
 use crate::tasks::registry;
@@ -124,7 +125,7 @@ pub(crate) fn finish_cell() {
     let now = Instant::now();
     if let Some(body) = &recording.body {
         let mut body = lock(body);
-        body.end.get_or_insert((now, super::Status::Done));
+        body.end.get_or_insert((now, Status::Done));
     }
     let virtual_only = recording.lanes.iter().any(|(_, _, on_virtual)| *on_virtual);
     if virtual_only {

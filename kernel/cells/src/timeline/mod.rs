@@ -23,6 +23,7 @@
 pub mod auto;
 mod render;
 mod scale;
+mod span;
 
 use crate::mutex::lock;
 use std::future::Future;
@@ -36,37 +37,7 @@ use tokio::time::Instant;
 
 pub use render::{render_svg, render_table};
 pub use scale::Unit;
-
-/// How a span ended, as far as the timeline knows.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Status {
-    /// Still going when the picture was taken.
-    Open,
-    /// The future returned its value.
-    Done,
-    /// The future was dropped before finishing.
-    Cancelled,
-}
-
-/// One piece of tracked work, in time since the timeline's start.
-#[derive(Clone, Debug, PartialEq)]
-pub struct Span {
-    pub name: String,
-    pub start: Duration,
-    /// When it ended, or when the picture was taken if it is still open.
-    pub end: Duration,
-    pub status: Status,
-    /// The stretches of time it was being polled (running); the rest of
-    /// `start..end` it was waiting.
-    pub running: Vec<(Duration, Duration)>,
-}
-
-/// A labelled instant.
-#[derive(Clone, Debug, PartialEq)]
-pub struct Mark {
-    pub label: String,
-    pub at: Duration,
-}
+pub use span::{Mark, Span, Status};
 
 /// Past this many separate running stretches a span keeps a coarser record:
 /// neighbouring stretches are merged in pairs (with the wait between them).
