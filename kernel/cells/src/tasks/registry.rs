@@ -25,8 +25,8 @@ use std::sync::{Arc, Mutex, OnceLock};
 use tokio::runtime::TaskMeta;
 use tokio::task::Id;
 
-use super::source::{SpanPlace, SpawnedAt};
-use super::{clock, polls, TaskKind};
+use super::origin::{SpanPlace, SpawnedAt, TaskKind};
+use super::{clock, polls};
 use crate::timeline::Lane;
 
 /// Lines in the ring: live tasks whose ids lie further apart than this
@@ -184,8 +184,8 @@ fn hooked(builder: &mut tokio::runtime::Builder) -> &mut tokio::runtime::Builder
     if follow == Follow::Everything {
         // Names, and the tasks the hooks do not see, come through tracing,
         // on the threads where tasks are spawned.
-        crate::tasks::spans::start();
-        builder.on_thread_start(crate::tasks::spans::enter_thread);
+        super::spans::start();
+        builder.on_thread_start(super::spans::enter_thread);
     }
     clock::start();
     polls::set_fold(fold);
@@ -409,7 +409,7 @@ pub(crate) fn end(id: u64) {
         with_lane(Some(extra), |lane| lane.ended(panicked));
     }
     if panicked {
-        crate::tasks::panicked(ended);
+        lock(&PANICKED_TASKS).push((ended, clock::now()));
     }
 }
 
@@ -430,6 +430,15 @@ pub(crate) fn current_task_cell() -> Option<u64> {
         slot.cell.load(Ordering::Relaxed) & CELL_BITS
     })?
     .checked_sub(1)
+}
+
+/// Tasks that ended by a panic, with the time they ended: the next
+/// `:tasks` says so.
+static PANICKED_TASKS: Mutex<Vec<(Snapshot, u64)>> = Mutex::new(Vec::new());
+
+/// The tasks that ended by a panic since the last call, with when they ended.
+pub(crate) fn take_panicked() -> Vec<(Snapshot, u64)> {
+    std::mem::take(&mut *lock(&PANICKED_TASKS))
 }
 
 /// Switches the recording of newly spawned tasks on or off.

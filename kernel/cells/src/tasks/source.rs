@@ -13,9 +13,9 @@
 //! evcxr ever change the lines it copies, tasks would show the generated
 //! file's line instead, and the protocol test of `:tasks` fails.
 
-use std::panic::Location;
 use std::path::PathBuf;
-use std::sync::Mutex;
+
+pub use super::origin::{SpanPlace, SpawnedAt};
 
 /// Names the folder of the session's cell sources.
 pub const SOURCES_ENV: &str = "ASYNCBOOK_CELL_SOURCES";
@@ -40,64 +40,6 @@ impl std::fmt::Display for Site {
             Site::Elsewhere(place) => f.write_str(place),
         }
     }
-}
-
-/// Where a task was spawned, as tokio tells: the location its spawn hook
-/// gives, or the place its tracing span names (a task on a `LocalSet`, or
-/// one of `spawn_blocking`, which the hooks do not see).
-#[derive(Clone, Copy, Debug)]
-pub enum SpawnedAt {
-    Hook(&'static Location<'static>),
-    Span(&'static SpanPlace),
-}
-
-/// A place named by a spawn span's fields.
-#[derive(Debug, PartialEq, Eq)]
-pub struct SpanPlace {
-    file: Box<str>,
-    line: u32,
-    column: u32,
-}
-
-impl SpawnedAt {
-    pub fn file(&self) -> &str {
-        match self {
-            Self::Hook(at) => at.file(),
-            Self::Span(at) => &at.file,
-        }
-    }
-
-    pub fn line(&self) -> u32 {
-        match self {
-            Self::Hook(at) => at.line(),
-            Self::Span(at) => at.line,
-        }
-    }
-
-    pub fn column(&self) -> u32 {
-        match self {
-            Self::Hook(at) => at.column(),
-            Self::Span(at) => at.column,
-        }
-    }
-}
-
-/// The place a spawn span names, kept once for the process (spawn sites
-/// are places in code: there are few of them).
-pub(crate) fn span_place(file: &str, line: u32, column: u32) -> &'static SpanPlace {
-    static PLACES: Mutex<Vec<&'static SpanPlace>> = Mutex::new(Vec::new());
-    let mut places = crate::mutex::lock(&PLACES);
-    let wanted = SpanPlace {
-        file: file.into(),
-        line,
-        column,
-    };
-    if let Some(place) = places.iter().find(|place| ***place == wanted) {
-        return place;
-    }
-    let place: &'static SpanPlace = Box::leak(Box::new(wanted));
-    places.push(place);
-    place
 }
 
 /// What `asyncbook::dbg!` prints before the expression: the cell line

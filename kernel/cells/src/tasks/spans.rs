@@ -30,7 +30,8 @@ use tracing_core::subscriber::{Interest, NoSubscriber, Subscriber};
 use tracing_core::LevelFilter;
 use tracing_core::{dispatcher, Dispatch, Event, Metadata};
 
-use super::{registry, source, TaskKind};
+use super::origin::{self, TaskKind};
+use super::registry;
 
 /// Bit set in the ids of the spans this subscriber keeps for itself (those
 /// it does not hand on). Subscribers number spans from one upwards.
@@ -222,7 +223,7 @@ fn spawn_span(span: &Attributes<'_>) -> Id {
     let name = (!fields.name.is_empty()).then(|| fields.name.into_boxed_str());
     match (fields.id, fields.unseen) {
         (Some(id), Some(kind)) => {
-            let place = source::span_place(&fields.file, fields.line, fields.column);
+            let place = origin::span_place(&fields.file, fields.line, fields.column);
             registry::span_spawned(id, kind, name, place);
             Id::from_u64(OWN | TRACKED | id)
         }

@@ -16,8 +16,9 @@ use tokio::time::Instant;
 use super::span::Status;
 use super::{Lane, Record, Timeline};
 use crate::mutex::lock;
+use crate::tasks::origin::SpawnedAt;
 use crate::tasks::registry;
-use crate::tasks::source::{self, SpawnedAt};
+use crate::tasks::source;
 
 /// What a lane is called once the picture is drawn: the task's name, else
 /// its spawn site (worked out from files only then).

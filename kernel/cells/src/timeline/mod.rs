@@ -140,7 +140,7 @@ impl Timeline {
         F::Output: Send + 'static,
     {
         let name = name.into();
-        crate::tasks::spawn_named(name.clone(), self.track(name, future))
+        crate::tasks::named::spawn_named(name.clone(), self.track(name, future))
     }
 
     /// Records an instant, drawn as a labelled line across all lanes.
