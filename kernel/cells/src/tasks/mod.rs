@@ -8,6 +8,7 @@
 //! known from the tracing span tokio opens for each (`spans`).
 
 mod clock;
+pub(crate) mod lanes;
 mod list;
 pub(crate) mod named;
 pub(crate) mod origin;

@@ -19,15 +19,15 @@ use std::collections::BTreeMap;
 use std::hash::{Hash, Hasher};
 use std::panic::Location;
 use std::ptr;
-use std::sync::atomic::{fence, AtomicBool, AtomicPtr, AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{fence, AtomicPtr, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 
 use tokio::runtime::TaskMeta;
 use tokio::task::Id;
 
+use super::lanes::{self, TaskLane};
 use super::origin::{SpanPlace, SpawnedAt, TaskKind};
 use super::{clock, polls};
-use crate::timeline::Lane;
 
 /// Lines in the ring: live tasks whose ids lie further apart than this
 /// share a line, and the younger one goes to [`OVERFLOW`]. 4 MiB.
@@ -71,7 +71,7 @@ struct Slot {
 struct Extra {
     name: Option<Box<str>>,
     /// Where a recording timeline draws it.
-    lane: Option<Mutex<Lane>>,
+    lane: Option<Mutex<Box<dyn TaskLane>>>,
     /// Where its tracing span says it was spawned (a task the hooks do not
     /// see; the others have theirs in [`Slot::site`]).
     place: Option<&'static SpanPlace>,
@@ -85,9 +85,6 @@ fn ring() -> &'static [Slot] {
 static OVERFLOW: Mutex<BTreeMap<u64, Box<Slot>>> = Mutex::new(BTreeMap::new());
 
 static EXTRAS: Mutex<BTreeMap<u64, Arc<Extra>>> = Mutex::new(BTreeMap::new());
-
-/// Set while a timeline records the tasks it sees spawned.
-static RECORDING: AtomicBool = AtomicBool::new(false);
 
 /// Live tasks with a timeline lane: while there is none, polls look
 /// nothing up.
@@ -208,7 +205,7 @@ pub(crate) fn as_kernel<R>(f: impl FnOnce() -> R) -> R {
 /// Whether the next task spawned on this thread gets a timeline lane (a
 /// timeline records, and the kernel is not the one spawning).
 pub(crate) fn records_next_spawn() -> bool {
-    RECORDING.load(Ordering::Relaxed) && !KERNEL_SPAWN.with(|flag| flag.get())
+    lanes::recording() && !KERNEL_SPAWN.with(|flag| flag.get())
 }
 
 /// The next task spawned on this thread, numbered `id`, is called `name`.
@@ -254,8 +251,8 @@ fn register(id: u64, at: SpawnedAt, name: Option<Box<str>>, kind: u64) {
     });
     let kernel = KERNEL_SPAWN.with(|flag| flag.get());
     // `records_next_spawn`, with the kernel's flag already read.
-    let lane = if RECORDING.load(Ordering::Relaxed) && !kernel {
-        crate::timeline::auto::lane_for(name.as_deref(), cell, at)
+    let lane = if lanes::recording() && !kernel {
+        lanes::lane_for(name.as_deref(), cell, at)
     } else {
         None
     };
@@ -309,9 +306,9 @@ fn extra(id: u64, flags: u64) -> Option<Arc<Extra>> {
     lock(&EXTRAS).get(&id).cloned()
 }
 
-fn with_lane(extra: Option<Arc<Extra>>, f: impl FnOnce(&mut Lane)) {
+fn with_lane(extra: Option<Arc<Extra>>, f: impl FnOnce(&mut dyn TaskLane)) {
     if let Some(lane) = extra.as_ref().and_then(|extra| extra.lane.as_ref()) {
-        f(&mut lock(lane));
+        f(&mut **lock(lane));
     }
 }
 
@@ -329,7 +326,7 @@ fn flags(id: u64) -> Option<u64> {
 }
 
 /// Calls `f` on the timeline lane of task `id`, if it has one.
-fn on_lane(id: u64, f: impl FnOnce(&mut Lane)) {
+fn on_lane(id: u64, f: impl FnOnce(&mut dyn TaskLane)) {
     if LANES.load(Ordering::Relaxed) == 0 {
         return;
     }
@@ -354,13 +351,13 @@ fn terminated(meta: &TaskMeta<'_>) {
 /// see, its span is entered).
 pub(crate) fn poll_starts(id: u64) {
     polls::started(id);
-    on_lane(id, Lane::poll_starts);
+    on_lane(id, |lane| lane.poll_starts());
 }
 
 /// The poll of task `id` under way on this thread ends.
 pub(crate) fn poll_ends(id: u64) {
     polls::ended(id);
-    on_lane(id, Lane::poll_ends);
+    on_lane(id, |lane| lane.poll_ends());
 }
 
 /// The future of task `id` was dropped (its span closed): its timeline
@@ -439,11 +436,6 @@ static PANICKED_TASKS: Mutex<Vec<(Snapshot, u64)>> = Mutex::new(Vec::new());
 /// The tasks that ended by a panic since the last call, with when they ended.
 pub(crate) fn take_panicked() -> Vec<(Snapshot, u64)> {
     std::mem::take(&mut *lock(&PANICKED_TASKS))
-}
-
-/// Switches the recording of newly spawned tasks on or off.
-pub(crate) fn record(on: bool) {
-    RECORDING.store(on, Ordering::Relaxed);
 }
 
 /// A task's entry, copied out of the registry.

@@ -239,54 +239,6 @@ impl std::fmt::Debug for Timeline {
     }
 }
 
-/// One task's lane on a recording timeline, filled by the runtime's task
-/// hooks (see `timeline::auto`).
-pub(crate) struct Lane {
-    record: Arc<Mutex<Record>>,
-    since: Option<Instant>,
-}
-
-impl Lane {
-    fn new(timeline: &Timeline, name: String) -> Self {
-        let now = Instant::now();
-        let record = Arc::new(Mutex::new(Record {
-            name,
-            start: now,
-            end: None,
-            running: Vec::new(),
-        }));
-        let mut state = lock(&timeline.shared.state);
-        state.origin(now);
-        state.records.push(record.clone());
-        Self {
-            record,
-            since: None,
-        }
-    }
-
-    pub(crate) fn poll_starts(&mut self) {
-        self.since = Some(Instant::now());
-    }
-
-    pub(crate) fn poll_ends(&mut self) {
-        if let Some(from) = self.since.take() {
-            lock(&self.record).ran(from, Instant::now());
-        }
-    }
-
-    pub(crate) fn ended(&self, panicked: bool) {
-        let status = if panicked {
-            Status::Cancelled
-        } else {
-            Status::Done
-        };
-        let mut record = lock(&self.record);
-        if record.end.is_none() {
-            record.end = Some((Instant::now(), status));
-        }
-    }
-}
-
 /// A future recorded on a [`Timeline`]; see [`Timeline::track`].
 pub struct Tracked<F> {
     timeline: Timeline,
