@@ -44,7 +44,7 @@ pub(crate) fn cells_started() -> u64 {
 pub fn shared() -> &'static tokio::runtime::Runtime {
     static RUNTIME: OnceLock<tokio::runtime::Runtime> = OnceLock::new();
     RUNTIME.get_or_init(|| {
-        crate::tasks::registry::build(
+        crate::tasks::follow::build(
             tokio::runtime::Builder::new_multi_thread()
                 .enable_all()
                 .thread_name("asyncbook-worker"),
@@ -193,7 +193,7 @@ fn session_setup() -> watch::Receiver<u64> {
                 tokio::signal::unix::signal(tokio::signal::unix::SignalKind::interrupt())
             {
                 let ticks = sender.clone();
-                crate::tasks::registry::as_kernel(|| {
+                crate::tasks::hooks::as_kernel(|| {
                     tokio::spawn(async move {
                         while signals.recv().await.is_some() {
                             ticks.send_modify(|n| *n += 1);

@@ -17,7 +17,7 @@ where
     let future = crate::running_cell::as_cell(crate::running_cell::current_cell(), future);
     std::thread::spawn(move || {
         crate::timeline::auto::on_virtual_time();
-        crate::tasks::registry::build(
+        crate::tasks::follow::build(
             tokio::runtime::Builder::new_current_thread()
                 .enable_all()
                 .start_paused(true),

@@ -8,6 +8,8 @@
 //! known from the tracing span tokio opens for each (`spans`).
 
 mod clock;
+pub(crate) mod follow;
+pub(crate) mod hooks;
 pub(crate) mod lanes;
 mod list;
 pub(crate) mod named;
@@ -16,11 +18,13 @@ mod polls;
 pub(crate) mod registry;
 pub mod source;
 pub(crate) mod spans;
+#[cfg(test)]
+mod tests;
 mod view;
 
+pub use follow::Follow;
 pub use list::{live, take_panicked, TaskInfo, TaskState};
 pub use named::spawn_named;
 pub use origin::TaskKind;
-pub use registry::Follow;
 pub use source::Site;
 pub use view::{human, show, watch, RuntimeFacts, WorkerFacts};

@@ -4,8 +4,8 @@
 use std::fmt::Write as _;
 use std::time::Duration;
 
+use super::follow::{Follow, HOOKS_ENV};
 use super::list::{live, take_panicked, TaskInfo, TaskState};
-use super::registry::{Follow, HOOKS_ENV};
 use crate::display::{self, escape, Bundle};
 
 /// The stable metrics of one runtime.
