@@ -11,7 +11,7 @@ pub use tokio;
 pub mod display;
 pub mod input;
 mod kernel_io;
-mod mutex;
+mod lock;
 mod running_cell;
 pub mod runtime;
 #[doc(hidden)]

@@ -4,7 +4,7 @@
 use std::panic::Location;
 use std::sync::Mutex;
 
-use crate::mutex::lock;
+use crate::lock::lock;
 
 /// How a task runs.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

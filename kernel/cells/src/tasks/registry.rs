@@ -1,6 +1,6 @@
 //! Every live task of the runtimes the cell library builds, kept up to date
 //! by tokio's task hooks (an unstable tokio API: the library is built with
-//! `--cfg tokio_unstable`), which `hooks` installs and `follow` sets up.
+//! `--cfg tokio_unstable`): `hooks` feeds it, `follow` installs the hooks.
 //!
 //! The hooks run on every spawn, poll and end of every task, so they take
 //! no lock and allocate nothing in the common case. Tokio numbers tasks
@@ -14,7 +14,7 @@
 //! in a locked side map, looked up only for tasks flagged as having it. A
 //! task's entry goes when the task ends.
 
-use crate::mutex::lock;
+use crate::lock::lock;
 use std::collections::BTreeMap;
 use std::hash::{Hash, Hasher};
 use std::panic::Location;

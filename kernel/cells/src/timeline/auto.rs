@@ -16,7 +16,7 @@ use tokio::time::Instant;
 
 use super::span::Status;
 use super::{Record, Timeline};
-use crate::mutex::lock;
+use crate::lock::lock;
 use crate::tasks::lanes::{self, TaskLane};
 use crate::tasks::origin::SpawnedAt;
 use crate::tasks::source;

@@ -25,7 +25,7 @@ mod render;
 mod scale;
 mod span;
 
-use crate::mutex::lock;
+use crate::lock::lock;
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::{Arc, Mutex};

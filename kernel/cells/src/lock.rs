@@ -1,4 +1,4 @@
-//! Locking the library's tables.
+//! Locking that outlives a panic elsewhere.
 
 /// Locks `mutex`, also after a panic while it was held: the library's
 /// tables stay usable when a hook or a display panicked midway.
