@@ -15,8 +15,8 @@ use serde_json::{json, Map, Value};
 pub const MARKER: &str = "\u{1}asyncbook-display ";
 
 fn emit(message: Value) {
-    if crate::in_kernel() {
-        crate::tell_kernel(format_args!("{MARKER}{message}"));
+    if crate::kernel_io::in_kernel() {
+        crate::kernel_io::tell_kernel(format_args!("{MARKER}{message}"));
         return;
     }
     // A program has no output to clear or to replace in place: it prints
@@ -25,7 +25,7 @@ fn emit(message: Value) {
         .iter()
         .find_map(|kind| message[kind]["data"]["text/plain"].as_str());
     if let Some(text) = shown.filter(|text| !text.is_empty()) {
-        crate::print_line(text);
+        crate::kernel_io::print_line(text);
     }
 }
 
@@ -169,8 +169,8 @@ impl<T: std::fmt::Debug + ?Sized> DebugDisplay for T {
 /// The non-generic part of [`DebugDisplay`], compiled once here rather than
 /// in every cell that shows a value.
 fn show_debug(value: &dyn std::fmt::Debug) {
-    if crate::in_kernel() {
-        crate::tell_kernel(format_args!(
+    if crate::kernel_io::in_kernel() {
+        crate::kernel_io::tell_kernel(format_args!(
             "EVCXR_BEGIN_CONTENT text/plain\n{value:?}\nEVCXR_END_CONTENT"
         ));
         return;
@@ -178,6 +178,6 @@ fn show_debug(value: &dyn std::fmt::Debug) {
     // The kernel shows no result for `()`; neither does a program.
     let text = format!("{value:?}");
     if text != "()" {
-        crate::print_line(&text);
+        crate::kernel_io::print_line(&text);
     }
 }

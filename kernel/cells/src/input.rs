@@ -25,7 +25,7 @@ pub fn password(prompt: &str) -> String {
 }
 
 fn ask(command: &str, prompt: &str) -> String {
-    if !crate::in_kernel() {
+    if !crate::kernel_io::in_kernel() {
         return ask_console(prompt);
     }
     // The engine cuts the prompt at the first ':' and the protocol is one
@@ -38,7 +38,7 @@ fn ask(command: &str, prompt: &str) -> String {
             c => c,
         })
         .collect();
-    crate::tell_kernel(format_args!("{command}:{prompt}"));
+    crate::kernel_io::tell_kernel(format_args!("{command}:{prompt}"));
     String::from_utf8_lossy(&read_line()).into_owned()
 }
 

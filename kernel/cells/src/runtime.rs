@@ -10,6 +10,8 @@ use std::time::Duration;
 
 use tokio::sync::watch;
 
+pub use crate::running_cell::current_cell;
+
 /// Raised (as an unwinding payload) inside a cell that was interrupted while
 /// it awaited; the kernel reports it as an interruption, not as a panic.
 #[derive(Debug)]
@@ -28,23 +30,6 @@ const STARTED_MARKER: &str = "\u{1}asyncbook-started";
 /// Prefix of the line that tells the kernel why the running cell panicked.
 pub const PANIC_MARKER: &str = "\u{1}asyncbook-panic ";
 
-tokio::task_local! {
-    /// The execution count of the cell whose code is being polled, so that
-    /// the task registry knows which cell spawned a task.
-    static CELL: Option<u64>;
-}
-
-/// The cell whose body is running on this thread (tasks are not cells: the
-/// registry gives a task its spawner's cell).
-pub fn current_cell() -> Option<u64> {
-    CELL.try_with(|cell| *cell).ok().flatten()
-}
-
-/// `future` runs as code of `cell` (for work moved to another runtime).
-pub(crate) fn as_cell<F: Future>(cell: Option<u64>, future: F) -> impl Future<Output = F::Output> {
-    CELL.scope(cell, future)
-}
-
 /// How many cells have started in this session: `:tasks watch` stops when
 /// the next one does.
 static CELLS_STARTED: AtomicU64 = AtomicU64::new(0);
@@ -59,7 +44,7 @@ pub(crate) fn cells_started() -> u64 {
 pub fn shared() -> &'static tokio::runtime::Runtime {
     static RUNTIME: OnceLock<tokio::runtime::Runtime> = OnceLock::new();
     RUNTIME.get_or_init(|| {
-        crate::tasks::registry::build(
+        crate::tasks::follow::build(
             tokio::runtime::Builder::new_multi_thread()
                 .enable_all()
                 .thread_name("asyncbook-worker"),
@@ -76,7 +61,7 @@ pub fn shared() -> &'static tokio::runtime::Runtime {
 /// Outside a kernel (a program made by `asyncbook export`) the program's own
 /// runtime is the shared one, and there is no interrupt to listen for.
 pub fn block_on<F: Future>(future: F) -> F::Output {
-    if !crate::in_kernel() {
+    if !crate::kernel_io::in_kernel() {
         return match tokio::runtime::Handle::try_current() {
             Ok(handle) => tokio::task::block_in_place(|| handle.block_on(future)),
             Err(_) => shared().block_on(future),
@@ -131,10 +116,10 @@ async fn run_cell(cell: Option<u64>, body: CellBody<'_>) {
     let mut interrupted = session_setup();
     interrupted.mark_unchanged();
     // From here on an interrupt cancels this cell: tell the kernel.
-    crate::tell_kernel(format_args!("{STARTED_MARKER}"));
+    crate::kernel_io::tell_kernel(format_args!("{STARTED_MARKER}"));
     let outcome = tokio::select! {
         biased;
-        value = CELL.scope(cell, InCell(body)) => Some(value),
+        value = crate::running_cell::as_cell(cell, InCell(body)) => Some(value),
         _ = interrupted.changed() => None,
     };
     crate::timeline::auto::finish_cell();
@@ -186,7 +171,7 @@ fn install_panic_hook() {
             .unwrap_or_default();
         if IN_CELL.with(|flag| flag.get()) {
             let json = serde_json::json!({ "message": message, "location": location });
-            crate::tell_kernel(format_args!("{PANIC_MARKER}{json}"));
+            crate::kernel_io::tell_kernel(format_args!("{PANIC_MARKER}{json}"));
         } else {
             let thread = std::thread::current();
             let name = thread.name().unwrap_or("unnamed");
@@ -208,7 +193,7 @@ fn session_setup() -> watch::Receiver<u64> {
                 tokio::signal::unix::signal(tokio::signal::unix::SignalKind::interrupt())
             {
                 let ticks = sender.clone();
-                crate::tasks::registry::as_kernel(|| {
+                crate::tasks::hooks::as_kernel(|| {
                     tokio::spawn(async move {
                         while signals.recv().await.is_some() {
                             ticks.send_modify(|n| *n += 1);

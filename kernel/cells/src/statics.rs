@@ -26,12 +26,12 @@ pub fn shared<T: Any + Sync>(name: &str, cell: u64, init: impl FnOnce() -> T) ->
             .filter(|(n, c, _)| n == name && *c == cell)
             .find_map(|(_, _, value)| (*value as &dyn Any).downcast_ref::<T>())
     };
-    if let Some(found) = find(&crate::lock(&INSTANCES)) {
+    if let Some(found) = find(&crate::lock::lock(&INSTANCES)) {
         return found;
     }
     // Made without the lock held: an initialiser may use another static.
     let made: &'static T = Box::leak(Box::new(init()));
-    let mut instances = crate::lock(&INSTANCES);
+    let mut instances = crate::lock::lock(&INSTANCES);
     if let Some(found) = find(&instances) {
         return found;
     }

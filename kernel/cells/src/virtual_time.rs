@@ -14,10 +14,10 @@ where
     F::Output: Send + 'static,
 {
     // Tasks spawned there belong to the cell that called.
-    let future = crate::runtime::as_cell(crate::runtime::current_cell(), future);
+    let future = crate::running_cell::as_cell(crate::running_cell::current_cell(), future);
     std::thread::spawn(move || {
         crate::timeline::auto::on_virtual_time();
-        crate::tasks::registry::build(
+        crate::tasks::follow::build(
             tokio::runtime::Builder::new_current_thread()
                 .enable_all()
                 .start_paused(true),

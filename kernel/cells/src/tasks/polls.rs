@@ -10,7 +10,7 @@
 //! and the table of a thread that ends, are folded into the registry first
 //! (see [`set_fold`]).
 
-use crate::lock;
+use crate::lock::lock;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 

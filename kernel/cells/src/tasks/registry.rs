@@ -1,6 +1,6 @@
 //! Every live task of the runtimes the cell library builds, kept up to date
 //! by tokio's task hooks (an unstable tokio API: the library is built with
-//! `--cfg tokio_unstable`).
+//! `--cfg tokio_unstable`): `hooks` feeds it, `follow` installs the hooks.
 //!
 //! The hooks run on every spawn, poll and end of every task, so they take
 //! no lock and allocate nothing in the common case. Tokio numbers tasks
@@ -14,25 +14,23 @@
 //! in a locked side map, looked up only for tasks flagged as having it. A
 //! task's entry goes when the task ends.
 
-use crate::lock;
+use crate::lock::lock;
 use std::collections::BTreeMap;
 use std::hash::{Hash, Hasher};
 use std::panic::Location;
 use std::ptr;
-use std::sync::atomic::{fence, AtomicBool, AtomicPtr, AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{fence, AtomicPtr, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 
-use tokio::runtime::TaskMeta;
 use tokio::task::Id;
 
-use super::source::{SpanPlace, SpawnedAt};
-use super::{clock, polls, TaskKind};
-use crate::runtime;
-use crate::timeline::Lane;
+use super::lanes::TaskLane;
+use super::origin::{SpanPlace, SpawnedAt, TaskKind};
+use super::{clock, polls};
 
 /// Lines in the ring: live tasks whose ids lie further apart than this
 /// share a line, and the younger one goes to [`OVERFLOW`]. 4 MiB.
-const SLOTS: usize = 1 << 16;
+pub(crate) const SLOTS: usize = 1 << 16;
 
 /// A slot's id while its task's spawn writes it.
 const CLAIMED: u64 = u64::MAX;
@@ -72,10 +70,15 @@ struct Slot {
 struct Extra {
     name: Option<Box<str>>,
     /// Where a recording timeline draws it.
-    lane: Option<Mutex<Lane>>,
+    lane: Option<Mutex<Box<dyn TaskLane>>>,
     /// Where its tracing span says it was spawned (a task the hooks do not
     /// see; the others have theirs in [`Slot::site`]).
     place: Option<&'static SpanPlace>,
+}
+
+/// Allocates the ring now rather than in the first spawn hook.
+pub(crate) fn allocate() {
+    ring();
 }
 
 fn ring() -> &'static [Slot] {
@@ -87,26 +90,14 @@ static OVERFLOW: Mutex<BTreeMap<u64, Box<Slot>>> = Mutex::new(BTreeMap::new());
 
 static EXTRAS: Mutex<BTreeMap<u64, Arc<Extra>>> = Mutex::new(BTreeMap::new());
 
-/// Set while a timeline records the tasks it sees spawned.
-static RECORDING: AtomicBool = AtomicBool::new(false);
-
 /// Live tasks with a timeline lane: while there is none, polls look
 /// nothing up.
 static LANES: AtomicUsize = AtomicUsize::new(0);
 
-thread_local! {
-    /// Set while the kernel spawns its own tasks on this thread.
-    static KERNEL_SPAWN: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
-    /// A name from `tokio::task::Builder`, between the spawn's tracing span
-    /// (see `spans`) and its spawn hook, on the spawning thread.
-    static PENDING_NAME: std::cell::RefCell<Option<(u64, Box<str>)>> =
-        const { std::cell::RefCell::new(None) };
-}
-
 /// Tokio's number for a task. `Id` shows it only through `Display` and
 /// `Hash`; its `Hash` writes the number as one `u64` (a test fails if the
 /// numbers it gives stop matching `Display`).
-fn number(id: Id) -> u64 {
+pub(crate) fn number(id: Id) -> u64 {
     #[derive(Default)]
     struct Number(u64);
     impl Hasher for Number {
@@ -137,142 +128,42 @@ fn with_slot<R>(id: u64, f: impl FnOnce(&Slot) -> R) -> Option<R> {
     lock(&OVERFLOW).get(&id).map(|slot| f(slot))
 }
 
-/// Set in the kernel's environment, chooses what runtimes follow of their
-/// tasks (see [`Follow`]).
-pub const HOOKS_ENV: &str = "ASYNCBOOK_TASK_HOOKS";
-
-/// What the runtimes follow of their tasks, from [`HOOKS_ENV`].
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Follow {
-    /// Unset (or any other value): the runtime's hooks, and the tracing
-    /// subscriber (`spans`) for names, blocking and `LocalSet` tasks.
-    Everything,
-    /// `no-names`: the hooks without the subscriber, for code that spawns a
-    /// great many tiny tasks. The subscriber's share of a spawn is
-    /// tracing's: each spawn span holds a reference to the subscriber, taken
-    /// on the spawning thread and dropped on the worker that finishes the
-    /// task, one cache line moving between cores at every task.
-    NoNames,
-    /// `off`: no task hooks (`:tasks` lists nothing), the baseline
-    /// `make bench` measures the hooks' cost against.
-    Off,
+/// A task being spawned, as the hooks tell it.
+pub(crate) struct Spawned {
+    pub id: u64,
+    pub kind: TaskKind,
+    /// Spawned by the kernel's own code: not listed.
+    pub kernel: bool,
+    /// The cell whose code spawned it, or whose task did.
+    pub cell: Option<u64>,
+    /// The task that spawned it.
+    pub parent: Option<u64>,
+    pub at: SpawnedAt,
+    pub name: Option<Box<str>>,
+    pub lane: Option<Box<dyn TaskLane>>,
 }
 
-impl Follow {
-    pub fn chosen() -> Follow {
-        static CHOSEN: OnceLock<Follow> = OnceLock::new();
-        *CHOSEN.get_or_init(|| match std::env::var_os(HOOKS_ENV) {
-            Some(value) if value == "off" => Follow::Off,
-            Some(value) if value == "no-names" => Follow::NoNames,
-            _ => Follow::Everything,
-        })
-    }
-}
-
-/// Builds a runtime with the registry's hooks installed. Its own workers
-/// (started as blocking tasks while it is built) are the kernel's.
-pub(crate) fn build(
-    builder: &mut tokio::runtime::Builder,
-) -> std::io::Result<tokio::runtime::Runtime> {
-    as_kernel(|| hooked(builder).build())
-}
-
-fn hooked(builder: &mut tokio::runtime::Builder) -> &mut tokio::runtime::Builder {
-    let follow = Follow::chosen();
-    if follow == Follow::Off {
-        return builder;
-    }
-    if follow == Follow::Everything {
-        // Names, and the tasks the hooks do not see, come through tracing,
-        // on the threads where tasks are spawned.
-        crate::tasks::spans::start();
-        builder.on_thread_start(crate::tasks::spans::enter_thread);
-    }
-    clock::start();
-    polls::set_fold(fold);
-    ring();
-    builder
-        .on_task_spawn(spawned)
-        .on_before_task_poll(before_poll)
-        .on_after_task_poll(after_poll)
-        .on_task_terminate(terminated)
-}
-
-/// Runs `f` with the tasks it spawns marked as the kernel's own.
-pub(crate) fn as_kernel<R>(f: impl FnOnce() -> R) -> R {
-    KERNEL_SPAWN.with(|flag| flag.set(true));
-    let result = f();
-    KERNEL_SPAWN.with(|flag| flag.set(false));
-    result
-}
-
-/// Whether the next task spawned on this thread gets a timeline lane (a
-/// timeline records, and the kernel is not the one spawning).
-pub(crate) fn records_next_spawn() -> bool {
-    RECORDING.load(Ordering::Relaxed) && !KERNEL_SPAWN.with(|flag| flag.get())
-}
-
-/// The next task spawned on this thread, numbered `id`, is called `name`.
-pub(crate) fn name_next(id: u64, name: Box<str>) {
-    PENDING_NAME.with(|pending| *pending.borrow_mut() = Some((id, name)));
-}
-
-fn spawned(meta: &TaskMeta<'_>) {
-    let id = number(meta.id());
-    let name = PENDING_NAME.with(|pending| {
-        let mut pending = pending.borrow_mut();
-        let named = pending.as_ref().is_some_and(|(for_id, _)| *for_id == id);
-        named
-            .then(|| pending.take().map(|(_, name)| name))
-            .flatten()
-    });
-    register(id, SpawnedAt::Hook(meta.spawned_at()), name, 0);
-}
-
-/// Task `id`, which the hooks do not see, is being spawned on this thread
-/// (told by its tracing span): it is listed from now until its span closes ([`end`]).
-pub(crate) fn span_spawned(
-    id: u64,
-    kind: TaskKind,
-    name: Option<Box<str>>,
-    at: &'static SpanPlace,
-) {
-    let kind = match kind {
+/// Enters a task being spawned.
+pub(crate) fn insert(task: Spawned) {
+    let id = task.id;
+    let kind = match task.kind {
         TaskKind::Local => LOCAL,
         TaskKind::Blocking => BLOCKING,
         TaskKind::Async => 0,
     };
-    register(id, SpawnedAt::Span(at), name, kind);
-}
-
-/// Enters task `id` in the registry, with the `kind` flag given.
-fn register(id: u64, at: SpawnedAt, name: Option<Box<str>>, kind: u64) {
-    let parent = tokio::task::try_id().map(number);
-    let cell = runtime::current_cell().or_else(|| {
-        let parent = parent?;
-        let cell = with_slot(parent, |slot| slot.cell.load(Ordering::Relaxed) & CELL_BITS)?;
-        cell.checked_sub(1)
-    });
-    let kernel = KERNEL_SPAWN.with(|flag| flag.get());
-    // `records_next_spawn`, with the kernel's flag already read.
-    let lane = if RECORDING.load(Ordering::Relaxed) && !kernel {
-        crate::timeline::auto::lane_for(name.as_deref(), cell, at)
-    } else {
-        None
-    };
-    let mut flags = kind | if kernel { KERNEL } else { 0 };
-    let (site, place) = match at {
+    let mut flags = kind | if task.kernel { KERNEL } else { 0 };
+    let (site, place) = match task.at {
         SpawnedAt::Hook(location) => (ptr::from_ref(location).cast_mut(), None),
         SpawnedAt::Span(place) => (ptr::null_mut(), Some(place)),
     };
-    if name.is_some() || lane.is_some() || place.is_some() {
+    if task.name.is_some() || task.lane.is_some() || place.is_some() {
         flags |= EXTRA;
-        if lane.is_some() {
+        if task.lane.is_some() {
             LANES.fetch_add(1, Ordering::Relaxed);
         }
         let extra = Extra {
-            name,
-            lane: lane.map(Mutex::new),
+            name: task.name,
+            lane: task.lane.map(Mutex::new),
             place,
         };
         lock(&EXTRAS).insert(id, Arc::new(extra));
@@ -281,9 +172,10 @@ fn register(id: u64, at: SpawnedAt, name: Option<Box<str>>, kind: u64) {
         slot.spawned.store(clock::now(), Ordering::Relaxed);
         slot.polls.store(0, Ordering::Relaxed);
         slot.busy.store(0, Ordering::Relaxed);
-        let cell = cell.map_or(0, |cell| cell + 1) & CELL_BITS;
+        let cell = task.cell.map_or(0, |cell| cell + 1) & CELL_BITS;
         slot.cell.store(cell | flags, Ordering::Relaxed);
-        slot.parent.store(parent.unwrap_or(0), Ordering::Relaxed);
+        slot.parent
+            .store(task.parent.unwrap_or(0), Ordering::Relaxed);
         slot.site.store(site, Ordering::Relaxed);
     };
     let slot = home(id);
@@ -310,14 +202,14 @@ fn extra(id: u64, flags: u64) -> Option<Arc<Extra>> {
     lock(&EXTRAS).get(&id).cloned()
 }
 
-fn with_lane(extra: Option<Arc<Extra>>, f: impl FnOnce(&mut Lane)) {
+fn with_lane(extra: Option<Arc<Extra>>, f: impl FnOnce(&mut dyn TaskLane)) {
     if let Some(lane) = extra.as_ref().and_then(|extra| extra.lane.as_ref()) {
-        f(&mut lock(lane));
+        f(&mut **lock(lane));
     }
 }
 
 /// Adds figures from a thread's table to live task `id`.
-fn fold(id: u64, polls: u64, busy: u64) {
+pub(crate) fn fold(id: u64, polls: u64, busy: u64) {
     with_slot(id, |slot| {
         slot.polls.fetch_add(polls, Ordering::Relaxed);
         slot.busy.fetch_add(busy, Ordering::Relaxed);
@@ -330,7 +222,7 @@ fn flags(id: u64) -> Option<u64> {
 }
 
 /// Calls `f` on the timeline lane of task `id`, if it has one.
-fn on_lane(id: u64, f: impl FnOnce(&mut Lane)) {
+fn on_lane(id: u64, f: impl FnOnce(&mut dyn TaskLane)) {
     if LANES.load(Ordering::Relaxed) == 0 {
         return;
     }
@@ -339,29 +231,17 @@ fn on_lane(id: u64, f: impl FnOnce(&mut Lane)) {
     }
 }
 
-fn before_poll(meta: &TaskMeta<'_>) {
-    poll_starts(number(meta.id()));
-}
-
-fn after_poll(meta: &TaskMeta<'_>) {
-    poll_ends(number(meta.id()));
-}
-
-fn terminated(meta: &TaskMeta<'_>) {
-    end(number(meta.id()));
-}
-
 /// A poll of task `id` starts on this thread (for a task the hooks do not
 /// see, its span is entered).
 pub(crate) fn poll_starts(id: u64) {
     polls::started(id);
-    on_lane(id, Lane::poll_starts);
+    on_lane(id, |lane| lane.poll_starts());
 }
 
 /// The poll of task `id` under way on this thread ends.
 pub(crate) fn poll_ends(id: u64) {
     polls::ended(id);
-    on_lane(id, Lane::poll_ends);
+    on_lane(id, |lane| lane.poll_ends());
 }
 
 /// The future of task `id` was dropped (its span closed): its timeline
@@ -410,7 +290,7 @@ pub(crate) fn end(id: u64) {
         with_lane(Some(extra), |lane| lane.ended(panicked));
     }
     if panicked {
-        crate::tasks::panicked(ended);
+        lock(&PANICKED_TASKS).push((ended, clock::now()));
     }
 }
 
@@ -426,16 +306,21 @@ pub(crate) fn note_panic() {
 /// The cell that spawned the task running on this thread (or the task that
 /// spawned it), if the registry follows it.
 pub(crate) fn current_task_cell() -> Option<u64> {
-    let id = tokio::task::try_id()?;
-    with_slot(number(id), |slot| {
-        slot.cell.load(Ordering::Relaxed) & CELL_BITS
-    })?
-    .checked_sub(1)
+    cell_of(number(tokio::task::try_id()?))
 }
 
-/// Switches the recording of newly spawned tasks on or off.
-pub(crate) fn record(on: bool) {
-    RECORDING.store(on, Ordering::Relaxed);
+/// The cell that spawned live task `id` (or the task that spawned it).
+pub(crate) fn cell_of(id: u64) -> Option<u64> {
+    with_slot(id, |slot| slot.cell.load(Ordering::Relaxed) & CELL_BITS)?.checked_sub(1)
+}
+
+/// Tasks that ended by a panic, with the time they ended: the next
+/// `:tasks` says so.
+static PANICKED_TASKS: Mutex<Vec<(Snapshot, u64)>> = Mutex::new(Vec::new());
+
+/// The tasks that ended by a panic since the last call, with when they ended.
+pub(crate) fn take_panicked() -> Vec<(Snapshot, u64)> {
+    std::mem::take(&mut *lock(&PANICKED_TASKS))
 }
 
 /// A task's entry, copied out of the registry.
@@ -529,144 +414,13 @@ pub(crate) fn snapshots() -> Vec<Snapshot> {
     found
 }
 
-/// How many tasks the registry holds, the kernel's included.
+/// What the registry holds, the kernel's tasks included: tasks in the
+/// ring, tasks in the overflow map, side entries.
 #[cfg(test)]
-pub(crate) fn len() -> usize {
+pub(crate) fn held() -> (usize, usize, usize) {
     let in_ring = ring()
         .iter()
         .filter(|slot| slot.id.load(Ordering::Relaxed) != 0)
         .count();
-    in_ring + lock(&OVERFLOW).len()
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn find(name: &str) -> Option<crate::tasks::TaskInfo> {
-        crate::tasks::live()
-            .into_iter()
-            .find(|task| task.name.as_deref() == Some(name))
-    }
-
-    // The one test of this crate on a hooked runtime: the registry is the
-    // process's, and its count must be this test's alone.
-    #[test]
-    fn tasks_are_listed_while_alive_and_a_million_leave_nothing_behind() {
-        let runtime = build(tokio::runtime::Builder::new_multi_thread().enable_all()).unwrap();
-        runtime.block_on(async {
-            let (release, wait) = tokio::sync::oneshot::channel::<()>();
-            let waiter = tokio::task::Builder::new()
-                .name("registry waiter")
-                .spawn(async move {
-                    let child = tokio::spawn(std::future::pending::<()>());
-                    let _ = wait.await;
-                    child.abort();
-                })
-                .unwrap();
-            tokio::task::yield_now().await;
-            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
-            let listed = find("registry waiter").expect("a named task is listed by name");
-            assert!(listed.polls >= 1, "{listed:?}");
-            let child = crate::tasks::live()
-                .into_iter()
-                .find(|task| task.parent.as_deref() == Some(listed.id.as_str()))
-                .expect("the task it spawned is listed with its parent");
-            assert_eq!(child.name, None);
-            release.send(()).unwrap();
-            waiter.await.unwrap();
-
-            // A task whose ring line is held by a live task `SLOTS` ids
-            // older is kept (and listed) all the same.
-            let (release, wait) = tokio::sync::oneshot::channel::<()>();
-            let holder = tokio::spawn(async move {
-                let _ = wait.await;
-            });
-            let line = |id: Id| number(id) as usize % SLOTS;
-            let overflowed = loop {
-                let task = tokio::task::Builder::new()
-                    .name("overflowed")
-                    .spawn(std::future::pending::<()>())
-                    .unwrap();
-                if line(task.id()) == line(holder.id()) {
-                    break task;
-                }
-                task.abort();
-                let _ = task.await;
-            };
-            assert_eq!(lock(&OVERFLOW).len(), 1);
-            // (The tasks aborted before it may not have ended yet: tokio
-            // runs the end hook after waking the task's awaiter.)
-            let listed = crate::tasks::live()
-                .into_iter()
-                .find(|task| task.id == overflowed.id().to_string())
-                .expect("a task in the overflow map is listed");
-            assert_eq!(listed.name.as_deref(), Some("overflowed"));
-            overflowed.abort();
-            let _ = overflowed.await;
-            release.send(()).unwrap();
-            holder.await.unwrap();
-
-            // Tasks the hooks do not see: `spawn_blocking`'s and a
-            // `LocalSet`'s, listed while they live, with where they were
-            // spawned.
-            let (release, wait) = std::sync::mpsc::channel::<()>();
-            let blocking = tokio::task::spawn_blocking(move || {
-                let _ = wait.recv();
-            });
-            let local = tokio::task::LocalSet::new();
-            let (release_local, wait_local) = tokio::sync::oneshot::channel::<()>();
-            let on_set = local.spawn_local(async move {
-                let _ = wait_local.await;
-            });
-            local.run_until(tokio::task::yield_now()).await;
-            let of_kind = |kind: TaskKind| {
-                crate::tasks::live()
-                    .into_iter()
-                    .find(|task| task.kind == kind)
-            };
-            let mut running = None;
-            for _ in 0..200 {
-                running = of_kind(TaskKind::Blocking)
-                    .filter(|task| task.state == crate::tasks::TaskState::Running);
-                if running.is_some() {
-                    break;
-                }
-                tokio::time::sleep(std::time::Duration::from_millis(5)).await;
-            }
-            let running = running.unwrap_or_else(|| {
-                panic!(
-                    "the blocking task is listed as running: {:?}",
-                    crate::tasks::live()
-                )
-            });
-            assert_eq!(running.id, blocking.id().to_string());
-            assert!(
-                running.site.to_string().contains("registry.rs:"),
-                "{running:?}"
-            );
-            let idle = of_kind(TaskKind::Local).expect("the task on the set is listed");
-            assert_eq!(idle.id, on_set.id().to_string());
-            assert_eq!(idle.state, crate::tasks::TaskState::Idle, "{idle:?}");
-            assert!(idle.polls >= 1, "{idle:?}");
-            release.send(()).unwrap();
-            blocking.await.unwrap();
-            release_local.send(()).unwrap();
-            local.await;
-            on_set.await.unwrap();
-            assert!(of_kind(TaskKind::Blocking).is_none() && of_kind(TaskKind::Local).is_none());
-
-            let mut set = tokio::task::JoinSet::new();
-            for round in 0..100 {
-                for _ in 0..10_000 {
-                    set.spawn(async move { round });
-                }
-                while set.join_next().await.is_some() {}
-            }
-        });
-        // Shutting down waits for every task's end, hooks included.
-        drop(runtime);
-        assert_eq!(len(), 0, "every slot is free again");
-        assert!(lock(&OVERFLOW).is_empty() && lock(&EXTRAS).is_empty());
-    }
+    (in_ring, lock(&OVERFLOW).len(), lock(&EXTRAS).len())
 }

@@ -13,9 +13,9 @@
 //! evcxr ever change the lines it copies, tasks would show the generated
 //! file's line instead, and the protocol test of `:tasks` fails.
 
-use std::panic::Location;
 use std::path::PathBuf;
-use std::sync::Mutex;
+
+pub use super::origin::{SpanPlace, SpawnedAt};
 
 /// Names the folder of the session's cell sources.
 pub const SOURCES_ENV: &str = "ASYNCBOOK_CELL_SOURCES";
@@ -42,64 +42,6 @@ impl std::fmt::Display for Site {
     }
 }
 
-/// Where a task was spawned, as tokio tells: the location its spawn hook
-/// gives, or the place its tracing span names (a task on a `LocalSet`, or
-/// one of `spawn_blocking`, which the hooks do not see).
-#[derive(Clone, Copy, Debug)]
-pub enum SpawnedAt {
-    Hook(&'static Location<'static>),
-    Span(&'static SpanPlace),
-}
-
-/// A place named by a spawn span's fields.
-#[derive(Debug, PartialEq, Eq)]
-pub struct SpanPlace {
-    file: Box<str>,
-    line: u32,
-    column: u32,
-}
-
-impl SpawnedAt {
-    pub fn file(&self) -> &str {
-        match self {
-            Self::Hook(at) => at.file(),
-            Self::Span(at) => &at.file,
-        }
-    }
-
-    pub fn line(&self) -> u32 {
-        match self {
-            Self::Hook(at) => at.line(),
-            Self::Span(at) => at.line,
-        }
-    }
-
-    pub fn column(&self) -> u32 {
-        match self {
-            Self::Hook(at) => at.column(),
-            Self::Span(at) => at.column,
-        }
-    }
-}
-
-/// The place a spawn span names, kept once for the process (spawn sites
-/// are places in code: there are few of them).
-pub(crate) fn span_place(file: &str, line: u32, column: u32) -> &'static SpanPlace {
-    static PLACES: Mutex<Vec<&'static SpanPlace>> = Mutex::new(Vec::new());
-    let mut places = crate::lock(&PLACES);
-    let wanted = SpanPlace {
-        file: file.into(),
-        line,
-        column,
-    };
-    if let Some(place) = places.iter().find(|place| ***place == wanted) {
-        return place;
-    }
-    let place: &'static SpanPlace = Box::leak(Box::new(wanted));
-    places.push(place);
-    place
-}
-
 /// What `asyncbook::dbg!` prints before the expression: the cell line
 /// (`[3] line 2:`) in a cell's code, else `[file:line:column]` as
 /// `std::dbg!` does.
@@ -114,7 +56,7 @@ pub fn debug_place(file: &str, line: u32, column: u32) -> String {
 /// Where line `line` of `file` is, for code running now: a cell's body, or
 /// a task, which is placed in the cell that spawned it.
 pub(crate) fn site_here(file: &str, line: u32) -> Site {
-    let cell = crate::runtime::current_cell().or_else(super::registry::current_task_cell);
+    let cell = crate::running_cell::current_cell().or_else(super::registry::current_task_cell);
     site_of(cell, file, line)
 }
 

@@ -3,11 +3,11 @@
 //! `tokio::task::Builder::name`, and the tasks its hooks do not see.
 //!
 //! The cell library reads that span with a subscriber of its own. A name
-//! goes to the registry, which the spawn hook that follows on the same
-//! thread picks up. A task on a `LocalSet` and one of `spawn_blocking` get
-//! no hook at all: the span's fields enter them in the registry, entering
-//! and leaving the span (around each poll, and once more as the task's
-//! future is dropped) time their polls, and closing it ends them.
+//! is held for the spawn hook that follows on the same thread (`hooks`).
+//! A task on a `LocalSet` and one of `spawn_blocking` get no hook at all:
+//! the span's fields enter them in the registry, entering and leaving the
+//! span (around each poll, and once more as the task's future is dropped)
+//! time their polls, and closing it ends them.
 //!
 //! The subscriber is the default dispatcher of the threads where cells and
 //! tasks run (set per thread), not the process's global one, which stays
@@ -30,7 +30,8 @@ use tracing_core::subscriber::{Interest, NoSubscriber, Subscriber};
 use tracing_core::LevelFilter;
 use tracing_core::{dispatcher, Dispatch, Event, Metadata};
 
-use super::{registry, source, TaskKind};
+use super::origin::{self, TaskKind};
+use super::{hooks, registry};
 
 /// Bit set in the ids of the spans this subscriber keeps for itself (those
 /// it does not hand on). Subscribers number spans from one upwards.
@@ -222,15 +223,15 @@ fn spawn_span(span: &Attributes<'_>) -> Id {
     let name = (!fields.name.is_empty()).then(|| fields.name.into_boxed_str());
     match (fields.id, fields.unseen) {
         (Some(id), Some(kind)) => {
-            let place = source::span_place(&fields.file, fields.line, fields.column);
-            registry::span_spawned(id, kind, name, place);
+            let place = origin::span_place(&fields.file, fields.line, fields.column);
+            hooks::span_spawned(id, kind, name, place);
             Id::from_u64(OWN | TRACKED | id)
         }
         (Some(id), None) => {
             if let Some(name) = name {
-                registry::name_next(id, name);
+                hooks::name_next(id, name);
             }
-            if registry::records_next_spawn() {
+            if hooks::records_next_spawn() {
                 Id::from_u64(OWN | DRAWN | id)
             } else {
                 // Nothing is kept per span, so all of them can share one id.

@@ -4,8 +4,8 @@
 use std::fmt::Write as _;
 use std::time::Duration;
 
-use super::registry::{Follow, HOOKS_ENV};
-use super::{live, take_panicked, TaskInfo, TaskState};
+use super::follow::{Follow, HOOKS_ENV};
+use super::list::{live, take_panicked, TaskInfo, TaskState};
 use crate::display::{self, escape, Bundle};
 
 /// The stable metrics of one runtime.
@@ -248,7 +248,8 @@ pub fn text(facts: &RuntimeFacts, alive: &[TaskInfo], panicked: &[TaskInfo]) -> 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::tasks::{Site, TaskKind};
+    use crate::tasks::origin::TaskKind;
+    use crate::tasks::source::Site;
 
     fn task(name: Option<&str>, site: Site, state: TaskState) -> TaskInfo {
         TaskInfo {

@@ -1,7 +1,8 @@
 //! The automatic timeline: `:timeline` as a cell's first line records every
 //! task the cell spawns, every poll of them and of the cell's own future,
 //! and shows the picture when the cell ends. No change to the cell's code:
-//! the runtime's task hooks (see `tasks::registry`) fill the lanes.
+//! the runtime's task hooks (see `tasks::registry`) fill the lanes this
+//! module hands them (`tasks::lanes`).
 //!
 //! Work run under `virtual_time::run` is recorded on its virtual clock; a
 //! picture holding such lanes leaves out the lanes timed on the real clock
@@ -13,9 +14,12 @@ use std::sync::{Arc, Mutex};
 
 use tokio::time::Instant;
 
-use super::{lock, Lane, Record, Timeline};
-use crate::tasks::registry;
-use crate::tasks::source::{self, SpawnedAt};
+use super::span::Status;
+use super::{Record, Timeline};
+use crate::lock::lock;
+use crate::tasks::lanes::{self, TaskLane};
+use crate::tasks::origin::SpawnedAt;
+use crate::tasks::source;
 
 /// What a lane is called once the picture is drawn: the task's name, else
 /// its spawn site (worked out from files only then).
@@ -45,6 +49,55 @@ thread_local! {
     static VIRTUAL: Cell<bool> = const { Cell::new(false) };
 }
 
+/// One task's lane on the recording timeline, filled by the task hooks.
+struct Lane {
+    record: Arc<Mutex<Record>>,
+    since: Option<Instant>,
+}
+
+impl Lane {
+    fn new(timeline: &Timeline, name: String) -> Self {
+        let now = Instant::now();
+        let record = Arc::new(Mutex::new(Record {
+            name,
+            start: now,
+            end: None,
+            running: Vec::new(),
+        }));
+        let mut state = lock(&timeline.shared.state);
+        state.origin(now);
+        state.records.push(record.clone());
+        Self {
+            record,
+            since: None,
+        }
+    }
+}
+
+impl TaskLane for Lane {
+    fn poll_starts(&mut self) {
+        self.since = Some(Instant::now());
+    }
+
+    fn poll_ends(&mut self) {
+        if let Some(from) = self.since.take() {
+            lock(&self.record).ran(from, Instant::now());
+        }
+    }
+
+    fn ended(&mut self, panicked: bool) {
+        let status = if panicked {
+            Status::Cancelled
+        } else {
+            Status::Done
+        };
+        let mut record = lock(&self.record);
+        if record.end.is_none() {
+            record.end = Some((Instant::now(), status));
+        }
+    }
+}
+
 /// Marks this thread as running a runtime on virtual time.
 pub(crate) fn on_virtual_time() {
     VIRTUAL.with(|flag| flag.set(true));
@@ -52,7 +105,7 @@ pub(crate) fn on_virtual_time() {
 
 /// Starts recording for the running cell (the `:timeline` command).
 pub fn record_cell() {
-    let cell = crate::runtime::current_cell();
+    let cell = crate::running_cell::current_cell();
     let timeline = Timeline::new();
     let started = Instant::now();
     lock(&timeline.shared.state).origin = Some(started);
@@ -64,11 +117,11 @@ pub fn record_cell() {
         body: None,
         untracked: 0,
     });
-    registry::record(true);
+    lanes::record(lane_for);
 }
 
 /// A lane for a task spawned now, if a timeline records.
-pub(crate) fn lane_for(name: Option<&str>, cell: Option<u64>, at: SpawnedAt) -> Option<Lane> {
+fn lane_for(name: Option<&str>, cell: Option<u64>, at: SpawnedAt) -> Option<Box<dyn TaskLane>> {
     let mut recording = lock(&RECORDING);
     let recording = recording.as_mut()?;
     // A picture of thousands of lanes helps nobody: the first ones are drawn.
@@ -85,7 +138,7 @@ pub(crate) fn lane_for(name: Option<&str>, cell: Option<u64>, at: SpawnedAt) -> 
     recording
         .lanes
         .push((lane.record.clone(), label, on_virtual_time));
-    Some(lane)
+    Some(Box::new(lane))
 }
 
 /// When the poll of a cell's body starts, if a timeline records.
@@ -119,11 +172,11 @@ pub(crate) fn finish_cell() {
     let Some(recording) = lock(&RECORDING).take() else {
         return;
     };
-    registry::record(false);
+    lanes::stop();
     let now = Instant::now();
     if let Some(body) = &recording.body {
         let mut body = lock(body);
-        body.end.get_or_insert((now, super::Status::Done));
+        body.end.get_or_insert((now, Status::Done));
     }
     let virtual_only = recording.lanes.iter().any(|(_, _, on_virtual)| *on_virtual);
     if virtual_only {

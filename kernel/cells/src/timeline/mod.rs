@@ -23,8 +23,9 @@
 pub mod auto;
 mod render;
 mod scale;
+mod span;
 
-use crate::lock;
+use crate::lock::lock;
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::{Arc, Mutex};
@@ -36,37 +37,7 @@ use tokio::time::Instant;
 
 pub use render::{render_svg, render_table};
 pub use scale::Unit;
-
-/// How a span ended, as far as the timeline knows.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Status {
-    /// Still going when the picture was taken.
-    Open,
-    /// The future returned its value.
-    Done,
-    /// The future was dropped before finishing.
-    Cancelled,
-}
-
-/// One piece of tracked work, in time since the timeline's start.
-#[derive(Clone, Debug, PartialEq)]
-pub struct Span {
-    pub name: String,
-    pub start: Duration,
-    /// When it ended, or when the picture was taken if it is still open.
-    pub end: Duration,
-    pub status: Status,
-    /// The stretches of time it was being polled (running); the rest of
-    /// `start..end` it was waiting.
-    pub running: Vec<(Duration, Duration)>,
-}
-
-/// A labelled instant.
-#[derive(Clone, Debug, PartialEq)]
-pub struct Mark {
-    pub label: String,
-    pub at: Duration,
-}
+pub use span::{Mark, Span, Status};
 
 /// Past this many separate running stretches a span keeps a coarser record:
 /// neighbouring stretches are merged in pairs (with the wait between them).
@@ -169,7 +140,7 @@ impl Timeline {
         F::Output: Send + 'static,
     {
         let name = name.into();
-        crate::tasks::spawn_named(name.clone(), self.track(name, future))
+        crate::tasks::named::spawn_named(name.clone(), self.track(name, future))
     }
 
     /// Records an instant, drawn as a labelled line across all lanes.
@@ -265,54 +236,6 @@ impl std::fmt::Debug for Timeline {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         let state = lock(&self.shared.state);
         write!(f, "Timeline({} spans)", state.records.len())
-    }
-}
-
-/// One task's lane on a recording timeline, filled by the runtime's task
-/// hooks (see `timeline::auto`).
-pub(crate) struct Lane {
-    record: Arc<Mutex<Record>>,
-    since: Option<Instant>,
-}
-
-impl Lane {
-    fn new(timeline: &Timeline, name: String) -> Self {
-        let now = Instant::now();
-        let record = Arc::new(Mutex::new(Record {
-            name,
-            start: now,
-            end: None,
-            running: Vec::new(),
-        }));
-        let mut state = lock(&timeline.shared.state);
-        state.origin(now);
-        state.records.push(record.clone());
-        Self {
-            record,
-            since: None,
-        }
-    }
-
-    pub(crate) fn poll_starts(&mut self) {
-        self.since = Some(Instant::now());
-    }
-
-    pub(crate) fn poll_ends(&mut self) {
-        if let Some(from) = self.since.take() {
-            lock(&self.record).ran(from, Instant::now());
-        }
-    }
-
-    pub(crate) fn ended(&self, panicked: bool) {
-        let status = if panicked {
-            Status::Cancelled
-        } else {
-            Status::Done
-        };
-        let mut record = lock(&self.record);
-        if record.end.is_none() {
-            record.end = Some((Instant::now(), status));
-        }
     }
 }
 

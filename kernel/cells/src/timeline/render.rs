@@ -4,7 +4,7 @@ use std::fmt::Write as _;
 use std::time::Duration;
 
 use super::scale::{number, ticks, Unit};
-use super::{Mark, Span, Status};
+use super::span::{Mark, Span, Status};
 use crate::display::escape;
 
 const WIDTH: f64 = 760.0;
