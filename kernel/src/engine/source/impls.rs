@@ -16,22 +16,18 @@
 //! Should evcxr file items otherwise, the `impl` test in `shared_runtime.rs`
 //! fails.
 
-use std::borrow::Cow;
 use std::hash::{DefaultHasher, Hash, Hasher};
 
 use ra_ap_syntax::ast::{self, HasName};
 use ra_ap_syntax::AstNode;
 
-use crate::engine::source::syntax::{cell_range, item_name, replaced, top_level_items};
+use crate::engine::source::syntax::{cell_range, item_name, CellSyntax, Edit};
 
 /// The cell with a named constant before each `impl` that evcxr would keep
 /// for good.
-pub fn rewrite(code: &str) -> Cow<'_, str> {
-    if !code.contains("impl") {
-        return Cow::Borrowed(code);
-    }
-    let Some(items) = top_level_items(code) else {
-        return Cow::Borrowed(code);
+pub fn edits(cell: &CellSyntax) -> Vec<Edit> {
+    let Some(items) = &cell.items else {
+        return Vec::new();
     };
     let mut named_before = false;
     let mut edits = Vec::new();
@@ -41,10 +37,10 @@ pub fn rewrite(code: &str) -> Cow<'_, str> {
                 let at = cell_range(item.syntax()).start;
                 edits.push((at..at, anchor(block)));
             }
-            _ => named_before |= files_what_follows(&item),
+            _ => named_before |= files_what_follows(item),
         }
     }
-    replaced(code, edits)
+    edits
 }
 
 /// Whether evcxr files the unnamed items after `item` with it: a named
@@ -88,6 +84,14 @@ fn anchor(block: &ast::Impl) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::borrow::Cow;
+
+    use crate::engine::source::syntax::replaced;
+
+    /// The cell as the pass alone leaves it.
+    fn rewrite(code: &str) -> Cow<'_, str> {
+        replaced(code, edits(&CellSyntax::parse(code)))
+    }
 
     fn anchors(code: &str) -> Vec<String> {
         rewrite(code)

@@ -11,10 +11,9 @@
 //! kept with the cell's other variables. Pins inside functions and blocks
 //! are left alone, and lines keep their numbers.
 
-use std::borrow::Cow;
 use std::ops::Range;
 
-use crate::engine::source::syntax::{replaced, tokens, Token};
+use crate::engine::source::syntax::{CellSyntax, Edit, Token};
 
 /// Macros that shadow variables with themselves pinned: `tokio::pin!(a, b)`.
 const PIN_IN_PLACE: &[&str] = &[
@@ -35,12 +34,12 @@ const PIN_VALUE: &[&str] = &["pin", "std::pin::pin", "core::pin::pin"];
 const BOXED_LET: &str = "#[allow(unused_mut)] let mut";
 const BOX_PIN: &str = "::std::boxed::Box::pin(";
 
-/// The cell with each top-level `pin!` pinning in a box.
-pub fn rewrite(code: &str) -> Cow<'_, str> {
-    let tokens = tokens(code);
+/// What makes each top-level `pin!` of the cell pin in a box.
+pub fn edits(syntax: &CellSyntax) -> Vec<Edit> {
+    let tokens = &syntax.tokens;
     let cell = Cell {
-        code,
-        tokens: &tokens,
+        code: syntax.code,
+        tokens,
     };
     let mut edits: Vec<(Range<usize>, String)> = Vec::new();
     let mut i = 0;
@@ -56,7 +55,7 @@ pub fn rewrite(code: &str) -> Cow<'_, str> {
         };
         i = found.unwrap_or(i + 1);
     }
-    replaced(code, edits)
+    edits
 }
 
 struct Cell<'a> {
@@ -212,7 +211,15 @@ impl Cell<'_> {
 
 #[cfg(test)]
 mod tests {
+    use std::borrow::Cow;
+
     use super::*;
+    use crate::engine::source::syntax::replaced;
+
+    /// The cell as the pass alone leaves it.
+    fn rewrite(code: &str) -> Cow<'_, str> {
+        replaced(code, edits(&CellSyntax::parse(code)))
+    }
 
     #[test]
     fn variables_pinned_in_place_are_pinned_in_a_box() {

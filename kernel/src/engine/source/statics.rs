@@ -17,12 +17,10 @@
 //! once, the rewrite would cost a `LazyLock` and change nothing; the counter
 //! test in `shared_runtime.rs` holds either way.
 
-use std::borrow::Cow;
-
 use ra_ap_syntax::ast::{self, HasName};
 use ra_ap_syntax::AstNode;
 
-use crate::engine::source::syntax::{cell_range, replaced, top_level_items};
+use crate::engine::source::syntax::{cell_range, CellSyntax, Edit};
 
 /// Words of type names whose values change behind a shared reference.
 const STATEFUL: &[&str] = &[
@@ -50,12 +48,9 @@ fn outer_type(type_text: &str) -> &str {
 
 /// The cell (run as cell `cell`) with its stateful top-level statics kept in
 /// the cell library.
-pub fn rewrite(code: &str, cell: usize) -> Cow<'_, str> {
-    if !code.contains("static") {
-        return Cow::Borrowed(code);
-    }
-    let Some(items) = top_level_items(code) else {
-        return Cow::Borrowed(code);
+pub fn edits(syntax: &CellSyntax, cell: usize) -> Vec<Edit> {
+    let Some(items) = &syntax.items else {
+        return Vec::new();
     };
     let mut edits = Vec::new();
     for item in items {
@@ -103,12 +98,20 @@ pub fn rewrite(code: &str, cell: usize) -> Cow<'_, str> {
         ));
         edits.push((body.end..body.end, "))".to_owned()));
     }
-    replaced(code, edits)
+    edits
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::borrow::Cow;
+
+    use crate::engine::source::syntax::replaced;
+
+    /// The cell as the pass alone leaves it.
+    fn rewrite(code: &str, cell: usize) -> Cow<'_, str> {
+        replaced(code, edits(&CellSyntax::parse(code), cell))
+    }
 
     #[test]
     fn a_stateful_static_is_kept_in_the_library() {

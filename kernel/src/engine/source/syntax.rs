@@ -1,27 +1,49 @@
-//! Just enough of Rust's syntax to find a cell's top-level `let`s: words and
-//! punctuation with their bracket depth; comments, strings and character
-//! literals skipped. Also the name of an item, as rust-analyzer's parser
-//! (which evcxr reads cells with) gives it.
+//! A cell read as evcxr reads it: rust-analyzer's parse of the cell as the
+//! statements of a function body (`CellSyntax`, made once for every pass of
+//! `source::prepare`), its top-level items, and its tokens with their
+//! bracket depth (words and punctuation; comments, strings and character
+//! literals left out), which the passes and the type readers scan.
 
 use std::borrow::Cow;
 use std::ops::Range;
 
 use ra_ap_syntax::ast::{self, HasName};
-use ra_ap_syntax::{AstNode, Edition, SourceFile, SyntaxNode};
+use ra_ap_syntax::{AstNode, Edition, SourceFile, SyntaxKind, SyntaxNode};
 
 /// Makes a cell a function body, as evcxr reads it.
 const BODY_PRELUDE: &str = "fn f(){\n";
 
-/// The items at a cell's top level, as evcxr reads the cell: statements of a
-/// function body. None if the cell does not parse.
-pub fn top_level_items(code: &str) -> Option<Vec<ast::Item>> {
-    let wrapped = format!("{BODY_PRELUDE}{code}\n}}");
-    let parsed = SourceFile::parse(&wrapped, Edition::Edition2024);
-    if !parsed.errors().is_empty() {
-        return None;
+/// A cell parsed once: its text, its top-level items and its tokens.
+pub struct CellSyntax<'a> {
+    pub code: &'a str,
+    /// None if the cell does not parse.
+    pub items: Option<Vec<ast::Item>>,
+    pub tokens: Vec<Token>,
+}
+
+impl<'a> CellSyntax<'a> {
+    pub fn parse(code: &'a str) -> Self {
+        let wrapped = format!("{BODY_PRELUDE}{code}\n}}");
+        let parsed = SourceFile::parse(&wrapped, Edition::Edition2024);
+        let root = parsed.syntax_node();
+        let items = parsed
+            .errors()
+            .is_empty()
+            .then(|| body_items(&parsed.tree()))
+            .flatten();
+        let cell = BODY_PRELUDE.len()..BODY_PRELUDE.len() + code.len();
+        Self {
+            code,
+            items,
+            tokens: tokens_in(&root, cell),
+        }
     }
-    let list = parsed
-        .tree()
+}
+
+/// The items among the statements of the function `CellSyntax` wraps the
+/// cell in.
+fn body_items(file: &SourceFile) -> Option<Vec<ast::Item>> {
+    let list = file
         .syntax()
         .children()
         .find_map(ast::Fn::cast)?
@@ -35,7 +57,7 @@ pub fn top_level_items(code: &str) -> Option<Vec<ast::Item>> {
     )
 }
 
-/// Where `node`, of an item [`top_level_items`] gave, is in the cell.
+/// Where `node`, an item of [`CellSyntax::items`], is in the cell.
 pub fn cell_range(node: &SyntaxNode) -> Range<usize> {
     let range = node.text_range();
     usize::from(range.start()) - BODY_PRELUDE.len()..usize::from(range.end()) - BODY_PRELUDE.len()
@@ -109,6 +131,9 @@ pub fn statements_end(code: &str) -> Option<usize> {
         .rfind(|t| t.depth == 0 && &code[t.span.clone()] == ";")
         .map(|t| t.span.end)
 }
+
+/// A range of the cell and the text that replaces it.
+pub type Edit = (Range<usize>, String);
 
 /// `code` with each range in `edits` (in order, none overlapping) replaced;
 /// the replaced text's line breaks are kept, so lines keep their numbers.
@@ -239,119 +264,61 @@ pub struct Token {
 }
 
 /// Words and punctuation of Rust code with the bracket depth of each;
-/// comments, strings and character literals are skipped.
+/// comments, strings and character literals are left out.
 pub fn tokens(code: &str) -> Vec<Token> {
-    let bytes = code.as_bytes();
+    CellSyntax::parse(code).tokens
+}
+
+/// The tokens of `root` within `cell` (a range of the wrapped text), placed
+/// in the cell. Punctuation comes a character a token, as the lexer gives it
+/// (`::` is `:` `:`), but for `==` and `=>`; a lifetime is its name.
+fn tokens_in(root: &SyntaxNode, cell: Range<usize>) -> Vec<Token> {
     let mut out = Vec::new();
     let mut depth = 0usize;
-    let mut i = 0;
-    while i < bytes.len() {
-        let c = bytes[i];
-        let start = i;
-        match c {
-            b'/' if bytes.get(i + 1) == Some(&b'/') => {
-                while i < bytes.len() && bytes[i] != b'\n' {
-                    i += 1;
-                }
-                continue;
-            }
-            b'/' if bytes.get(i + 1) == Some(&b'*') => {
-                let mut nested = 0;
-                while i < bytes.len() {
-                    if bytes[i..].starts_with(b"/*") {
-                        nested += 1;
-                        i += 2;
-                    } else if bytes[i..].starts_with(b"*/") {
-                        nested -= 1;
-                        i += 2;
-                        if nested == 0 {
-                            break;
-                        }
-                    } else {
-                        i += 1;
-                    }
-                }
-                continue;
-            }
-            b'r' if matches!(bytes.get(i + 1), Some(b'#') | Some(b'"')) => {
-                let hashes = bytes[i + 1..].iter().take_while(|&&b| b == b'#').count();
-                if bytes.get(i + 1 + hashes) == Some(&b'"') {
-                    let close: Vec<u8> = std::iter::once(b'"')
-                        .chain(std::iter::repeat_n(b'#', hashes))
-                        .collect();
-                    i += 2 + hashes;
-                    while i < bytes.len() && !bytes[i..].starts_with(&close) {
-                        i += 1;
-                    }
-                    i += close.len();
-                    continue;
-                }
-                i += 1;
-                while i < bytes.len() && (bytes[i].is_ascii_alphanumeric() || bytes[i] == b'_') {
-                    i += 1;
-                }
-            }
-            b'"' => {
-                i += 1;
-                while i < bytes.len() && bytes[i] != b'"' {
-                    i += if bytes[i] == b'\\' { 2 } else { 1 };
-                }
-                i += 1;
-                continue;
-            }
-            b'\'' => {
-                // A character literal closes within a few bytes; a
-                // lifetime does not.
-                let close = if bytes.get(i + 1) == Some(&b'\\') {
-                    bytes[i + 2..]
-                        .iter()
-                        .position(|&b| b == b'\'')
-                        .map(|p| i + 2 + p)
-                } else {
-                    let width = code[i + 1..].chars().next().map_or(1, char::len_utf8);
-                    (bytes.get(i + 1 + width) == Some(&b'\'')).then_some(i + 1 + width)
-                };
-                i = close.map_or(i + 1, |at| at + 1);
-                continue;
-            }
-            b'(' | b'[' | b'{' => {
-                out.push(Token {
-                    span: i..i + 1,
-                    depth,
-                });
-                depth += 1;
-                i += 1;
-                continue;
-            }
-            b')' | b']' | b'}' => {
-                depth = depth.saturating_sub(1);
-                i += 1;
-                out.push(Token {
-                    span: start..i,
-                    depth,
-                });
-                continue;
-            }
-            c if c.is_ascii_whitespace() => {
-                i += 1;
-                continue;
-            }
-            c if c.is_ascii_alphanumeric() || c == b'_' || c >= 0x80 => {
-                while i < bytes.len()
-                    && (bytes[i].is_ascii_alphanumeric() || bytes[i] == b'_' || bytes[i] >= 0x80)
-                {
-                    i += 1;
-                }
-            }
-            b'=' if matches!(bytes.get(i + 1), Some(b'=') | Some(b'>')) => i += 2,
-            _ => i += 1,
+    for token in root
+        .descendants_with_tokens()
+        .filter_map(|e| e.into_token())
+    {
+        let range = token.text_range();
+        let (start, end) = (usize::from(range.start()), usize::from(range.end()));
+        if start < cell.start || end > cell.end {
+            continue;
         }
-        out.push(Token {
-            span: start..i,
-            depth,
-        });
+        let span = start - cell.start..end - cell.start;
+        let kind = token.kind();
+        let text = token.text();
+        if kind.is_trivia() || kind.is_literal() && !is_number(kind) {
+            continue;
+        }
+        if kind == SyntaxKind::LIFETIME_IDENT {
+            out.push(Token {
+                span: span.start + 1..span.end,
+                depth,
+            });
+        } else if kind.is_punct() && !matches!(text, "==" | "=>") {
+            for (at, c) in text.char_indices() {
+                let span = span.start + at..span.start + at + c.len_utf8();
+                match c {
+                    '(' | '[' | '{' => {
+                        out.push(Token { span, depth });
+                        depth += 1;
+                    }
+                    ')' | ']' | '}' => {
+                        depth = depth.saturating_sub(1);
+                        out.push(Token { span, depth });
+                    }
+                    _ => out.push(Token { span, depth }),
+                }
+            }
+        } else {
+            out.push(Token { span, depth });
+        }
     }
     out
+}
+
+fn is_number(kind: SyntaxKind) -> bool {
+    matches!(kind, SyntaxKind::INT_NUMBER | SyntaxKind::FLOAT_NUMBER)
 }
 
 #[cfg(test)]

@@ -8,13 +8,11 @@
 //! `main()` in a later cell runs the program beside the notebook's tasks.
 //! Lines keep their numbers, so diagnostics still point at the user's code.
 
-use std::borrow::Cow;
+use crate::engine::source::syntax::{CellSyntax, Edit, Token};
 
-use crate::engine::source::syntax::{replaced, tokens, Token};
-
-/// The cell with every top-level `#[tokio::main]` function rewritten.
-pub fn rewrite(code: &str) -> Cow<'_, str> {
-    let tokens = tokens(code);
+/// What turns every top-level `#[tokio::main]` function of the cell.
+pub fn edits(cell: &CellSyntax) -> Vec<Edit> {
+    let (code, tokens) = (cell.code, &cell.tokens);
     let text = |t: &Token| &code[t.span.clone()];
     let mut edits: Vec<(std::ops::Range<usize>, &str)> = Vec::new();
     let mut i = 0;
@@ -35,7 +33,7 @@ pub fn rewrite(code: &str) -> Cow<'_, str> {
         else {
             break;
         };
-        let Some(found) = function_after(code, &tokens, close + 1) else {
+        let Some(found) = function_after(code, tokens, close + 1) else {
             i = close + 1;
             continue;
         };
@@ -48,7 +46,10 @@ pub fn rewrite(code: &str) -> Cow<'_, str> {
         edits.push((found.close..found.close + 1, "}) }"));
         i = close + 1;
     }
-    replaced(code, edits)
+    edits
+        .into_iter()
+        .map(|(range, with)| (range, with.to_owned()))
+        .collect()
 }
 
 /// An `async fn` after an attribute: where its `async` and body braces are.
@@ -79,7 +80,15 @@ fn function_after(code: &str, tokens: &[Token], from: usize) -> Option<AsyncFn> 
 
 #[cfg(test)]
 mod tests {
+    use std::borrow::Cow;
+
     use super::*;
+    use crate::engine::source::syntax::replaced;
+
+    /// The cell as the pass alone leaves it.
+    fn rewrite(code: &str) -> Cow<'_, str> {
+        replaced(code, edits(&CellSyntax::parse(code)))
+    }
 
     #[test]
     fn a_tokio_main_runs_on_the_shared_runtime() {

@@ -1,7 +1,6 @@
 //! The engine thread: owns evcxr's context, runs cells, completes and
 //! inspects code, and turns evcxr's results into outcomes.
 
-use std::borrow::Cow;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::Ordering;
 use std::sync::{mpsc as std_mpsc, Arc};
@@ -17,13 +16,12 @@ use crate::engine::build::link::{self, CellLibrary};
 use crate::engine::build::saved_builds::SavedBuilds;
 use crate::engine::run::cell_state::CellState;
 use crate::engine::session::setup::{setup_failure, Setup};
-use crate::engine::source::commands::{self, Clear};
 use crate::engine::source::syntax::let_names;
+use crate::engine::source::{self, commands::Clear};
 use crate::engine::types::moved::{self, Moved};
 use crate::engine::{
-    build::generated, diagnostics, source::impls, source::pinned, source::statics,
-    source::tokio_main, CellError, CellErrorKind, Completion, InputAsk, Outcome, Output, Request,
-    Shared,
+    build::generated, diagnostics, CellError, CellErrorKind, Completion, InputAsk, Outcome, Output,
+    Request, Shared,
 };
 use crate::lock::lock;
 
@@ -220,8 +218,8 @@ impl Worker {
     }
 
     fn execute(&mut self, written: &str, cell: usize) -> Outcome {
-        let expanded = commands::expand(written);
-        match expanded.clear {
+        let prepared = source::prepare(written, cell);
+        match prepared.clear {
             Clear::Alone => return self.start_over(),
             Clear::WithOtherCode => {
                 self.shared.running.store(false, Ordering::SeqCst);
@@ -232,14 +230,11 @@ impl Worker {
             }
             Clear::No => {}
         }
-        if let Some(on) = expanded.show_warnings {
+        if let Some(on) = prepared.show_warnings {
             self.shared.warnings.show(on);
         }
-        let as_written = expanded.code.to_string();
-        let code = rewritten(expanded.code, tokio_main::rewrite);
-        let code = rewritten(code, pinned::rewrite);
-        let code = rewritten(code, impls::rewrite);
-        let code = rewritten(code, |code| statics::rewrite(code, cell));
+        let as_written = prepared.expanded;
+        let code = prepared.code;
         let state = self.shared.cell();
         self.shared.warnings.expect(&state, &code);
         let _ = std::fs::remove_file(self.errors_file());
@@ -254,7 +249,7 @@ impl Worker {
             .map(|(name, _)| name.to_owned())
             .collect();
         let result = self.context.execute_with_callbacks(&code, &mut callbacks);
-        let (code, result) = self.kept(code, result, &mut callbacks);
+        let (code, result) = self.kept(code.into(), result, &mut callbacks);
         if *code != as_written {
             crate::engine::session::cell_sources::keep_ran(cell, &code);
         }
@@ -333,14 +328,6 @@ impl Worker {
                 .unwrap_or_else(|p| p.into_inner())
                 .0;
         }
-    }
-}
-
-/// `code` after `rewrite`, still borrowed when the rewrite changes nothing.
-fn rewritten<'a>(code: Cow<'a, str>, rewrite: impl FnOnce(&str) -> Cow<'_, str>) -> Cow<'a, str> {
-    match rewrite(&code) {
-        Cow::Owned(rewritten) => Cow::Owned(rewritten),
-        Cow::Borrowed(_) => code,
     }
 }
 
