@@ -15,7 +15,7 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
-use engine::build::{cargo as cell_build, compile as cell_compile, link as cell_link};
+use engine::build::{cargo as cell_build, compile as cell_compile, library::CellLibrary};
 use engine::run::relay;
 
 #[derive(Parser)]
@@ -52,7 +52,7 @@ pub fn main() -> ExitCode {
     if cell_build::invoked() {
         return helper_exit(cell_build::run(), "cell build");
     }
-    if let Some(library) = cell_link::CellLibrary::from_env() {
+    if let Some(library) = CellLibrary::from_env() {
         let args: Vec<_> = std::env::args_os().skip(1).collect();
         return helper_exit(cell_compile::wrap_rustc(&library, args), "rustc wrapper");
     }

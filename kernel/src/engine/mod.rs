@@ -5,97 +5,36 @@ use std::os::unix::net::UnixListener;
 use std::path::Path;
 use std::sync::atomic::{AtomicBool, AtomicI32, AtomicU64, Ordering};
 use std::sync::{mpsc as std_mpsc, Arc, Mutex};
-use std::time::Duration;
 
 use anyhow::{Context, Result};
 use tokio::sync::{mpsc, oneshot};
 
 pub mod build;
 mod diagnostics;
-mod outcome;
+pub(crate) mod outcome;
+pub(crate) mod requests;
 pub mod run;
 pub mod session;
 pub mod source;
 mod types;
 
-use crate::lock::lock;
-use build::{cargo, compile, link, link::CellLibrary};
+use crate::engine::build::library;
+use build::{cargo, compile, library::CellLibrary};
 use diagnostics::warnings::Warnings;
 pub use outcome::{CellError, CellErrorKind, Outcome, Output};
-use run::cell_state::CellState;
+use requests::Request;
+pub use requests::{Completion, InputAsk};
 use run::output::spawn_output_listener;
 use run::relay;
+use run::shared::{signal_cell, Shared};
 use run::worker::Worker;
 use session::{cell_sources, std_sources};
-
-/// A request for input from a running cell; the answer goes back on `reply`.
-#[derive(Debug)]
-pub struct InputAsk {
-    pub prompt: String,
-    pub password: bool,
-    pub reply: std_mpsc::Sender<String>,
-}
-
-pub struct Completion {
-    pub matches: Vec<String>,
-    /// The kind of each match (`function`, `class`, `module`...), as the
-    /// frontends' icons name them.
-    pub kinds: Vec<&'static str>,
-    /// Byte offsets into the code.
-    pub start: usize,
-    pub end: usize,
-}
-
-pub(crate) enum Request {
-    Execute {
-        code: String,
-        /// The execution count shown beside the cell.
-        cell: usize,
-        reply: oneshot::Sender<Outcome>,
-    },
-    Complete {
-        code: String,
-        cursor: usize,
-        reply: oneshot::Sender<Completion>,
-    },
-    Inspect {
-        code: String,
-        cursor: usize,
-        reply: oneshot::Sender<Option<String>>,
-    },
-}
 
 /// Cheap handle to the engine thread.
 #[derive(Clone)]
 pub struct Engine {
     requests: std_mpsc::Sender<Request>,
     shared: Arc<Shared>,
-}
-
-/// State the engine thread shares with the output readers and the interrupter.
-pub(crate) struct Shared {
-    /// Process id of the current cell process (it changes after a crash).
-    child_pid: AtomicI32,
-    /// The running cell's state, made anew for each cell.
-    cell: Mutex<Arc<CellState>>,
-    /// Cells the cell process has finished (it sends a fence after each).
-    fences: AtomicU64,
-    fence_signal: (Mutex<()>, std::sync::Condvar),
-    running: AtomicBool,
-    warnings: Warnings,
-}
-
-impl Shared {
-    /// The state of the cell that runs now (or ran last).
-    pub(crate) fn cell(&self) -> Arc<CellState> {
-        lock(&self.cell).clone()
-    }
-
-    /// A cell is asked for: from here on, its outputs, flags and interrupts
-    /// belong to a state of its own.
-    fn begin_cell(&self) {
-        *lock(&self.cell) = Arc::default();
-    }
 }
 
 pub struct EngineChannels {
@@ -135,7 +74,7 @@ impl Engine {
         std::env::set_var("EVCXR_TMPDIR", &build_dir);
         std::fs::create_dir_all(&build_dir)?;
         std::env::set_var("EVCXR_CONFIG_DIR", session_dir.join("config"));
-        let std_libdir = link::std_libdir()?;
+        let std_libdir = library::std_libdir()?;
         std::env::set_var("LD_LIBRARY_PATH", library.load_path(&std_libdir)?);
         std_sources::prepare(&session_dir.join("rust-src"), &std_libdir)?;
         // evcxr then starts cargo through the kernel (see `build::cargo`).
@@ -236,33 +175,6 @@ impl Engine {
         }
     }
 }
-
-/// Sends SIGINT to the cell process; a cell stuck in synchronous code that
-/// does not reach an `.await` within the grace period loses its process.
-fn signal_cell(shared: &Arc<Shared>) {
-    let pid = shared.child_pid.load(Ordering::SeqCst);
-    if pid <= 0 {
-        return;
-    }
-    // SAFETY: signalling our own child process.
-    unsafe { libc::kill(pid, libc::SIGINT) };
-    let shared = shared.clone();
-    let cells_before = shared.fences.load(Ordering::SeqCst);
-    std::thread::spawn(move || {
-        std::thread::sleep(INTERRUPT_GRACE);
-        let still_same_cell = shared.running.load(Ordering::SeqCst)
-            && shared.fences.load(Ordering::SeqCst) == cells_before
-            && shared.child_pid.load(Ordering::SeqCst) == pid;
-        if still_same_cell {
-            // SAFETY: as above; the cell ignored SIGINT (synchronous code).
-            unsafe { libc::kill(pid, libc::SIGKILL) };
-        }
-    });
-}
-
-/// How long an interrupted cell may take to reach an `.await` before its
-/// process is killed.
-const INTERRUPT_GRACE: Duration = Duration::from_millis(1500);
 
 fn engine_gone() -> Outcome {
     Outcome::failed(CellError::plain(

@@ -7,9 +7,8 @@ use std::path::Path;
 use anyhow::{Context, Result};
 
 use super::program::{Dependency, Program};
-use crate::engine::build::link::{
-    self, CellLibrary, CELLS_PACKAGE, FUTURES_VERSION, TOKIO_VERSION,
-};
+use crate::engine::build::library;
+use crate::engine::build::library::{CellLibrary, CELLS_PACKAGE, FUTURES_VERSION, TOKIO_VERSION};
 
 /// Crates every program has; a `:dep` line naming one of them is left out.
 const GIVEN: [&str; 3] = ["tokio", "futures", "asyncbook"];
@@ -47,7 +46,7 @@ pub fn write(
          futures = \"{FUTURES_VERSION}\""
     );
     if program.uses_cell_library {
-        let source = link::cells_source(&library)?;
+        let source = library::cells_source(&library)?;
         let _ = writeln!(
             manifest,
             "# The notebook's `asyncbook::` helpers; outside a kernel they print text.\n\

@@ -11,6 +11,7 @@ mod outputs;
 mod pool;
 mod progress;
 mod report;
+mod settings;
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -23,9 +24,8 @@ use notebook_run::run_notebook;
 use pool::Pool;
 use progress::Progress;
 pub use report::{Counts, NotebookReport};
-
-const DEFAULT_TIMEOUT: f64 = 60.0;
-const DEFAULT_STARTUP_TIMEOUT: f64 = 180.0;
+pub use settings::{Job, Settings};
+use settings::{DEFAULT_STARTUP_TIMEOUT, DEFAULT_TIMEOUT};
 
 #[derive(clap::Args)]
 pub struct TestArgs {
@@ -62,36 +62,6 @@ fn positive_seconds(text: &str) -> Result<f64, String> {
     }
 }
 
-/// How notebooks are run and judged.
-pub struct Settings {
-    /// The `asyncbook` binary each notebook's kernel is started from.
-    pub kernel: PathBuf,
-    /// Write fresh outputs back into notebooks whose outputs differ.
-    pub update: bool,
-    /// Fail cells only on errors.
-    pub errors_only: bool,
-    /// Seconds a cell may run, unless its tags say otherwise.
-    pub timeout: f64,
-    /// Seconds a fresh kernel may take to become ready.
-    pub startup_timeout: f64,
-    /// Keep each executed notebook in this folder.
-    pub keep: Option<PathBuf>,
-}
-
-impl Settings {
-    /// What `asyncbook test` does without options, with kernels started from `kernel`.
-    pub fn new(kernel: impl Into<PathBuf>) -> Settings {
-        Settings {
-            kernel: kernel.into(),
-            update: false,
-            errors_only: false,
-            timeout: DEFAULT_TIMEOUT,
-            startup_timeout: DEFAULT_STARTUP_TIMEOUT,
-            keep: None,
-        }
-    }
-}
-
 impl TestArgs {
     fn settings(&self) -> Settings {
         Settings {
@@ -101,22 +71,6 @@ impl TestArgs {
             startup_timeout: self.startup_timeout,
             keep: self.keep.clone(),
             ..Settings::new(std::env::current_exe().unwrap_or_else(|_| "asyncbook".into()))
-        }
-    }
-}
-
-/// A notebook to run and the folder its `sanitize.toml` search stops at.
-pub struct Job {
-    pub path: PathBuf,
-    pub root: PathBuf,
-}
-
-impl Job {
-    /// The folder the notebook's kernel runs in: the notebook's own.
-    fn workdir(&self) -> PathBuf {
-        match self.path.parent() {
-            Some(dir) if !dir.as_os_str().is_empty() => dir.to_path_buf(),
-            _ => PathBuf::from("."),
         }
     }
 }
@@ -136,7 +90,7 @@ pub async fn check(job: &Job, settings: &Settings) -> NotebookReport {
 /// Whether the kernel binary `kernel` finds its prebuilt cell library,
 /// without which no cell runs; the error names the missing file.
 pub fn check_cell_library(kernel: &Path) -> Result<()> {
-    crate::engine::build::link::CellLibrary::locate_for(kernel).map(drop)
+    crate::engine::build::library::CellLibrary::locate_for(kernel).map(drop)
 }
 
 pub fn run(args: TestArgs) -> Result<ExitCode> {

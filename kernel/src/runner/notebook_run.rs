@@ -16,7 +16,7 @@ use super::pool::Pool;
 use super::progress::Progress;
 use super::report::NotebookReport;
 use super::report::{CellReport, Failure, Verdict};
-use super::{Job, Settings};
+use super::settings::{Job, Settings};
 
 /// What running one code cell left behind, judged once all cells ran (a
 /// later cell may still update an earlier cell's display).

@@ -27,8 +27,10 @@ use anyhow::{Context, Result};
 use serde::{Deserialize, Serialize};
 
 use crate::engine::build::generated;
+use crate::engine::build::library;
+use crate::engine::build::library::CellLibrary;
 use crate::engine::build::library_crates;
-use crate::engine::build::link::{self, CellLibrary};
+use crate::engine::build::link::{self};
 use crate::engine::build::rustc_command::{arg_value, exit_code, CellCommand, RECORD_ENV};
 
 /// The name evcxr looks for on `PATH`.
@@ -187,7 +189,7 @@ fn has_local_dependency(manifest: &str) -> bool {
     };
     deps.values().any(|dep| {
         dep.get("path").is_some()
-            && dep.get("package").and_then(|p| p.as_str()) != Some(link::CELLS_PACKAGE)
+            && dep.get("package").and_then(|p| p.as_str()) != Some(library::CELLS_PACKAGE)
     })
 }
 

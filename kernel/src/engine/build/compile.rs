@@ -31,7 +31,8 @@ use std::process::{Command, Output};
 use anyhow::{Context, Result};
 
 use crate::engine::build::generated::{self, StoredType};
-use crate::engine::build::link::{self, cell_args, CellLibrary, CELL_CRATE, SETUP_ENV};
+use crate::engine::build::library::CellLibrary;
+use crate::engine::build::link::{self, cell_args, CELL_CRATE, SETUP_ENV};
 use crate::engine::build::rustc_command::{self, arg_value};
 use crate::engine::types::type_probe;
 

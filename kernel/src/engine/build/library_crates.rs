@@ -16,7 +16,7 @@ use std::path::{Path, PathBuf};
 
 use serde_json::{json, Value};
 
-use crate::engine::build::link::{Artifact, CellLibrary, PREBUILT_MARK};
+use crate::engine::build::library::{Artifact, CellLibrary, PREBUILT_MARK};
 
 /// Beside a compiled crate that replaces one of the library's
 /// (`libsmallvec-….rlib`), why it does: `libsmallvec-….replaced`.

@@ -24,7 +24,7 @@ use std::path::Path;
 
 use anyhow::{Context, Result};
 
-use crate::engine::build::link::{CellLibrary, CELLS_PACKAGE};
+use crate::engine::build::library::{CellLibrary, CELLS_PACKAGE};
 
 /// Where the manifest of `crate_dir` declares the cell library: requires
 /// the library's versions, and puts the library's lock in place if the lock
@@ -118,7 +118,8 @@ mod tests {
             artifact("registry+https://x#syn@2.0.1", "0"),
         ];
         std::fs::write(
-            dir.path().join(crate::engine::build::link::ARTIFACTS_FILE),
+            dir.path()
+                .join(crate::engine::build::library::ARTIFACTS_FILE),
             artifacts.concat(),
         )
         .unwrap();

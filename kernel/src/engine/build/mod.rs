@@ -6,6 +6,7 @@ pub mod cargo;
 pub mod compile;
 mod crate_identity;
 pub(crate) mod generated;
+pub mod library;
 mod library_crates;
 mod library_lock;
 pub mod link;

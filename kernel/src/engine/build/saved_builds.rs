@@ -29,7 +29,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use anyhow::{Context, Result};
 
-use crate::engine::build::link::{CellLibrary, ARTIFACTS_FILE};
+use crate::engine::build::library::{CellLibrary, ARTIFACTS_FILE};
 
 const PREFIX: &str = "asyncbook.deps-";
 const STAGING_PREFIX: &str = ".asyncbook.deps-new-";

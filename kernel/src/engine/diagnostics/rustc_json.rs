@@ -15,7 +15,7 @@ use std::path::Path;
 
 use serde_json::Value;
 
-use super::{Diagnostic, Labelled, Note, Span};
+use super::diagnostic::{Diagnostic, Labelled, Note, Span};
 
 /// The errors rustc gave for the cell's last failed compilation (its JSON,
 /// kept by the cell compiler in `file`; the kernel removes it before each
@@ -293,8 +293,8 @@ fn indentation(line: &str) -> usize {
 
 #[cfg(test)]
 mod tests {
-    use super::super::tests::{an_error, label};
     use super::*;
+    use crate::engine::diagnostics::diagnostic::{an_error, label};
 
     #[test]
     fn notes_outside_the_cell_say_where_in_which_library() {

@@ -1,28 +1,5 @@
+use super::diagnostic::{an_error, label};
 use super::*;
-
-pub(super) fn label(span: (usize, usize, usize, usize), label: &str, primary: bool) -> Labelled {
-    Labelled {
-        span: Some(Span {
-            start_line: span.0,
-            start_column: span.1,
-            end_line: span.2,
-            end_column: span.3,
-        }),
-        label: label.into(),
-        primary,
-    }
-}
-
-pub(super) fn an_error(code: &str, message: &str, spans: Vec<Labelled>) -> Diagnostic {
-    Diagnostic {
-        level: "error".into(),
-        code: Some(code.into()),
-        message: message.into(),
-        spans,
-        help: vec![],
-        notes: vec![],
-    }
-}
 
 #[test]
 fn labels_share_their_line_and_lines_come_in_order() {

@@ -6,4 +6,5 @@ pub(crate) mod cell_state;
 pub(crate) mod frames;
 pub(crate) mod output;
 pub mod relay;
+pub(crate) mod shared;
 pub(crate) mod worker;

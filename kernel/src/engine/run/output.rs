@@ -8,8 +8,9 @@ use std::sync::Arc;
 use serde_json::{Map, Value};
 use tokio::sync::mpsc;
 
+use crate::engine::outcome::Output;
 use crate::engine::run::frames::{read_frame, Frame};
-use crate::engine::{signal_cell, Output, Shared};
+use crate::engine::run::shared::{signal_cell, Shared};
 use crate::lock::lock;
 
 pub(crate) fn spawn_output_listener(

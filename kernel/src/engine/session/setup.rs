@@ -3,7 +3,8 @@
 
 use anyhow::Result;
 
-use crate::engine::build::link::{self, CellLibrary};
+use crate::engine::build::library;
+use crate::engine::build::library::CellLibrary;
 
 /// What every session declares before its first cell.
 pub(crate) struct Setup {
@@ -21,10 +22,10 @@ impl Setup {
         // to infer the types of variables such as a `JoinHandle`.
         let dependencies = format!(
             ":opt 0\n:offline true\n:dep tokio = {{ version = \"={}\", features = [\"full\", \"test-util\"] }}\n:dep futures = \"={}\"\n:dep asyncbook = {{ package = \"{}\", path = {:?} }}\n:offline false",
-            link::TOKIO_VERSION,
-            link::FUTURES_VERSION,
-            link::CELLS_PACKAGE,
-            link::cells_source(library)?.display().to_string(),
+            library::TOKIO_VERSION,
+            library::FUTURES_VERSION,
+            library::CELLS_PACKAGE,
+            library::cells_source(library)?.display().to_string(),
         );
         Ok(Setup {
             wrapper: std::env::current_exe()?.display().to_string(),

@@ -12,17 +12,20 @@ use serde_json::Value;
 use tokio::sync::mpsc;
 
 use crate::engine::build::compile;
-use crate::engine::build::link::{self, CellLibrary};
+use crate::engine::build::generated;
+use crate::engine::build::library;
+use crate::engine::build::library::CellLibrary;
+use crate::engine::build::link;
 use crate::engine::build::saved_builds::SavedBuilds;
+use crate::engine::diagnostics;
+use crate::engine::outcome::{CellError, CellErrorKind, Outcome, Output};
+use crate::engine::requests::{Completion, InputAsk, Request};
 use crate::engine::run::cell_state::CellState;
+use crate::engine::run::shared::Shared;
 use crate::engine::session::setup::{setup_failure, Setup};
 use crate::engine::source::syntax::let_names;
 use crate::engine::source::{self, commands::Clear};
 use crate::engine::types::moved::{self, Moved};
-use crate::engine::{
-    build::generated, diagnostics, CellError, CellErrorKind, Completion, InputAsk, Outcome, Output,
-    Request, Shared,
-};
 use crate::lock::lock;
 
 /// Owns the evcxr context; lives on the engine thread.
@@ -84,7 +87,7 @@ impl Worker {
         self.record_child_pid();
         let context = &mut self.context;
         set_build_env(context, "RUSTC_WRAPPER", &self.setup.wrapper);
-        set_build_env(context, link::WRAPPER_ENV, &self.setup.library_dir);
+        set_build_env(context, library::WRAPPER_ENV, &self.setup.library_dir);
         set_build_env(context, link::SETUP_ENV, "1");
         context
             .execute(&self.setup.dependencies)

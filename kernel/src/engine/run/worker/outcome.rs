@@ -8,8 +8,8 @@ use serde_json::Value;
 
 use super::Worker;
 use crate::engine::diagnostics;
+use crate::engine::outcome::{CellError, CellErrorKind, Outcome};
 use crate::engine::run::cell_state::CellState;
-use crate::engine::{CellError, CellErrorKind, Outcome};
 use crate::lock::lock;
 
 impl Worker {

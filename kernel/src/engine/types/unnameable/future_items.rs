@@ -1,6 +1,6 @@
 //! Iterators and streams whose items are futures, boxed item by item.
 
-use super::{trait_order, Trait};
+use super::traits::{trait_order, Trait};
 
 /// An iterator or stream whose items are futures (`(0..10).map(|i| async
 /// move { .. })`): each item boxed too, so that the items have a type to
@@ -23,27 +23,5 @@ pub(super) fn future_items(shown: &str, init: &str) -> Vec<(String, String)> {
         vec![stream, iterator]
     } else {
         vec![iterator, stream]
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::super::{rewrites, unpersistable};
-
-    #[test]
-    fn an_iterator_of_futures_boxes_each_future_too() {
-        let code = "let requests = (0..3).map(|i| async move { i * 2 });";
-        let what = unpersistable(
-            "The variable `requests` has type `std::iter::Map<std::ops::Range<i32>, impl FnMut(i32) -> impl Future<Output = i32>>` which cannot be persisted.",
-        )
-        .unwrap();
-        let tries = rewrites(code, &what);
-        assert_eq!(
-            tries[0],
-            "let requests: Box<dyn Iterator<Item = std::pin::Pin<Box<dyn Future<Output = _> + Send>>> + Send> \
-             = Box::new(Iterator::map( (0..3).map(|i| async move { i * 2 }), \
-             |f| -> std::pin::Pin<Box<dyn Future<Output = _> + Send>> { Box::pin(f) }));"
-        );
-        assert!(tries[1].contains("futures::StreamExt::map("));
     }
 }

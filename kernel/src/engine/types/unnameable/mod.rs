@@ -16,8 +16,10 @@
 
 mod closures;
 mod future_items;
+mod traits;
 
 use future_items::future_items;
+use traits::{trait_order, Trait};
 
 pub use crate::engine::source::syntax::find_let;
 use crate::engine::source::syntax::{split_top_level, statements_end, tokens};
@@ -213,38 +215,6 @@ fn trait_objects(shown: &str) -> Option<Vec<String>> {
     })
 }
 
-#[derive(Clone, Copy, PartialEq, Eq, Debug)]
-pub(super) enum Trait {
-    Future,
-    Stream,
-    Iterator,
-}
-
-/// Which trait the value most likely implements, judged from the type's
-/// name; the others follow, since adaptors share names (`Map`, `Filter`).
-pub(super) fn trait_order(shown: &str) -> Vec<Trait> {
-    let first = if shown.starts_with("impl Future") || shown.contains("Future<Output") {
-        if shown.contains("Stream") || shown.contains("Then<") {
-            Trait::Stream
-        } else {
-            Trait::Future
-        }
-    } else if shown.contains("Stream") {
-        Trait::Stream
-    } else if shown.contains("Iterator") || shown.contains("Range") {
-        Trait::Iterator
-    } else {
-        Trait::Future
-    };
-    let mut order = vec![first];
-    order.extend(
-        [Trait::Future, Trait::Stream, Trait::Iterator]
-            .into_iter()
-            .filter(|t| *t != first),
-    );
-    order
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -413,5 +383,22 @@ mod tests {
             "{}",
             tries[0]
         );
+    }
+
+    #[test]
+    fn an_iterator_of_futures_boxes_each_future_too() {
+        let code = "let requests = (0..3).map(|i| async move { i * 2 });";
+        let what = unpersistable(
+            "The variable `requests` has type `std::iter::Map<std::ops::Range<i32>, impl FnMut(i32) -> impl Future<Output = i32>>` which cannot be persisted.",
+        )
+        .unwrap();
+        let tries = rewrites(code, &what);
+        assert_eq!(
+            tries[0],
+            "let requests: Box<dyn Iterator<Item = std::pin::Pin<Box<dyn Future<Output = _> + Send>>> + Send> \
+             = Box::new(Iterator::map( (0..3).map(|i| async move { i * 2 }), \
+             |f| -> std::pin::Pin<Box<dyn Future<Output = _> + Send>> { Box::pin(f) }));"
+        );
+        assert!(tries[1].contains("futures::StreamExt::map("));
     }
 }
