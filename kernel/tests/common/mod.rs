@@ -8,6 +8,7 @@
 #![allow(dead_code)] // each test binary uses a different part of the client
 
 mod message;
+mod order;
 mod process;
 mod requests;
 mod wire;
@@ -27,6 +28,7 @@ use tokio::time::timeout;
 #[allow(unused_imports)] // each test binary uses a different part of the client
 pub use self::{
     message::{ExecResult, Msg},
+    order::{assert_execute_order, live_tasks},
     process::{alive, descendants},
     wire::sign,
 };
