@@ -4,6 +4,9 @@
 //! Messages are built and read as JSON so the tests see exactly what goes
 //! over the wire; every message the kernel sends must carry a valid
 //! signature (checked by `RawMessage::from_multipart`).
+//!
+//! Tests that go through the kernel crate's own client instead share the
+//! helpers of [`runner`].
 
 #![allow(dead_code)] // each test binary uses a different part of the client
 
@@ -11,6 +14,7 @@ mod message;
 mod order;
 mod process;
 mod requests;
+pub mod runner;
 mod wire;
 
 use std::path::{Path, PathBuf};
