@@ -74,13 +74,7 @@ fn old_library(dir: &Path) -> PathBuf {
 
 /// The version of `package` in the lock file of the kernel's session.
 fn session_version(kernel: &Kernel, package: &str) -> Option<String> {
-    let session = std::fs::read_dir(kernel.dir())
-        .unwrap()
-        .flatten()
-        .find(|e| e.file_name().to_string_lossy().starts_with("asyncbook-"))
-        .expect("the session folder")
-        .path();
-    let lock = std::fs::read_to_string(session.join("build/Cargo.lock")).unwrap();
+    let lock = std::fs::read_to_string(kernel.session_dir().join("build/Cargo.lock")).unwrap();
     let header = format!("name = \"{package}\"\nversion = \"");
     let start = lock.find(&header)? + header.len();
     Some(lock[start..].split('"').next()?.to_owned())
