@@ -234,6 +234,7 @@ impl Worker {
         let as_written = expanded.code.to_string();
         let code = rewritten(expanded.code, tokio_main::rewrite);
         let code = rewritten(code, pinned::rewrite);
+        let code = rewritten(code, super::item_macros::rewrite);
         let code = rewritten(code, impls::rewrite);
         let code = rewritten(code, |code| statics::rewrite(code, cell));
         self.shared.warnings.expect(&code);

@@ -1,0 +1,480 @@
+//! Macro calls at a cell's top level that define items, kept as items.
+//!
+//! evcxr reads a cell as the body of a function (rust-analyzer's parser,
+//! `fn f(){ cell }`) and keeps for later cells only the statements that
+//! parser calls items. In a function body the parser makes every macro
+//! call an expression (`MacroExpr`, in an `ExprStmt` or as the tail): only
+//! at a module's top level does it make one an item (`MacroCall`). So
+//! `thread_local! { static C: Cell<u32> = .. }` stayed in the cell's body:
+//! as the cell's last statement evcxr wrapped it to show its value
+//! ("expected expression, found `vis` metavariable"); followed by `;` it
+//! compiled as a function-local static that no later cell could see. The
+//! same held for `tokio::task_local!` and a macro of the user's own that
+//! writes a `struct` or `fn`.
+//!
+//! The kernel cannot know what a macro expands to, so it decides by what the
+//! call looks like. A macro call that is a whole top-level statement counts
+//! as an item macro when
+//! - its name is one that only makes sense at module level
+//!   ([`ITEM_MACROS`]: `thread_local`, `task_local`, `lazy_static`, ...), or
+//! - it names a `macro_rules!` of this session (this cell or an earlier
+//!   one) whose transcribers begin with an item (`struct`, `fn`, `static`,
+//!   `pub`, `impl`, ..., after attributes and metavariables), or
+//! - its own tokens begin with such an item (`my_items! { pub fn a() {} }`).
+//!
+//! Everything else (`println!`, `assert!`, `vec![..]` as the cell's value,
+//! `tokio::select! {..}`, `tokio::pin!(..)`) stays an expression.
+//!
+//! Such a call is handed to evcxr inside a module of the kernel's own, on
+//! its lines: `mod __asyncbook_items_<key> { call; /*__asyncbook_items_<key>*/}`,
+//! which evcxr keeps as a named item (the key stands for the macro's path
+//! and the first name its tokens define, so running the cell again
+//! replaces it). Items in a module are private to it, so the rustc wrapper
+//! ([`unwrap_carriers`]) blanks the module's opening and closing with
+//! spaces in the source it compiles: the items stand at the crate's top
+//! level, where every later cell's code sees them, on the same lines and
+//! columns. rust-analyzer, which evcxr asks for variable types, still sees
+//! the module and cannot tell a type that needs such an item; the kernel's
+//! type probe asks rustc then (one more compilation).
+//!
+//! A `macro_rules!` is also imported by path for rustc ([`macros_by_path`]),
+//! as evcxr writes kept items in no set order and a call before the
+//! definition would not find it.
+//!
+//! Should evcxr start to keep top-level macro calls as items itself, the
+//! module is still a named item and nothing changes; should it stop keeping
+//! modules, the `thread_local!` test in `everyday_code.rs` fails.
+
+use std::borrow::Cow;
+use std::collections::BTreeMap;
+use std::hash::{DefaultHasher, Hash, Hasher};
+use std::sync::Mutex;
+
+use ra_ap_syntax::ast::{self, HasModuleItem, HasName};
+use ra_ap_syntax::{AstNode, Edition, NodeOrToken, SourceFile, SyntaxKind};
+
+/// Macros whose expansion is items and that are meant for a module's top
+/// level, by the last segment of their path.
+pub const ITEM_MACROS: &[&str] = &[
+    "thread_local",
+    "task_local",
+    "lazy_static",
+    "bitflags",
+    "cfg_if",
+    "global_asm",
+];
+
+/// The prefix of the modules that carry item macros to the wrapper.
+const CARRIER: &str = "__asyncbook_items_";
+
+/// `macro_rules!` names seen in the session's cells, and whether their
+/// expansions are items.
+static DEFINED: Mutex<BTreeMap<String, bool>> = Mutex::new(BTreeMap::new());
+
+/// Makes a cell a function body, as evcxr reads it.
+const PRELUDE: &str = "fn f(){\n";
+
+/// The cell with each top-level item macro call carried in a module (see
+/// the module's documentation).
+pub fn rewrite(code: &str) -> Cow<'_, str> {
+    if !code.contains('!') {
+        return Cow::Borrowed(code);
+    }
+    let wrapped = format!("{PRELUDE}{code}\n}}");
+    let parsed = SourceFile::parse(&wrapped, Edition::Edition2024);
+    if !parsed.errors().is_empty() {
+        return Cow::Borrowed(code);
+    }
+    let Some(list) = parsed
+        .tree()
+        .syntax()
+        .children()
+        .find_map(ast::Fn::cast)
+        .and_then(|f| f.body())
+        .and_then(|body| body.stmt_list())
+    else {
+        return Cow::Borrowed(code);
+    };
+    let at = |offset: ra_ap_syntax::TextSize| usize::from(offset) - PRELUDE.len();
+    let mut out = String::with_capacity(code.len() + 80);
+    let mut copied = 0;
+    for node in list.syntax().children() {
+        if let Some(rules) = ast::MacroRules::cast(node.clone()) {
+            if let (Some(name), Some(body)) = (rules.name(), rules.token_tree()) {
+                let items = transcribers(&body).all(|t| starts_with_item(&elements(&t)));
+                crate::lock::lock(&DEFINED).insert(name.text().to_string(), items);
+            }
+            continue;
+        }
+        let (call, semicolon) = match ast::Stmt::cast(node.clone()) {
+            Some(ast::Stmt::ExprStmt(stmt)) => match stmt.expr() {
+                Some(ast::Expr::MacroExpr(expr)) => (expr.macro_call(), stmt.semicolon_token()),
+                _ => continue,
+            },
+            Some(_) => continue,
+            None => match ast::Expr::cast(node.clone()) {
+                Some(ast::Expr::MacroExpr(expr)) => (expr.macro_call(), None),
+                _ => continue,
+            },
+        };
+        let Some(call) = call.filter(is_item_macro) else {
+            continue;
+        };
+        let (Some(path), Some(tree)) = (call.path(), call.token_tree()) else {
+            continue;
+        };
+        let mut key = DefaultHasher::new();
+        path.syntax()
+            .text()
+            .to_string()
+            .replace(' ', "")
+            .hash(&mut key);
+        first_name(&elements(&tree)).hash(&mut key);
+        let name = format!("{CARRIER}{:016x}", key.finish());
+        let range = node.text_range();
+        let (start, end) = (at(range.start()), at(range.end()));
+        let braces = tree.l_curly_token().is_some();
+        // At a module's top level a braced call takes no `;`, others need one.
+        let body_end = match &semicolon {
+            Some(semi) if braces => at(semi.text_range().start()),
+            _ => end,
+        };
+        out.push_str(&code[copied..start]);
+        out.push_str(&format!("mod {name} {{ "));
+        out.push_str(&code[start..body_end]);
+        match (&semicolon, braces) {
+            (None, false) => out.push(';'),
+            // The `;` left out, its column kept.
+            (Some(_), true) => out.push(' '),
+            _ => {}
+        }
+        out.push_str(&format!("/*{name}*/}}"));
+        copied = end;
+    }
+    if copied == 0 {
+        return Cow::Borrowed(code);
+    }
+    out.push_str(&code[copied..]);
+    Cow::Owned(out)
+}
+
+/// evcxr's generated source as rustc is to compile it: the carrier modules
+/// opened ([`unwrap_carriers`]) and each `macro_rules!` reachable by path
+/// ([`macros_by_path`]).
+pub fn for_rustc(source: &str) -> Cow<'_, str> {
+    match unwrap_carriers(source) {
+        Cow::Borrowed(source) => macros_by_path(source),
+        Cow::Owned(opened) => Cow::Owned(macros_by_path(&opened).into_owned()),
+    }
+}
+
+/// The source with each top-level `macro_rules!` also imported into the
+/// crate's root (`pub(crate) use NAME;`, on its last line), unless it is
+/// `#[macro_export]`ed or a `use` already names it. evcxr writes the items
+/// it keeps in no set order (a hash map), and a `macro_rules!` reaches by
+/// its text only the code after it: a call placed before the definition
+/// failed ("cannot find macro"), now and then for calls inside functions,
+/// always for a carried call. By path a macro reaches the whole crate, as
+/// every item does in a program.
+fn macros_by_path(source: &str) -> Cow<'_, str> {
+    if !source.contains("macro_rules!") {
+        return Cow::Borrowed(source);
+    }
+    let file = SourceFile::parse(source, Edition::Edition2024).tree();
+    let used: Vec<String> = file
+        .items()
+        .filter_map(|item| match item {
+            ast::Item::Use(u) => Some(u.syntax().text().to_string()),
+            _ => None,
+        })
+        .collect();
+    let mut edits = Vec::new();
+    for item in file.items() {
+        let ast::Item::MacroRules(rules) = item else {
+            continue;
+        };
+        let Some(name) = rules.name().map(|n| n.text().to_string()) else {
+            continue;
+        };
+        let exported = rules
+            .syntax()
+            .text()
+            .to_string()
+            .split("macro_rules")
+            .next()
+            .is_some_and(|attrs| attrs.contains("macro_export"));
+        let named = used.iter().any(|u| {
+            u.split(|c: char| !(c.is_alphanumeric() || c == '_'))
+                .any(|word| word == name)
+        });
+        if !exported && !named {
+            let end = usize::from(rules.syntax().text_range().end());
+            edits.push((
+                end..end,
+                format!(" #[allow(unused_imports)] pub(crate) use {name};"),
+            ));
+        }
+    }
+    super::syntax::replaced(source, edits)
+}
+
+/// evcxr's generated source with the kernel's carrier modules opened: their
+/// first and last words blanked, so the items they carry stand at the
+/// crate's top level on the same lines and columns.
+fn unwrap_carriers(source: &str) -> Cow<'_, str> {
+    if !source.contains(CARRIER) {
+        return Cow::Borrowed(source);
+    }
+    let mut out = source.to_owned();
+    let key_len = 16;
+    let mut from = 0;
+    while let Some(found) = out[from..].find(CARRIER) {
+        let at = from + found;
+        let key_end = at + CARRIER.len() + key_len;
+        if out.len() < key_end || !out.is_char_boundary(key_end) {
+            break;
+        }
+        let name = out[at..key_end].to_owned();
+        let opening = format!("mod {name} {{ ");
+        let closing = format!("/*{name}*/}}");
+        let start = at.saturating_sub(4);
+        if out[start..].starts_with(&opening) {
+            if let Some(close) = out[start..].find(&closing) {
+                let close = start + close;
+                out.replace_range(close..close + closing.len(), &" ".repeat(closing.len()));
+                out.replace_range(start..start + opening.len(), &" ".repeat(opening.len()));
+            }
+        }
+        from = key_end;
+    }
+    Cow::Owned(out)
+}
+
+/// Whether `call`, a whole top-level statement, defines items.
+fn is_item_macro(call: &ast::MacroCall) -> bool {
+    let Some(name) = call
+        .path()
+        .and_then(|p| p.segment())
+        .and_then(|s| s.name_ref())
+        .map(|n| n.text().to_string())
+    else {
+        return false;
+    };
+    if ITEM_MACROS.contains(&name.as_str()) {
+        return true;
+    }
+    if let Some(items) = crate::lock::lock(&DEFINED).get(&name) {
+        return *items;
+    }
+    call.token_tree()
+        .is_some_and(|tree| starts_with_item(&elements(&tree)))
+}
+
+/// A token tree's contents at its own level: tokens by their text, groups
+/// by their opening delimiter; whitespace and comments left out.
+#[derive(Debug)]
+enum Element {
+    Token(String),
+    Group(char),
+}
+
+fn elements(tree: &ast::TokenTree) -> Vec<Element> {
+    let children: Vec<_> = tree.syntax().children_with_tokens().collect();
+    let inner = children
+        .get(1..children.len().saturating_sub(1))
+        .unwrap_or_default();
+    inner
+        .iter()
+        .filter_map(|child| match child {
+            NodeOrToken::Token(token) => {
+                let trivia = matches!(token.kind(), SyntaxKind::WHITESPACE | SyntaxKind::COMMENT);
+                (!trivia).then(|| Element::Token(token.text().to_owned()))
+            }
+            NodeOrToken::Node(node) => {
+                let open = node.text().char_at(0.into()).unwrap_or('(');
+                Some(Element::Group(open))
+            }
+        })
+        .collect()
+}
+
+/// The transcribers of a `macro_rules!` body: the second token tree of each
+/// `(matcher) => { transcriber }` rule.
+fn transcribers(body: &ast::TokenTree) -> impl Iterator<Item = ast::TokenTree> {
+    let trees: Vec<_> = body
+        .syntax()
+        .children()
+        .filter_map(ast::TokenTree::cast)
+        .collect();
+    trees.into_iter().skip(1).step_by(2)
+}
+
+/// Whether the tokens begin with an item, after attributes, a visibility
+/// and `$`-metavariables or repetitions (which stand for either).
+fn starts_with_item(tokens: &[Element]) -> bool {
+    let text = |i: usize| match tokens.get(i) {
+        Some(Element::Token(t)) => Some(t.as_str()),
+        _ => None,
+    };
+    let group = |i: usize| match tokens.get(i) {
+        Some(Element::Group(open)) => Some(*open),
+        _ => None,
+    };
+    let mut i = 0;
+    loop {
+        match (text(i), group(i + 1)) {
+            (Some("#"), Some('[')) => i += 2,
+            (Some("#"), None) if text(i + 1) == Some("!") && group(i + 2) == Some('[') => i += 3,
+            (Some("$"), Some('(')) => {
+                i += 2;
+                // An optional separator, then the repetition operator.
+                for _ in 0..2 {
+                    if matches!(text(i), Some("*" | "+" | "?")) {
+                        i += 1;
+                        break;
+                    }
+                    if text(i).is_some() {
+                        i += 1;
+                    }
+                }
+            }
+            (Some("$"), None) if text(i + 1).is_some() => i += 2,
+            (Some("pub"), open) => i += if open == Some('(') { 2 } else { 1 },
+            (Some(word), _) => return item_keyword(word, text(i + 1), group(i + 1)),
+            _ => return false,
+        }
+    }
+}
+
+/// Whether `word`, followed by the token `next` or a group opened by
+/// `open`, begins an item.
+fn item_keyword(word: &str, next: Option<&str>, open: Option<char>) -> bool {
+    match word {
+        "fn" | "struct" | "enum" | "trait" | "impl" | "type" | "mod" | "use" | "static"
+        | "extern" | "macro_rules" => true,
+        "const" => open != Some('{'),
+        "unsafe" => matches!(next, Some("fn" | "impl" | "trait" | "extern")),
+        "async" => matches!(next, Some("fn" | "unsafe")),
+        "union" => next.is_some_and(|n| n.starts_with(|c: char| c.is_alphabetic() || c == '_')),
+        _ => false,
+    }
+}
+
+/// The first name the tokens define: the first word at their own level
+/// that is not a keyword.
+fn first_name(tokens: &[Element]) -> Option<&str> {
+    const KEYWORDS: &[&str] = &[
+        "pub", "crate", "static", "const", "mut", "fn", "struct", "enum", "union", "trait", "impl",
+        "type", "mod", "use", "unsafe", "async", "extern", "ref", "in", "self", "super", "where",
+        "for", "dyn",
+    ];
+    tokens.iter().find_map(|e| match e {
+        Element::Token(t)
+            if t.starts_with(|c: char| c.is_alphabetic() || c == '_')
+                && !KEYWORDS.contains(&t.as_str()) =>
+        {
+            Some(t.as_str())
+        }
+        _ => None,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn carried(code: &str) -> bool {
+        rewrite(code).contains("mod __asyncbook_items_")
+    }
+
+    #[test]
+    fn item_macros_are_carried_on_their_lines_and_opened_for_rustc() {
+        let code = "thread_local! {\n    static C: Cell<u32> = const { Cell::new(0) };\n}\nC.with(|c| c.get())";
+        let rewritten = rewrite(code);
+        assert_eq!(rewritten.lines().count(), code.lines().count());
+        assert!(
+            rewritten.starts_with("mod __asyncbook_items_"),
+            "{rewritten}"
+        );
+        let opened = for_rustc(&rewritten);
+        assert_eq!(opened.len(), rewritten.len());
+        assert!(
+            opened.split_whitespace().eq(code.split_whitespace()),
+            "{opened}"
+        );
+        let column = |text: &str| text.find("thread_local!").unwrap();
+        assert_eq!(column(&opened), column(&rewritten));
+    }
+
+    #[test]
+    fn a_semicolon_goes_after_braces_and_comes_after_parentheses() {
+        let braced = rewrite("tokio::task_local! { static ID: u64; };");
+        assert!(
+            braced.contains("static ID: u64; } /*__asyncbook"),
+            "{braced}"
+        );
+        let called = rewrite("macro_rules! m { ($n:ident) => { struct $n; } }\nm!(P)");
+        assert!(called.contains("m!(P);/*__asyncbook"), "{called}");
+        let opened = unwrap_carriers(&called);
+        assert!(
+            opened
+                .trim_end()
+                .ends_with(&format!("\n{}m!(P);", " ".repeat(41))),
+            "{opened}"
+        );
+    }
+
+    #[test]
+    fn macros_are_reachable_by_path_for_rustc() {
+        let source =
+            "m!(P);\nmacro_rules! m { () => {} }\n#[macro_export] macro_rules! e { () => {} }\n\
+                      macro_rules! u { () => {} }\nuse u as _;\n";
+        let out = for_rustc(source);
+        assert_eq!(out.lines().count(), source.lines().count());
+        assert!(out
+            .contains("macro_rules! m { () => {} } #[allow(unused_imports)] pub(crate) use m;\n"));
+        assert_eq!(out.matches("pub(crate) use").count(), 1, "{out}");
+    }
+
+    #[test]
+    fn the_rule_tells_items_from_expressions() {
+        for code in [
+            "thread_local!(static A: u8 = 1);",
+            "tokio::task_local! { static ID: u64; }",
+            "my_items! { pub fn a() {} }",
+            "my_items! { #[derive(Debug)] struct S; }",
+            "lazy_static::lazy_static! { static ref X: u8 = 1; }",
+        ] {
+            assert!(carried(code), "{code}");
+        }
+        for code in [
+            "println!(\"x\");",
+            "vec![1]",
+            "assert!(1 + 1 == 2);",
+            "format!(\"{}\", 1)",
+            "tokio::select! { _ = a => {} }",
+            "tokio::pin!(f);",
+            "unknown_macro! { const { 1 } }",
+            "let x = thread_local_thing!();",
+            "fn f() { thread_local!(static A: u8 = 1); }",
+        ] {
+            assert!(!carried(code), "{code}");
+        }
+    }
+
+    #[test]
+    fn macros_of_the_session_are_told_by_their_transcribers() {
+        rewrite("macro_rules! make_fn { ($n:ident) => { $(#[allow(unused)])* pub fn $n() -> u8 { 1 } }; }");
+        rewrite("macro_rules! add_one { ($e:expr) => { $e + 1 }; }");
+        assert!(carried("make_fn!(one);"));
+        assert!(!carried("add_one!(2)"));
+    }
+
+    #[test]
+    fn the_key_follows_the_macro_and_the_first_name() {
+        let key = |code: &str| rewrite(code)[..40].to_owned();
+        let a = key("thread_local! { static A: u8 = 1; }");
+        assert_eq!(a, key("thread_local! { static A: u8 = 2; }"));
+        assert_ne!(a, key("thread_local! { static B: u8 = 1; }"));
+    }
+}
