@@ -3,6 +3,7 @@
 //! warnings the cell compiler keeps.
 
 mod rustc_json;
+mod titles;
 
 use annotate_snippets::{AnnotationKind, Group, Level, Renderer, Snippet};
 use evcxr::CompilationError;
