@@ -30,14 +30,14 @@
 //! which evcxr keeps as a named item (the key stands for the macro's path
 //! and the first name its tokens define, so running the cell again
 //! replaces it). Items in a module are private to it, so the rustc wrapper
-//! ([`unwrap_carriers`]) blanks the module's opening and closing with
+//! (`item_carriers`) blanks the module's opening and closing with
 //! spaces in the source it compiles: the items stand at the crate's top
 //! level, where every later cell's code sees them, on the same lines and
 //! columns. rust-analyzer, which evcxr asks for variable types, still sees
 //! the module and cannot tell a type that needs such an item; the kernel's
 //! type probe asks rustc then (one more compilation).
 //!
-//! A `macro_rules!` is also imported by path for rustc ([`macros_by_path`]),
+//! A `macro_rules!` is also imported by path for rustc (`item_carriers`),
 //! as evcxr writes kept items in no set order and a call before the
 //! definition would not find it.
 //!
@@ -50,7 +50,7 @@ use std::collections::BTreeMap;
 use std::hash::{DefaultHasher, Hash, Hasher};
 use std::sync::Mutex;
 
-use ra_ap_syntax::ast::{self, HasModuleItem, HasName};
+use ra_ap_syntax::ast::{self, HasName};
 use ra_ap_syntax::{AstNode, Edition, NodeOrToken, SourceFile, SyntaxKind};
 
 /// Macros whose expansion is items and that are meant for a module's top
@@ -65,7 +65,7 @@ pub const ITEM_MACROS: &[&str] = &[
 ];
 
 /// The prefix of the modules that carry item macros to the wrapper.
-const CARRIER: &str = "__asyncbook_items_";
+pub(super) const CARRIER: &str = "__asyncbook_items_";
 
 /// `macro_rules!` names seen in the session's cells, and whether their
 /// expansions are items.
@@ -155,98 +155,6 @@ pub fn rewrite(code: &str) -> Cow<'_, str> {
         return Cow::Borrowed(code);
     }
     out.push_str(&code[copied..]);
-    Cow::Owned(out)
-}
-
-/// evcxr's generated source as rustc is to compile it: the carrier modules
-/// opened ([`unwrap_carriers`]) and each `macro_rules!` reachable by path
-/// ([`macros_by_path`]).
-pub fn for_rustc(source: &str) -> Cow<'_, str> {
-    match unwrap_carriers(source) {
-        Cow::Borrowed(source) => macros_by_path(source),
-        Cow::Owned(opened) => Cow::Owned(macros_by_path(&opened).into_owned()),
-    }
-}
-
-/// The source with each top-level `macro_rules!` also imported into the
-/// crate's root (`pub(crate) use NAME;`, on its last line), unless it is
-/// `#[macro_export]`ed or a `use` already names it. evcxr writes the items
-/// it keeps in no set order (a hash map), and a `macro_rules!` reaches by
-/// its text only the code after it: a call placed before the definition
-/// failed ("cannot find macro"), now and then for calls inside functions,
-/// always for a carried call. By path a macro reaches the whole crate, as
-/// every item does in a program.
-fn macros_by_path(source: &str) -> Cow<'_, str> {
-    if !source.contains("macro_rules!") {
-        return Cow::Borrowed(source);
-    }
-    let file = SourceFile::parse(source, Edition::Edition2024).tree();
-    let used: Vec<String> = file
-        .items()
-        .filter_map(|item| match item {
-            ast::Item::Use(u) => Some(u.syntax().text().to_string()),
-            _ => None,
-        })
-        .collect();
-    let mut edits = Vec::new();
-    for item in file.items() {
-        let ast::Item::MacroRules(rules) = item else {
-            continue;
-        };
-        let Some(name) = rules.name().map(|n| n.text().to_string()) else {
-            continue;
-        };
-        let exported = rules
-            .syntax()
-            .text()
-            .to_string()
-            .split("macro_rules")
-            .next()
-            .is_some_and(|attrs| attrs.contains("macro_export"));
-        let named = used.iter().any(|u| {
-            u.split(|c: char| !(c.is_alphanumeric() || c == '_'))
-                .any(|word| word == name)
-        });
-        if !exported && !named {
-            let end = usize::from(rules.syntax().text_range().end());
-            edits.push((
-                end..end,
-                format!(" #[allow(unused_imports)] pub(crate) use {name};"),
-            ));
-        }
-    }
-    super::syntax::replaced(source, edits)
-}
-
-/// evcxr's generated source with the kernel's carrier modules opened: their
-/// first and last words blanked, so the items they carry stand at the
-/// crate's top level on the same lines and columns.
-fn unwrap_carriers(source: &str) -> Cow<'_, str> {
-    if !source.contains(CARRIER) {
-        return Cow::Borrowed(source);
-    }
-    let mut out = source.to_owned();
-    let key_len = 16;
-    let mut from = 0;
-    while let Some(found) = out[from..].find(CARRIER) {
-        let at = from + found;
-        let key_end = at + CARRIER.len() + key_len;
-        if out.len() < key_end || !out.is_char_boundary(key_end) {
-            break;
-        }
-        let name = out[at..key_end].to_owned();
-        let opening = format!("mod {name} {{ ");
-        let closing = format!("/*{name}*/}}");
-        let start = at.saturating_sub(4);
-        if out[start..].starts_with(&opening) {
-            if let Some(close) = out[start..].find(&closing) {
-                let close = start + close;
-                out.replace_range(close..close + closing.len(), &" ".repeat(closing.len()));
-                out.replace_range(start..start + opening.len(), &" ".repeat(opening.len()));
-            }
-        }
-        from = key_end;
-    }
     Cow::Owned(out)
 }
 
@@ -396,7 +304,7 @@ mod tests {
             rewritten.starts_with("mod __asyncbook_items_"),
             "{rewritten}"
         );
-        let opened = for_rustc(&rewritten);
+        let opened = super::super::item_carriers::for_rustc(&rewritten);
         assert_eq!(opened.len(), rewritten.len());
         assert!(
             opened.split_whitespace().eq(code.split_whitespace()),
@@ -415,25 +323,13 @@ mod tests {
         );
         let called = rewrite("macro_rules! m { ($n:ident) => { struct $n; } }\nm!(P)");
         assert!(called.contains("m!(P);/*__asyncbook"), "{called}");
-        let opened = unwrap_carriers(&called);
+        let opened = super::super::item_carriers::for_rustc(&called);
         assert!(
             opened
                 .trim_end()
                 .ends_with(&format!("\n{}m!(P);", " ".repeat(41))),
             "{opened}"
         );
-    }
-
-    #[test]
-    fn macros_are_reachable_by_path_for_rustc() {
-        let source =
-            "m!(P);\nmacro_rules! m { () => {} }\n#[macro_export] macro_rules! e { () => {} }\n\
-                      macro_rules! u { () => {} }\nuse u as _;\n";
-        let out = for_rustc(source);
-        assert_eq!(out.lines().count(), source.lines().count());
-        assert!(out
-            .contains("macro_rules! m { () => {} } #[allow(unused_imports)] pub(crate) use m;\n"));
-        assert_eq!(out.matches("pub(crate) use").count(), 1, "{out}");
     }
 
     #[test]

@@ -191,10 +191,10 @@ impl Worker {
         retyped: &mut Vec<String>,
         callbacks: &mut EvalCallbacks,
     ) -> Option<(String, EvalResult)> {
-        let Err(evcxr::Error::CompilationErrors(errors)) = result else {
+        let Err(evcxr::Error::CompilationErrors(_)) = result else {
             return None;
         };
-        let (variable, ty) = short_names::stored_type(&said(errors), &self.rustc_errors())?;
+        let (variable, ty) = short_names::stored_type(&self.rustc_errors())?;
         if retyped.contains(&variable) {
             return None;
         }

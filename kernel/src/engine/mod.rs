@@ -24,6 +24,7 @@ mod crate_identity;
 mod diagnostics;
 mod frames;
 mod impls;
+mod item_carriers;
 mod item_macros;
 mod keep_variables;
 mod library_crates;

@@ -23,21 +23,45 @@ use super::cell_source::StoredType;
 use super::type_probe;
 
 /// The variable whose stored type names something rustc cannot find, with
-/// that type written with the paths rustc suggests; from the evcxr errors
-/// `said` (each error's message with its helps) and rustc's JSON `rustc` of
-/// the same compilation.
-pub fn stored_type(said: &[(String, Vec<String>)], rustc: &[Value]) -> Option<(String, String)> {
-    rustc
+/// that type written with the paths rustc suggests; from rustc's JSON of the
+/// failed compilation (evcxr may hand on a help in place of such an error).
+pub fn stored_type(rustc: &[Value]) -> Option<(String, String)> {
+    let said: Vec<(String, Vec<String>)> = rustc.iter().map(said).collect();
+    let lines: Vec<&str> = rustc
         .iter()
         .filter(|e| matches!(e["code"]["code"].as_str(), Some("E0405" | "E0412")))
         .flat_map(|e| e["spans"].as_array().into_iter().flatten())
         .flat_map(|span| span["text"].as_array().into_iter().flatten())
         .filter_map(|line| line["text"].as_str())
-        .find_map(|line| {
-            let stored = StoredType::find(line).filter(|s| s.action == "put")?;
-            let ty = type_probe::qualified(&line[stored.ty.clone()], said)?;
-            Some((stored.variable.to_owned(), ty))
+        .collect();
+    // A name the cell's own code lacks too is the cell's error, as in a
+    // program.
+    if lines.iter().any(|line| StoredType::find(line).is_none()) {
+        return None;
+    }
+    lines.into_iter().find_map(|line| {
+        let stored = StoredType::find(line).filter(|s| s.action == "put")?;
+        let ty = type_probe::qualified(&line[stored.ty.clone()], &said)?;
+        Some((stored.variable.to_owned(), ty))
+    })
+}
+
+/// An error's message with its helps and their suggested code, as
+/// `type_probe::qualified` reads them.
+fn said(error: &Value) -> (String, Vec<String>) {
+    let helps = error["children"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|child| child["level"] == "help")
+        .map(|child| {
+            let message = child["message"].as_str().unwrap_or_default();
+            let code = child["spans"][0]["suggested_replacement"].as_str();
+            format!("{message}\n\n{}", code.unwrap_or_default())
         })
+        .collect();
+    let message = error["message"].as_str().unwrap_or_default().to_owned();
+    (message, helps)
 }
 
 #[cfg(test)]
@@ -50,14 +74,12 @@ mod tests {
         let rustc = [json!({
             "code": {"code": "E0405"},
             "message": "cannot find trait `Any` in this scope",
-            "spans": [{"text": [{"text": "    evcxr_variable_store.put_variable::<Box<dyn Any + Send>>(stringify!(payload), payload);"}]}]
+            "spans": [{"text": [{"text": "    evcxr_variable_store.put_variable::<Box<dyn Any + Send>>(stringify!(payload), payload);"}]}],
+            "children": [{"level": "help", "message": "consider importing this trait",
+                          "spans": [{"suggested_replacement": "use std::any::Any;\n"}]}]
         })];
-        let said = [(
-            "cannot find trait `Any` in this scope".to_owned(),
-            vec!["consider importing this trait: `use std::any::Any;`".to_owned()],
-        )];
         assert_eq!(
-            stored_type(&said, &rustc),
+            stored_type(&rustc),
             Some((
                 "payload".to_owned(),
                 "Box<dyn std::any::Any + Send>".to_owned()
@@ -67,6 +89,8 @@ mod tests {
             "code": {"code": "E0405"},
             "spans": [{"text": [{"text": "let b: Box<dyn Any> = Box::new(1);"}]}]
         })];
-        assert_eq!(stored_type(&said, &in_cell), None);
+        assert_eq!(stored_type(&in_cell), None);
+        let both = [rustc[0].clone(), in_cell[0].clone()];
+        assert_eq!(stored_type(&both), None);
     }
 }
