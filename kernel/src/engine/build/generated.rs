@@ -43,6 +43,7 @@ pub fn rewrite_source(path: &Path, source: &str, never: &BTreeSet<String>) -> Re
 /// at every cell. Lines keep their numbers, so evcxr maps diagnostics back to
 /// the user's code.
 pub fn rewrite_cell_source(source: &str, cell: Option<u64>, never: &BTreeSet<String>) -> String {
+    let source = crate::engine::build::item_carriers::for_rustc(source);
     let mut lines: Vec<String> = source.lines().map(str::to_owned).collect();
     replace_variable_store(&mut lines);
     static_analysis_params(&mut lines);

@@ -6,6 +6,7 @@ pub mod cargo;
 pub mod compile;
 mod crate_identity;
 pub(crate) mod generated;
+pub(crate) mod item_carriers;
 pub mod library;
 mod library_crates;
 mod library_lock;

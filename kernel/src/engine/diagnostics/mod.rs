@@ -4,6 +4,7 @@
 
 mod diagnostic;
 mod rustc_json;
+mod titles;
 pub(crate) mod warnings;
 
 use annotate_snippets::{AnnotationKind, Group, Level, Renderer, Snippet};

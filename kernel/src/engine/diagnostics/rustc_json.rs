@@ -36,6 +36,7 @@ pub fn rustc_errors(file: &Path) -> Vec<Value> {
 /// placed nowhere, is replaced by the error that holds it, if that one has
 /// a place in the cell.
 pub fn complete(error: &mut Diagnostic, errors: &[Value], source: &str) {
+    super::titles::titled(error, errors);
     if shown_without_debug(error, source) {
         return;
     }

@@ -1,5 +1,7 @@
 use super::diagnostic::{an_error, label};
+use super::titles::titled;
 use super::*;
+use serde_json::json;
 
 #[test]
 fn labels_share_their_line_and_lines_come_in_order() {
@@ -151,4 +153,60 @@ fn suggested_code_reads_as_part_of_its_help() {
         with_suggestion("consider annotating `S` with `#[derive(Debug)]`\n\n#[derive(Debug)]"),
         "consider annotating `S` with `#[derive(Debug)]`"
     );
+}
+
+#[test]
+fn a_help_handed_on_alone_gets_its_errors_title() {
+    let mut shown = Diagnostic {
+        level: "help".to_owned(),
+        code: None,
+        message: "consider importing this trait".to_owned(),
+        spans: vec![Labelled {
+            span: Some(Span {
+                start_line: 1,
+                start_column: 1,
+                end_line: 1,
+                end_column: 1,
+            }),
+            label: String::new(),
+            primary: true,
+        }],
+        help: Vec::new(),
+        notes: Vec::new(),
+    };
+    let rustc = [json!({
+        "level": "error",
+        "code": {"code": "E0405"},
+        "message": "cannot find trait `Any` in this scope",
+        "children": [{"level": "help", "message": "consider importing this trait",
+                      "spans": [{"suggested_replacement": "use std::any::Any;\n"}]}]
+    })];
+    titled(&mut shown, &rustc);
+    let text = render(&shown, "use std::fmt;\nlet x = 1;");
+    assert!(
+        text.starts_with("error[E0405]: cannot find trait `Any` in this scope\n"),
+        "{text}"
+    );
+    assert!(
+        text.contains("help: consider importing this trait"),
+        "{text}"
+    );
+    assert!(text.contains("use std::any::Any;"), "{text}");
+}
+
+#[test]
+fn errors_keep_their_titles() {
+    let mut error = Diagnostic {
+        level: "error".to_owned(),
+        code: Some("E0425".to_owned()),
+        message: "cannot find value `x` in this scope".to_owned(),
+        spans: Vec::new(),
+        help: Vec::new(),
+        notes: Vec::new(),
+    };
+    titled(
+        &mut error,
+        &[json!({"level": "error", "message": "other", "children": []})],
+    );
+    assert_eq!(error.message, "cannot find value `x` in this scope");
 }

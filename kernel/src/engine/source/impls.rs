@@ -34,7 +34,7 @@ pub fn edits(cell: &CellSyntax) -> Vec<Edit> {
     for item in items {
         match &item {
             ast::Item::Impl(block) if !named_before => {
-                let at = cell_range(item.syntax()).start;
+                let at = cell_range(item.syntax().text_range()).start;
                 edits.push((at..at, anchor(block)));
             }
             _ => named_before |= files_what_follows(item),

@@ -11,6 +11,7 @@ use syntax::{replaced, CellSyntax, Edit};
 pub(crate) mod commands;
 pub mod completeness;
 pub(crate) mod impls;
+pub(crate) mod item_macros;
 pub(crate) mod pinned;
 pub(crate) mod statics;
 pub(crate) mod syntax;
@@ -33,12 +34,14 @@ pub(crate) struct Prepared<'a> {
 ///   runtime;
 /// - `pinned`: a top-level `pin!` pins in a box, so the future outlives
 ///   the cell;
+/// - `item_macros`: a macro call that defines items (`thread_local!`) is
+///   kept as an item;
 /// - `impls`: an `impl` with no named item before it is kept as evcxr
 ///   keeps named items;
 /// - `statics`: a `static` that holds state is one instance in the session.
 ///
-/// Each finds its own shape (an attributed function, a top-level statement,
-/// an `impl` item, a `static` item), so their edits never meet; where two
+/// Each finds its own shape (an attributed function, a top-level `pin!`, a
+/// top-level item macro call, an `impl` item, a `static` item), so their edits never meet; where two
 /// would, the first pass's edit is kept.
 pub(crate) fn prepare(written: &str, cell: usize) -> Prepared<'_> {
     let commands::Expanded {
@@ -50,6 +53,7 @@ pub(crate) fn prepare(written: &str, cell: usize) -> Prepared<'_> {
     let passes = [
         tokio_main::edits(&syntax),
         pinned::edits(&syntax),
+        item_macros::edits(&syntax),
         impls::edits(&syntax),
         statics::edits(&syntax, cell),
     ];

@@ -86,7 +86,10 @@ pub fn edits(syntax: &CellSyntax, cell: usize) -> Vec<Edit> {
         } else {
             "&'static "
         };
-        let (ty, body) = (cell_range(ty.syntax()), cell_range(body.syntax()));
+        let (ty, body) = (
+            cell_range(ty.syntax().text_range()),
+            cell_range(body.syntax().text_range()),
+        );
         edits.push((ty.start..ty.start, format!("{holder}<{reference}")));
         edits.push((ty.end..ty.end, ">".to_owned()));
         edits.push((

@@ -8,7 +8,7 @@ use std::borrow::Cow;
 use std::ops::Range;
 
 use ra_ap_syntax::ast::{self, HasName};
-use ra_ap_syntax::{AstNode, Edition, SourceFile, SyntaxKind, SyntaxNode};
+use ra_ap_syntax::{AstNode, Edition, SourceFile, SyntaxKind, SyntaxNode, TextRange};
 
 /// Makes a cell a function body, as evcxr reads it.
 const BODY_PRELUDE: &str = "fn f(){\n";
@@ -16,7 +16,10 @@ const BODY_PRELUDE: &str = "fn f(){\n";
 /// A cell parsed once: its text, its top-level items and its tokens.
 pub struct CellSyntax<'a> {
     pub code: &'a str,
-    /// None if the cell does not parse.
+    /// The cell's top-level items, statements and final expression; None if
+    /// the cell does not parse.
+    pub body: Option<Vec<SyntaxNode>>,
+    /// The items among them.
     pub items: Option<Vec<ast::Item>>,
     pub tokens: Vec<Token>,
 }
@@ -26,40 +29,37 @@ impl<'a> CellSyntax<'a> {
         let wrapped = format!("{BODY_PRELUDE}{code}\n}}");
         let parsed = SourceFile::parse(&wrapped, Edition::Edition2024);
         let root = parsed.syntax_node();
-        let items = parsed
+        let body = parsed
             .errors()
             .is_empty()
-            .then(|| body_items(&parsed.tree()))
+            .then(|| body_nodes(&parsed.tree()))
             .flatten();
+        let items = body
+            .as_ref()
+            .map(|body| body.iter().cloned().filter_map(ast::Item::cast).collect());
         let cell = BODY_PRELUDE.len()..BODY_PRELUDE.len() + code.len();
         Self {
             code,
+            body,
             items,
             tokens: tokens_in(&root, cell),
         }
     }
 }
 
-/// The items among the statements of the function `CellSyntax` wraps the
-/// cell in.
-fn body_items(file: &SourceFile) -> Option<Vec<ast::Item>> {
+/// The statements of the function `CellSyntax` wraps the cell in.
+fn body_nodes(file: &SourceFile) -> Option<Vec<SyntaxNode>> {
     let list = file
         .syntax()
         .children()
         .find_map(ast::Fn::cast)?
         .body()?
         .stmt_list()?;
-    Some(
-        list.syntax()
-            .children()
-            .filter_map(ast::Item::cast)
-            .collect(),
-    )
+    Some(list.syntax().children().collect())
 }
 
-/// Where `node`, an item of [`CellSyntax::items`], is in the cell.
-pub fn cell_range(node: &SyntaxNode) -> Range<usize> {
-    let range = node.text_range();
+/// Where `range`, of a node or token of [`CellSyntax`], is in the cell.
+pub fn cell_range(range: TextRange) -> Range<usize> {
     usize::from(range.start()) - BODY_PRELUDE.len()..usize::from(range.end()) - BODY_PRELUDE.len()
 }
 

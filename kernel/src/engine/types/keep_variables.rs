@@ -8,7 +8,7 @@ use evcxr::EvalCallbacks;
 use serde_json::Value;
 
 use crate::engine::run::worker::Worker;
-use crate::engine::{source::syntax, types::type_probe, types::unnameable};
+use crate::engine::{source::syntax, types::short_names, types::type_probe, types::unnameable};
 
 type EvalResult = Result<evcxr::EvalOutputs, evcxr::Error>;
 
@@ -134,6 +134,10 @@ impl Worker {
     ) -> (Cow<'a, str>, EvalResult) {
         let mut retyped: Vec<String> = Vec::new();
         for _ in 0..TYPING_TRIES {
+            if let Some(next) = self.short_named(&code, &result, &mut retyped, callbacks) {
+                (code, result) = (Cow::Owned(next.0), next.1);
+                continue;
+            }
             let untyped = match &result {
                 Err(evcxr::Error::Message(message)) => type_probe::untyped(message),
                 _ => None,
@@ -176,6 +180,26 @@ impl Worker {
             (code, result) = (Cow::Owned(annotated), next);
         }
         (code, result)
+    }
+
+    /// The cell run with the stored type of a variable that names what the
+    /// cell lacks written out (see `short_names`), once a variable.
+    fn short_named(
+        &mut self,
+        code: &str,
+        result: &EvalResult,
+        retyped: &mut Vec<String>,
+        callbacks: &mut EvalCallbacks,
+    ) -> Option<(String, EvalResult)> {
+        let Err(evcxr::Error::CompilationErrors(_)) = result else {
+            return None;
+        };
+        let (variable, ty) = short_names::stored_type(&self.rustc_errors())?;
+        if retyped.contains(&variable) {
+            return None;
+        }
+        retyped.push(variable.clone());
+        self.run_with_type(code, &variable, &ty, callbacks)
     }
 
     /// The type rustc gives `variable` in `code`, asked with a probe that

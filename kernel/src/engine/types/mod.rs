@@ -4,5 +4,6 @@
 
 pub(crate) mod keep_variables;
 pub(crate) mod moved;
+pub(crate) mod short_names;
 pub(crate) mod type_probe;
 pub(crate) mod unnameable;

@@ -114,6 +114,7 @@ impl Worker {
     fn start_over(&mut self) -> Outcome {
         let started = Instant::now();
         crate::engine::session::cell_sources::forget();
+        source::item_macros::forget();
         self.moved = Moved::default();
         self.shared.warnings.show(true);
         let cleared = self
