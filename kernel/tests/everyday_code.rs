@@ -14,8 +14,8 @@ async fn value(kernel: &mut Kernel, code: &str) -> Option<String> {
 }
 
 /// `thread_local!` at a cell's top level defines a thread-local that later
-/// cells use, whether the call is the cell's last statement or followed by
-/// others; it shows no value of its own.
+/// cells use and whose value they share, whether the call is the cell's last
+/// statement or followed by others; it shows no value of its own.
 #[tokio::test(flavor = "multi_thread")]
 async fn thread_local_is_an_item() {
     let mut kernel = Kernel::start().await;
@@ -31,6 +31,32 @@ async fn thread_local_is_an_item() {
     );
     let counted = "COUNTER.with(|c| c.set(c.get() + 2));\nCOUNTER.with(|c| c.get())";
     assert_eq!(value(&mut kernel, counted).await.as_deref(), Some("2"));
+    // The value carries into later cells, which run on the same thread, as
+    // the statements of a program's `main` do.
+    assert_eq!(
+        value(
+            &mut kernel,
+            "COUNTER.set(COUNTER.get() + 1);\nCOUNTER.get()"
+        )
+        .await
+        .as_deref(),
+        Some("3")
+    );
+    assert_eq!(
+        value(&mut kernel, "COUNTER.with(|c| c.get())")
+            .await
+            .as_deref(),
+        Some("3")
+    );
+    // Running the defining cell again starts it over, as running a program
+    // again would.
+    kernel
+        .run("thread_local! { static COUNTER: std::cell::Cell<u32> = const { std::cell::Cell::new(0) }; }")
+        .await;
+    assert_eq!(
+        value(&mut kernel, "COUNTER.get()").await.as_deref(),
+        Some("0")
+    );
     let then = "thread_local! {\n    static NAME: std::cell::RefCell<String> = std::cell::RefCell::new(\"a\".into());\n}\n\
                 NAME.with(|n| n.borrow_mut().push('b'));\nNAME.with(|n| n.borrow().clone())";
     assert_eq!(value(&mut kernel, then).await.as_deref(), Some("\"ab\""));

@@ -54,6 +54,7 @@ use ra_ap_syntax::{AstNode, NodeOrToken, SyntaxKind};
 
 use crate::engine::build::item_carriers::CARRIER;
 use crate::engine::source::syntax::{cell_range, CellSyntax, Edit};
+use crate::engine::source::thread_locals;
 
 /// Macros whose expansion is items and that are meant for a module's top
 /// level, by the last segment of their path.
@@ -77,8 +78,8 @@ pub(crate) fn forget() {
 
 /// What carries each top-level item macro call of the cell in a module
 /// (see the module's documentation).
-pub fn edits(cell: &CellSyntax) -> Vec<Edit> {
-    let Some(body) = &cell.body else {
+pub fn edits(syntax: &CellSyntax, cell: usize) -> Vec<Edit> {
+    let Some(body) = &syntax.body else {
         return Vec::new();
     };
     let mut edits = Vec::new();
@@ -118,7 +119,15 @@ pub fn edits(cell: &CellSyntax) -> Vec<Edit> {
         let range = cell_range(node.text_range());
         let braces = tree.l_curly_token().is_some();
         edits.push((range.start..range.start, format!("mod {name} {{ ")));
-        let close = format!("/*{name}*/}}");
+        // A thread-local is one in the session: see `thread_locals`.
+        let shared = if path.syntax().text().to_string().ends_with("thread_local") {
+            let (renames, declared) = thread_locals::shared(&call, cell);
+            edits.extend(renames);
+            declared
+        } else {
+            String::new()
+        };
+        let close = format!("/*{name}*/}}{shared}");
         match &semicolon {
             // At a module's top level a braced call takes no `;` (its
             // column kept), others need one.
@@ -271,7 +280,7 @@ mod tests {
 
     /// The cell as the pass alone leaves it.
     fn rewrite(code: &str) -> Cow<'_, str> {
-        replaced(code, edits(&CellSyntax::parse(code)))
+        replaced(code, edits(&CellSyntax::parse(code), 1))
     }
 
     fn carried(code: &str) -> bool {
@@ -280,7 +289,7 @@ mod tests {
 
     #[test]
     fn item_macros_are_carried_on_their_lines_and_opened_for_rustc() {
-        let code = "thread_local! {\n    static C: Cell<u32> = const { Cell::new(0) };\n}\nC.with(|c| c.get())";
+        let code = "tokio::task_local! {\n    static C: u32;\n}\nC.get()";
         let rewritten = rewrite(code);
         assert_eq!(rewritten.lines().count(), code.lines().count());
         assert!(
@@ -293,7 +302,7 @@ mod tests {
             opened.split_whitespace().eq(code.split_whitespace()),
             "{opened}"
         );
-        let column = |text: &str| text.find("thread_local!").unwrap();
+        let column = |text: &str| text.find("tokio::task_local!").unwrap();
         assert_eq!(column(&opened), column(&rewritten));
     }
 

@@ -15,6 +15,7 @@ pub(crate) mod item_macros;
 pub(crate) mod pinned;
 pub(crate) mod statics;
 pub(crate) mod syntax;
+pub(crate) mod thread_locals;
 pub(crate) mod tokio_main;
 
 /// A cell ready for evcxr, and what its `:` commands ask of the worker.
@@ -35,7 +36,7 @@ pub(crate) struct Prepared<'a> {
 /// - `pinned`: a top-level `pin!` pins in a box, so the future outlives
 ///   the cell;
 /// - `item_macros`: a macro call that defines items (`thread_local!`) is
-///   kept as an item;
+///   kept as an item, a thread-local as one in the session (`thread_locals`);
 /// - `impls`: an `impl` with no named item before it is kept as evcxr
 ///   keeps named items;
 /// - `statics`: a `static` that holds state is one instance in the session.
@@ -53,7 +54,7 @@ pub(crate) fn prepare(written: &str, cell: usize) -> Prepared<'_> {
     let passes = [
         tokio_main::edits(&syntax),
         pinned::edits(&syntax),
-        item_macros::edits(&syntax),
+        item_macros::edits(&syntax, cell),
         impls::edits(&syntax),
         statics::edits(&syntax, cell),
     ];
