@@ -155,8 +155,22 @@ fn compared_as_text(mime: &str) -> bool {
     mime.starts_with("text/") || mime == "image/svg+xml"
 }
 
-/// A unified diff when the outputs differ after sanitising.
+/// A unified diff when the outputs differ after sanitising; or, when the
+/// stored outputs hold a stream in several pieces, which the runner never
+/// stores, that they do.
 pub fn difference(expected: &[Value], actual: &[Value], sanitizer: &Sanitizer) -> Option<String> {
+    for name in ["stdout", "stderr"] {
+        let pieces = expected
+            .iter()
+            .filter(|o| o["output_type"] == "stream" && o["name"] == name)
+            .count();
+        if pieces > 1 {
+            return Some(format!(
+                "the stored outputs hold {name} in {pieces} pieces; the runner stores one \
+                 (`asyncbook test --update` writes it so)\n"
+            ));
+        }
+    }
     let expected = render(expected, sanitizer);
     let actual = render(actual, sanitizer);
     if expected == actual {
@@ -195,6 +209,19 @@ mod tests {
         let changed = [json!({"output_type": "stream", "name": "stdout", "text": "b\n"})];
         let diff = difference(&stored, &changed, &sanitizer).unwrap();
         assert!(diff.contains("-a\n") && diff.contains("+b\n"), "{diff}");
+    }
+
+    #[test]
+    fn a_stream_stored_in_pieces_is_a_difference() {
+        let sanitizer = Sanitizer { rules: Vec::new() };
+        let split = [
+            json!({"output_type": "stream", "name": "stdout", "text": "a\n"}),
+            json!({"output_type": "stream", "name": "stdout", "text": "b\n"}),
+        ];
+        let whole = [json!({"output_type": "stream", "name": "stdout", "text": "a\nb\n"})];
+        let said = difference(&split, &whole, &sanitizer).unwrap();
+        assert!(said.contains("stdout in 2 pieces"), "{said}");
+        assert_eq!(difference(&whole, &split, &sanitizer), None);
     }
 
     #[test]

@@ -108,17 +108,18 @@ impl NotebookOutputs {
         }
     }
 
-    /// Consecutive stream text of one name is one output, as Jupyter shows it.
+    /// A cell's stream text of one name is one output, where the first of it
+    /// was (as nbclient's `coalesce_streams` stores it): a table's header is
+    /// not cut off from its rows by a display between them.
     fn push_stream(&mut self, name: &str, text: &str) {
         let Some(cell) = self.cells.last_mut() else {
             return;
         };
-        if let Some(last) = cell.last_mut() {
-            if last.output["output_type"] == "stream" && last.output["name"] == name {
-                let joined = super::notebook::multiline(&last.output["text"]) + text;
-                last.output["text"] = Value::String(joined);
-                return;
-            }
+        let same = |f: &&mut Fresh| f.output["output_type"] == "stream" && f.output["name"] == name;
+        if let Some(earlier) = cell.iter_mut().find(same) {
+            let joined = super::notebook::multiline(&earlier.output["text"]) + text;
+            earlier.output["text"] = Value::String(joined);
+            return;
         }
         cell.push(Fresh {
             output: json!({"output_type": "stream", "name": name, "text": text}),
@@ -175,10 +176,11 @@ mod tests {
         outputs.apply(&stream(Stdio::Stdout, "a"));
         outputs.apply(&stream(Stdio::Stdout, "b\nc\n"));
         outputs.apply(&stream(Stdio::Stderr, "e\n"));
+        outputs.apply(&stream(Stdio::Stdout, "d\n"));
         assert_eq!(
             outputs.cell(slot),
             vec![
-                json!({"output_type": "stream", "name": "stdout", "text": ["ab\n", "c\n"]}),
+                json!({"output_type": "stream", "name": "stdout", "text": ["ab\n", "c\n", "d\n"]}),
                 json!({"output_type": "stream", "name": "stderr", "text": ["e\n"]}),
             ]
         );
