@@ -145,3 +145,33 @@ async fn dep_builds_a_crate_and_shows_its_progress() {
         "{after:?}"
     );
 }
+
+/// A `:dep` that builds a crate again with other features makes its types
+/// other types: a value made before is lost, and a later cell that names it
+/// is told which crate was built again.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_crate_built_again_with_other_features_is_named() {
+    let mut kernel = Kernel::start().await;
+    let (dir, plain) = local_crate(
+        &kernel,
+        "flags",
+        "\n[features]\nloud = []\n",
+        "pub struct Flag(pub u8);\n#[cfg(feature = \"loud\")]\npub fn shout() {}\n",
+    );
+    kernel
+        .run(&format!("{plain}\nlet flag = flags::Flag(3);"))
+        .await;
+    assert_eq!(kernel.run("flag.0").await.result().as_deref(), Some("3"));
+    let loud = format!(
+        ":dep flags = {{ path = {:?}, features = [\"loud\"] }}",
+        dir.display().to_string()
+    );
+    kernel.execute(&loud).await.ok();
+    kernel.run("flags::shout();").await;
+    let said = kernel.execute("flag.0").await.failed().error_text();
+    assert!(
+        said.contains("error[E0425]")
+            && said.contains("its type comes from `flags`, which a `:dep`"),
+        "{said}"
+    );
+}

@@ -13,34 +13,54 @@ pub struct Moved {
     by: BTreeMap<String, Gone>,
 }
 
-#[derive(Clone, Copy)]
+#[derive(Clone)]
 struct Gone {
     cell: usize,
     lost: bool,
+    /// For a lost variable, the crates its type comes from.
+    crates: Vec<String>,
 }
 
 impl Moved {
     /// Cell `cell` ran: the variables of `before` missing from `now` are
     /// the ones it moved away (returned), and so are those it `defined`
     /// (when it ran to its end) and did not keep; a name defined again is
-    /// no longer gone. Those evcxr dropped as `lost` were not moved.
+    /// no longer gone. Those evcxr dropped as `lost` (with their types, where
+    /// known) were not moved.
     pub fn note<'a>(
         &mut self,
         cell: usize,
         before: &[String],
         defined: &[String],
-        lost: &[String],
+        lost: &[(String, Option<&str>)],
         now: impl Iterator<Item = &'a str>,
     ) -> Vec<String> {
         let now: BTreeSet<&str> = now.collect();
         self.by.retain(|name, _| !now.contains(name.as_str()));
-        let missing = |name: &&String| !now.contains(name.as_str()) && !lost.contains(name);
+        let missing =
+            |name: &&String| !now.contains(name.as_str()) && !lost.iter().any(|(l, _)| l == *name);
         let gone: Vec<String> = before.iter().filter(missing).cloned().collect();
         for name in gone.iter().chain(defined.iter().filter(missing)) {
-            self.by.insert(name.clone(), Gone { cell, lost: false });
+            let crates = Vec::new();
+            self.by.insert(
+                name.clone(),
+                Gone {
+                    cell,
+                    lost: false,
+                    crates,
+                },
+            );
         }
-        for name in lost.iter().filter(|name| !now.contains(name.as_str())) {
-            self.by.insert(name.clone(), Gone { cell, lost: true });
+        for (name, ty) in lost.iter().filter(|(name, _)| !now.contains(name.as_str())) {
+            let crates = ty.map(crates_of).unwrap_or_default();
+            self.by.insert(
+                name.clone(),
+                Gone {
+                    cell,
+                    lost: true,
+                    crates,
+                },
+            );
         }
         gone
     }
@@ -55,8 +75,16 @@ impl Moved {
         let Some((name, gone)) = name.and_then(|name| Some((name, self.by.get(name)?))) else {
             return;
         };
-        let Gone { cell, lost } = *gone;
-        error.help.push(if lost {
+        let Gone { cell, lost, crates } = gone;
+        error.help.push(if *lost && !crates.is_empty() {
+            let crates: Vec<String> = crates.iter().map(|c| format!("`{c}`")).collect();
+            format!(
+                "`{name}` was lost when cell [{cell}] ran: its type comes from {}, which a \
+                 `:dep` since the value was made built again (another version or other \
+                 features), so it is another type now; make the value again",
+                crates.join(" and ")
+            )
+        } else if *lost {
             format!(
                 "`{name}` was lost when cell [{cell}] ran: its type was defined again since the \
                  value was made; make the value again"
@@ -68,6 +96,31 @@ impl Moved {
             )
         });
     }
+}
+
+/// The crates other than the standard library's that a type's paths name
+/// (`tokio_util` for `std::sync::Arc<tokio_util::sync::CancellationToken>`).
+fn crates_of(ty: &str) -> Vec<String> {
+    let mut crates: Vec<String> = Vec::new();
+    let mut previous = ' ';
+    for (at, c) in ty.char_indices() {
+        let starts = (c.is_alphabetic() || c == '_')
+            && !(previous.is_alphanumeric() || previous == '_' || previous == ':');
+        previous = c;
+        if !starts {
+            continue;
+        }
+        let word: String = ty[at..]
+            .chars()
+            .take_while(|c| c.is_alphanumeric() || *c == '_')
+            .collect();
+        let followed = ty[at + word.len()..].starts_with("::");
+        let standard = ["std", "core", "alloc", "crate", "self", "super"].contains(&word.as_str());
+        if followed && !standard && !crates.contains(&word) {
+            crates.push(word);
+        }
+    }
+    crates
 }
 
 /// The clause a failed cell's message gives the earlier variables it had
@@ -126,9 +179,9 @@ mod tests {
         moved.explain(&mut again);
         assert!(again.help.is_empty());
         // A variable evcxr dropped for its type is lost, not moved.
-        let lost = ["job".to_owned()];
+        let lost = [("job".to_owned(), Some("Job"))];
         assert!(moved
-            .note(6, &lost, &[], &lost, ["s", "v"].into_iter())
+            .note(6, &["job".to_owned()], &[], &lost, ["s", "v"].into_iter())
             .is_empty());
         let mut job = Diagnostic {
             message: "cannot find value `job` in this scope".into(),
@@ -139,6 +192,23 @@ mod tests {
         assert_eq!(
             job.help,
             ["`job` was lost when cell [6] ran: its type was defined again since the value was made; make the value again"]
+        );
+        // Lost with a crate's type: the crate is named.
+        let token = [(
+            "tok".to_owned(),
+            Some("std::sync::Arc<tokio_util::sync::CancellationToken>"),
+        )];
+        moved.note(7, &["tok".to_owned()], &[], &token, ["s"].into_iter());
+        let mut tok = Diagnostic {
+            message: "cannot find value `tok` in this scope".into(),
+            help: vec![],
+            ..job.clone()
+        };
+        moved.explain(&mut tok);
+        assert!(
+            tok.help[0].contains("its type comes from `tokio_util`, which a `:dep`"),
+            "{:?}",
+            tok.help
         );
         assert_eq!(
             clause(&["a".into(), "b".into(), "c".into()]),

@@ -247,10 +247,10 @@ impl Worker {
         let mut callbacks = EvalCallbacks {
             input_reader: &|request| ask(&inputs, request.prompt, request.is_password),
         };
-        let before: Vec<String> = self
+        let before: Vec<(String, String)> = self
             .context
             .variables_and_types()
-            .map(|(name, _)| name.to_owned())
+            .map(|(name, ty)| (name.to_owned(), ty.to_owned()))
             .collect();
         let result = self.context.execute_with_callbacks(&code, &mut callbacks);
         let (code, result) = self.kept(code.into(), result, &mut callbacks);
@@ -284,14 +284,14 @@ impl Worker {
     }
 
     /// Notes the variables cell `cell` (its `code`) moved away, of those
-    /// there were `before` it and, if it `compiled` and ran to its end, of
+    /// there were `before` it (with their types) and, if it `compiled` and ran to its end, of
     /// its own (see `moved`); returns the clause its failure's message gives
     /// those it had moved in.
     fn note_moved(
         &mut self,
         state: &CellState,
         cell: usize,
-        before: &[String],
+        before: &[(String, String)],
         code: &str,
         compiled: bool,
     ) -> String {
@@ -304,8 +304,19 @@ impl Worker {
             Vec::new()
         };
         let lost = std::mem::take(&mut *lock(&state.lost));
+        let lost: Vec<(String, Option<&str>)> = lost
+            .into_iter()
+            .map(|name| {
+                let ty = before
+                    .iter()
+                    .find(|(n, _)| *n == name)
+                    .map(|(_, ty)| ty.as_str());
+                (name, ty)
+            })
+            .collect();
+        let before: Vec<String> = before.iter().map(|(name, _)| name.clone()).collect();
         let now = self.context.variables_and_types().map(|(name, _)| name);
-        moved::clause(&self.moved.note(cell, before, &defined, &lost, now))
+        moved::clause(&self.moved.note(cell, &before, &defined, &lost, now))
     }
 
     /// Where the cell compiler keeps the errors of a cell that failed.
