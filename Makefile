@@ -44,9 +44,11 @@ $(VENV)/.installed: tests/requirements.txt
 	$(VENV)/bin/pip install --quiet -r tests/requirements.txt
 	@touch $@
 
-# The kernelspec goes into the venv's Jupyter data dir, or $JUPYTER_DATA_DIR when set.
+# The kernelspec goes into the venv's Jupyter data dir, or $JUPYTER_DATA_DIR when set;
+# papermill's Rust parameter translator (kernel/papermill) into the venv beside it.
 install: build $(VENV)/.installed
 	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" $(KERNEL) install $(if $(JUPYTER_DATA_DIR),--user,--sys-prefix)
+	$(VENV)/bin/pip install --quiet --no-build-isolation ./kernel/papermill
 	$(VENV)/bin/jupyter kernelspec list
 
 # Opens the first chapter; the table of contents is notebooks/README.md.
