@@ -430,3 +430,15 @@ fn cargo_test_fails_the_test_of_a_notebook_whose_output_differs_with_its_diff() 
         run.lines
     );
 }
+
+/// `--partition K/N` runs every Nth notebook found, from the Kth: the CI
+/// machines of one job share the notebooks out without running one twice.
+#[test]
+fn a_partition_runs_its_share_of_the_notebooks() {
+    let run = asyncbook_test(&["--partition", "2/2", "tests/runner/fresh"]);
+    assert!(run.success);
+    assert!(run.progress.contains("partition 2/2: 1 of 2 notebooks"));
+    run.block("ok   tests/runner/fresh/2-starts-fresh.ipynb: 7 passed, 0 failed (");
+    assert!(!run.lines.iter().any(|l| l.contains("1-leaves-state")));
+    assert!(!asyncbook_test(&["--partition", "3/2", "tests/runner"]).success);
+}

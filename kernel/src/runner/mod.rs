@@ -53,6 +53,29 @@ pub struct TestArgs {
     /// Notebooks run at once, each in its own kernel.
     #[arg(short = 'j', long = "jobs", default_value_t = 1, value_parser = clap::value_parser!(u16).range(1..))]
     jobs: u16,
+    /// Run only partition K of N (`--partition 2/3`): the notebooks found,
+    /// in order, dealt round-robin to N machines of a CI job.
+    #[arg(long, value_name = "K/N", value_parser = partition)]
+    partition: Option<(usize, usize)>,
+}
+
+fn partition(text: &str) -> Result<(usize, usize), String> {
+    let parsed = text
+        .split_once('/')
+        .and_then(|(k, n)| Some((k.trim().parse().ok()?, n.trim().parse().ok()?)));
+    match parsed {
+        Some((k, n)) if (1..=n).contains(&k) => Ok((k, n)),
+        _ => Err(format!("`{text}` is not a partition K/N with 1 <= K <= N")),
+    }
+}
+
+/// The notebooks of partition `k` of `n`: every `n`th, from the `k`th on.
+fn partitioned(jobs: Vec<Job>, (k, n): (usize, usize)) -> Vec<Job> {
+    jobs.into_iter()
+        .enumerate()
+        .filter(|(index, _)| index % n == k - 1)
+        .map(|(_, job)| job)
+        .collect()
 }
 
 fn positive_seconds(text: &str) -> Result<f64, String> {
@@ -98,6 +121,19 @@ pub fn run(args: TestArgs) -> Result<ExitCode> {
     if jobs.is_empty() {
         bail!("no notebooks found");
     }
+    let jobs = match args.partition {
+        Some((k, n)) => {
+            let found = jobs.len();
+            let jobs = partitioned(jobs, (k, n));
+            eprintln!("partition {k}/{n}: {} of {found} notebooks", jobs.len());
+            if jobs.is_empty() {
+                println!("{}", report::summary(Counts::default()));
+                return Ok(ExitCode::SUCCESS);
+            }
+            jobs
+        }
+        None => jobs,
+    };
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
@@ -208,4 +244,32 @@ fn collect_notebooks(dir: &Path, found: &mut Vec<PathBuf>) -> Result<()> {
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn partitions_deal_the_notebooks_round_robin_and_cover_them_once() {
+        let jobs = |count: usize| -> Vec<Job> {
+            (0..count)
+                .map(|i| Job {
+                    path: PathBuf::from(format!("{i}.ipynb")),
+                    root: PathBuf::from("."),
+                })
+                .collect()
+        };
+        let names = |jobs: Vec<Job>| -> Vec<String> {
+            jobs.iter().map(|j| j.path.display().to_string()).collect()
+        };
+        assert_eq!(names(partitioned(jobs(5), (2, 3))), ["1.ipynb", "4.ipynb"]);
+        let mut all: Vec<String> = (1..=3)
+            .flat_map(|k| names(partitioned(jobs(7), (k, 3))))
+            .collect();
+        all.sort();
+        assert_eq!(all, names(jobs(7)));
+        assert_eq!(partition("3/3"), Ok((3, 3)));
+        assert!(partition("0/3").is_err() && partition("4/3").is_err() && partition("x").is_err());
+    }
 }
