@@ -203,3 +203,25 @@ async fn errors_start_with_their_title() {
         assert!(shown.starts_with(title), "{cell}: {traceback}");
     }
 }
+
+/// A future pinned with `std::pin::pin!` at a cell's top level is polled as
+/// `&mut fut` in a `select!` loop of a later cell, turn after turn, until it
+/// is ready.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_pinned_future_is_resumed_in_a_later_select_loop() {
+    let mut kernel = Kernel::start().await;
+    kernel
+        .run(
+            "let mut slow = std::pin::pin!(async {\n    \
+             tokio::time::sleep(std::time::Duration::from_millis(30)).await;\n    5\n});",
+        )
+        .await;
+    let looped = "let mut turns = 0;\nlet got = loop {\n    tokio::select! {\n        \
+                  v = &mut slow => break v,\n        \
+                  _ = tokio::time::sleep(std::time::Duration::from_millis(2)) => turns += 1,\n    \
+                  }\n};\n(got, turns > 0)";
+    assert_eq!(
+        value(&mut kernel, looped).await.as_deref(),
+        Some("(5, true)")
+    );
+}
