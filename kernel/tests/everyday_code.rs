@@ -225,3 +225,30 @@ async fn a_pinned_future_is_resumed_in_a_later_select_loop() {
         Some("(5, true)")
     );
 }
+
+/// A top-level `static mut` is one place for the whole session, as in a
+/// program: a write in one cell is read in the next, by a function of an
+/// earlier cell and by a spawned task; raw pointers to it stay safe to take;
+/// running the defining cell again starts it over.
+#[tokio::test(flavor = "multi_thread")]
+async fn static_mut_is_one_place() {
+    let mut kernel = Kernel::start().await;
+    kernel
+        .run("static mut COUNT: u64 = 0;\nfn count() -> u64 { unsafe { COUNT } }")
+        .await
+        .ok();
+    let bumped = kernel.run("unsafe { COUNT += 2; }").await.ok();
+    assert_eq!(bumped.shown(), "", "no warning of the kernel's making");
+    assert_eq!(value(&mut kernel, "count()").await.as_deref(), Some("2"));
+    let from_task =
+        "tokio::spawn(async { unsafe { COUNT += 1 } }).await.unwrap();\nunsafe { COUNT }";
+    assert_eq!(value(&mut kernel, from_task).await.as_deref(), Some("3"));
+    let pointer =
+        "let p = &raw mut COUNT;\nunsafe { *p *= 10 };\nunsafe { *std::ptr::addr_of!(COUNT) }";
+    assert_eq!(value(&mut kernel, pointer).await.as_deref(), Some("30"));
+    kernel
+        .run("static mut COUNT: u64 = 7;\nfn count() -> u64 { unsafe { COUNT } }")
+        .await
+        .ok();
+    assert_eq!(value(&mut kernel, "count()").await.as_deref(), Some("7"));
+}

@@ -4,9 +4,12 @@
 //! into each later cell, so a `static` would be a fresh copy in every cell.
 //! The kernel writes a top-level `static` whose type holds state as a
 //! `LazyLock` of the reference [`shared`] gives (see the kernel's
-//! `engine/statics.rs`).
+//! `engine/source/statics.rs`). A `static mut` becomes a function that
+//! returns a pointer to its one place, [`place`] (see the kernel's
+//! `engine/source/static_muts.rs`).
 
 use std::any::Any;
+use std::cell::UnsafeCell;
 use std::ops::Deref;
 use std::sync::{LazyLock, Mutex};
 
@@ -37,6 +40,24 @@ pub fn shared<T: Any + Sync>(name: &str, cell: u64, init: impl FnOnce() -> T) ->
     }
     instances.push((name.to_owned(), cell, made));
     made
+}
+
+/// The one place of a `static mut`: shared as a `static mut` is, with every
+/// access `unsafe` in the cell that makes it.
+struct Place<T>(UnsafeCell<T>);
+
+// SAFETY: a `static mut` is reached from any thread; the cells that read or
+// write it do so in `unsafe` code, which takes on the duty as in a program.
+unsafe impl<T> Sync for Place<T> {}
+
+/// The place of the `static mut` `name` that cell `cell` defined, holding
+/// `init()` the first time (one place per name and defining cell, as
+/// [`shared`]).
+#[doc(hidden)]
+pub fn place<T: 'static>(name: &str, cell: u64, init: impl FnOnce() -> T) -> *mut T {
+    shared(name, cell, || Place(UnsafeCell::new(init())))
+        .0
+        .get()
 }
 
 /// A kept static whose own type dereferences (`LazyLock<String>`): it
@@ -77,6 +98,16 @@ mod tests {
         // Another type under the same name and cell is another instance.
         let other = shared("COUNTER", 1, || std::sync::Mutex::new(5u8));
         assert_eq!(*other.lock().unwrap(), 5);
+    }
+
+    #[test]
+    fn a_static_mut_has_one_place_per_name_and_defining_cell() {
+        let first = place("TOTAL", 3, || 1u64);
+        // SAFETY: the test alone uses these places.
+        unsafe { *first += 1 };
+        assert_eq!(place("TOTAL", 3, || 100u64), first);
+        assert_eq!(unsafe { *place("TOTAL", 3, || 100u64) }, 2);
+        assert_eq!(unsafe { *place("TOTAL", 5, || 100u64) }, 100);
     }
 
     #[test]

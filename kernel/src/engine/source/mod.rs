@@ -13,6 +13,7 @@ pub mod completeness;
 pub(crate) mod impls;
 pub(crate) mod item_macros;
 pub(crate) mod pinned;
+pub(crate) mod static_muts;
 pub(crate) mod statics;
 pub(crate) mod syntax;
 pub(crate) mod thread_locals;
@@ -39,10 +40,13 @@ pub(crate) struct Prepared<'a> {
 ///   kept as an item, a thread-local as one in the session (`thread_locals`);
 /// - `impls`: an `impl` with no named item before it is kept as evcxr
 ///   keeps named items;
-/// - `statics`: a `static` that holds state is one instance in the session.
+/// - `statics`: a `static` that holds state is one instance in the session;
+/// - `static_muts`: a `static mut` is one place in the session, and its uses
+///   reach it.
 ///
 /// Each finds its own shape (an attributed function, a top-level `pin!`, a
-/// top-level item macro call, an `impl` item, a `static` item), so their edits never meet; where two
+/// top-level item macro call, an `impl` item, a `static` item, a `static mut`
+/// and its uses), so their edits never meet; where two
 /// would, the first pass's edit is kept.
 pub(crate) fn prepare(written: &str, cell: usize) -> Prepared<'_> {
     let commands::Expanded {
@@ -57,6 +61,7 @@ pub(crate) fn prepare(written: &str, cell: usize) -> Prepared<'_> {
         item_macros::edits(&syntax, cell),
         impls::edits(&syntax),
         statics::edits(&syntax, cell),
+        static_muts::edits(&syntax, cell),
     ];
     let code = replaced(&expanded, apart(passes.concat())).into_owned();
     Prepared {

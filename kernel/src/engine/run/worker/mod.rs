@@ -115,6 +115,7 @@ impl Worker {
         let started = Instant::now();
         crate::engine::session::cell_sources::forget();
         source::item_macros::forget();
+        source::static_muts::forget();
         self.moved = Moved::default();
         self.shared.warnings.show(true);
         let cleared = self
