@@ -252,3 +252,27 @@ async fn static_mut_is_one_place() {
         .ok();
     assert_eq!(value(&mut kernel, "count()").await.as_deref(), Some("7"));
 }
+
+/// A static inside a function is one instance for all the function's calls,
+/// from any later cell, and for every type a generic function is called
+/// with, as in a program; a `static mut` inside a function too.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_functions_statics_are_one_instance() {
+    let mut kernel = Kernel::start().await;
+    let next_id = "use std::sync::atomic::{AtomicU32, Ordering};\n\
+                   fn next_id() -> u32 {\n    static N: AtomicU32 = AtomicU32::new(0);\n    N.fetch_add(1, Ordering::SeqCst) + 1\n}\n\
+                   next_id()";
+    assert_eq!(value(&mut kernel, next_id).await.as_deref(), Some("1"));
+    assert_eq!(value(&mut kernel, "next_id()").await.as_deref(), Some("2"));
+    let label = "fn label<T>() -> &'static str {\n    static L: std::sync::OnceLock<String> = std::sync::OnceLock::new();\n    L.get_or_init(|| std::any::type_name::<T>().to_owned())\n}\nlabel::<u8>()";
+    assert_eq!(value(&mut kernel, label).await.as_deref(), Some("\"u8\""));
+    assert_eq!(
+        value(&mut kernel, "label::<u16>()").await.as_deref(),
+        Some("\"u8\""),
+        "one static for every instance of a generic function"
+    );
+    let calls =
+        "fn calls() -> u32 { static mut CALLS: u32 = 0; unsafe { CALLS += 1; CALLS } }\ncalls()";
+    assert_eq!(value(&mut kernel, calls).await.as_deref(), Some("1"));
+    assert_eq!(value(&mut kernel, "calls()").await.as_deref(), Some("2"));
+}

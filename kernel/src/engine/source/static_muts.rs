@@ -5,7 +5,8 @@
 //! written in one cell read as its initial value in the next. A value of its
 //! own cannot be shared the way `statics` shares a stateful `static`, since a
 //! `static mut` is a place that code assigns to. So the kernel writes a
-//! top-level `static mut NAME: T = init;` as a function `NAME()` that returns
+//! `static mut NAME: T = init;` (at the top level or in a function, kept by
+//! the same name as `statics` keeps one) as a function `NAME()` that returns
 //! a pointer to the one place the cell library keeps for it
 //! (`asyncbook::statics::place`), and every use of `NAME`, in that cell and
 //! the later ones, as `(*NAME())`: the same place, reached in the `unsafe`
@@ -18,9 +19,10 @@
 use std::collections::BTreeSet;
 use std::sync::Mutex;
 
-use ra_ap_syntax::ast::{self, HasName};
+use ra_ap_syntax::ast::HasName;
 use ra_ap_syntax::AstNode;
 
+use crate::engine::source::statics::statics;
 use crate::engine::source::syntax::{cell_range, CellSyntax, Edit};
 
 /// Names of the `static mut`s the session's cells defined.
@@ -36,10 +38,10 @@ pub(crate) fn forget() {
 pub fn edits(syntax: &CellSyntax, cell: usize) -> Vec<Edit> {
     let mut edits = Vec::new();
     let mut names_defined = Vec::new();
-    for stat in syntax.items.iter().flatten().filter_map(|item| match item {
-        ast::Item::Static(stat) if stat.mut_token().is_some() => Some(stat),
-        _ => None,
-    }) {
+    for (stat, key) in statics(syntax) {
+        if stat.mut_token().is_none() {
+            continue;
+        }
         let (Some(keyword), Some(name), Some(ty), Some(eq), Some(body), Some(semicolon)) = (
             stat.static_token(),
             stat.name(),
@@ -75,7 +77,7 @@ pub fn edits(syntax: &CellSyntax, cell: usize) -> Vec<Edit> {
         ));
         edits.push((
             ty.end..eq.end,
-            format!(" {{ ::asyncbook::statics::place{turbofish}({name_text:?}, {cell}, ||"),
+            format!(" {{ ::asyncbook::statics::place{turbofish}({key:?}, {cell}, ||"),
         ));
         edits.push((body.end..semicolon.end, ") }".to_owned()));
         names_defined.push((cell_range(name.syntax().text_range()), name_text));
@@ -220,10 +222,20 @@ mod tests {
     }
 
     #[test]
+    fn a_static_mut_in_a_function_is_kept_by_its_place() {
+        let code =
+            "fn f() -> u32 { static mut INNER_D: u32 = 0; unsafe { INNER_D += 1; INNER_D } }";
+        assert_eq!(
+            rewrite(code, 3),
+            "fn f() -> u32 { #[allow(non_snake_case)] fn INNER_D() -> *mut u32 { ::asyncbook::statics::place::<u32>(\"INNER_D@16\", 3, || 0) } \
+             unsafe { (*INNER_D()) += 1; (*INNER_D()) } }"
+        );
+    }
+
+    #[test]
     fn other_statics_and_unknown_names_stay() {
         for code in [
             "static LIMIT_D: u32 = 10;\nlet x = LIMIT_D;",
-            "fn f() { static mut INNER_D: u32 = 0; unsafe { INNER_D += 1 } }",
             "let UNKNOWN_D = 1;",
         ] {
             assert_eq!(rewrite(code, 1), code);

@@ -3,11 +3,14 @@
 //! evcxr compiles a cell's items again into every later cell, each cell a
 //! crate of its own, so a `static` was a fresh copy in each: a counter counted
 //! from zero again, a `OnceLock` set in one cell was empty in the next, a
-//! `LazyLock` ran its initialiser in every cell, silently. The kernel writes
-//! a top-level `static` whose type holds state (an atomic, a lock, a
-//! `OnceLock` or `LazyLock`, a cell, a semaphore, ...) as a `LazyLock` of a
-//! reference to one instance that the cell library keeps by the static's name
-//! and the cell that defined it (`asyncbook::statics::shared`): later cells
+//! `LazyLock` ran its initialiser in every cell, silently; so was a `static`
+//! inside a function, which the function's calls in each later cell found
+//! fresh. The kernel writes a `static` whose type holds state (an atomic, a
+//! lock, a `OnceLock` or `LazyLock`, a cell, a semaphore, ...), at the top
+//! level or in a function, as a `LazyLock` of a reference to one instance
+//! that the cell library keeps by the static's name (and, in a function, its
+//! place in the cell) and the cell that defined it
+//! (`asyncbook::statics::shared`): later cells
 //! find it, and running the defining cell again makes a new one, as running
 //! a program again would. Methods, `&NAME` and deref reach it as before; a
 //! static of a type that dereferences (`LazyLock<String>`) is held so that it
@@ -46,18 +49,12 @@ fn outer_type(type_text: &str) -> &str {
     path.rsplit("::").next().unwrap_or_default().trim()
 }
 
-/// The cell (run as cell `cell`) with its stateful top-level statics kept in
-/// the cell library.
+/// The cell (run as cell `cell`) with its stateful statics kept in the cell
+/// library.
 pub fn edits(syntax: &CellSyntax, cell: usize) -> Vec<Edit> {
-    let Some(items) = &syntax.items else {
-        return Vec::new();
-    };
     let mut edits = Vec::new();
-    for item in items {
-        let ast::Item::Static(stat) = item else {
-            continue;
-        };
-        let (Some(name), Some(ty), Some(body)) = (stat.name(), stat.ty(), stat.body()) else {
+    for (stat, key) in statics(syntax) {
+        let (Some(ty), Some(body)) = (stat.ty(), stat.body()) else {
             continue;
         };
         let type_text = ty.syntax().text().to_string();
@@ -95,13 +92,39 @@ pub fn edits(syntax: &CellSyntax, cell: usize) -> Vec<Edit> {
         edits.push((
             body.start..body.start,
             format!(
-                "{holder}::new(|| ::asyncbook::statics::shared{turbofish}({:?}, {cell}, || ",
-                name.text()
+                "{holder}::new(|| ::asyncbook::statics::shared{turbofish}({key:?}, {cell}, || "
             ),
         ));
         edits.push((body.end..body.end, "))".to_owned()));
     }
     edits
+}
+
+/// The cell's statics, at its top level and inside its functions, each with
+/// the name it is kept by: a top-level static's own, one inside a function
+/// its name and place in the cell (a function's static is one instance
+/// for all its calls, and for every type a generic function is called with).
+pub(crate) fn statics(syntax: &CellSyntax) -> Vec<(ast::Static, String)> {
+    let Some(body) = &syntax.body else {
+        return Vec::new();
+    };
+    let mut found = Vec::new();
+    for node in body {
+        for stat in node.descendants().filter_map(ast::Static::cast) {
+            let Some(name) = stat.name() else { continue };
+            let key = if stat.syntax() == node {
+                name.text().to_string()
+            } else {
+                format!(
+                    "{}@{}",
+                    name.text(),
+                    cell_range(stat.syntax().text_range()).start
+                )
+            };
+            found.push((stat, key));
+        }
+    }
+    found
 }
 
 #[cfg(test)]
@@ -148,12 +171,20 @@ mod tests {
     }
 
     #[test]
-    fn plain_mutable_and_inner_statics_stay() {
+    fn a_static_inside_a_function_is_kept_by_its_place() {
+        let code = "fn next() -> u32 {\n    static N: AtomicU32 = AtomicU32::new(0);\n    N.fetch_add(1, SeqCst)\n}";
+        assert_eq!(
+            rewrite(code, 6).lines().nth(1),
+            Some("    static N: ::std::sync::LazyLock<&'static AtomicU32> = ::std::sync::LazyLock::new(|| ::asyncbook::statics::shared::<AtomicU32>(\"N@23\", 6, || AtomicU32::new(0)));")
+        );
+    }
+
+    #[test]
+    fn plain_and_mutable_statics_stay() {
         for code in [
             "static LIMIT: u32 = 10;",
             "static NAME: &str = \"x\";",
             "static mut COUNT: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);",
-            "fn f() { static N: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0); }",
             "let stat = 1;",
         ] {
             assert!(matches!(rewrite(code, 1), Cow::Borrowed(_)), "{code}");
