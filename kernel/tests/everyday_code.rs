@@ -276,3 +276,33 @@ async fn a_functions_statics_are_one_instance() {
     assert_eq!(value(&mut kernel, calls).await.as_deref(), Some("1"));
     assert_eq!(value(&mut kernel, "calls()").await.as_deref(), Some("2"));
 }
+
+/// A top-level `let` that borrows (`let first = &v[0];`, `let it = v.iter();`)
+/// runs as in a program: the borrow lasts to the end of its cell, which says
+/// so, and the cell's other variables are kept for later cells.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_borrowing_let_lives_to_the_end_of_its_cell() {
+    let mut kernel = Kernel::start().await;
+    kernel.run("let v = vec![1, 2, 3];").await.ok();
+    let alone = kernel
+        .run("let r = &v;\nprintln!(\"{}\", r.len());")
+        .await
+        .ok();
+    assert_eq!(alone.stdout(), "3\n");
+    assert!(alone.stderr().contains("`r` borrows"), "{alone:?}");
+    let mixed = "let total: i32 = v.iter().sum();\nlet first = &v[0];\nlet n = *first + total;\nprintln!(\"{first} {total}\");\ntotal";
+    let mixed = kernel.run(mixed).await.ok();
+    assert_eq!(
+        (mixed.stdout().as_str(), mixed.result()),
+        ("1 6\n", Some("6".to_owned()))
+    );
+    assert_eq!(value(&mut kernel, "total + n").await.as_deref(), Some("13"));
+    let iterating = "let mut it = v.iter();\nlet a = it.next();\na.copied()";
+    assert_eq!(
+        value(&mut kernel, iterating).await.as_deref(),
+        Some("Some(1)")
+    );
+    let later = kernel.execute("*first").await.failed();
+    assert!(later.error_text().contains("E0425"), "{later:?}");
+    assert_eq!(value(&mut kernel, "v.len()").await.as_deref(), Some("3"));
+}

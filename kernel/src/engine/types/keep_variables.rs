@@ -7,7 +7,9 @@ use std::borrow::Cow;
 use evcxr::EvalCallbacks;
 use serde_json::Value;
 
+use crate::engine::outcome::Output;
 use crate::engine::run::worker::Worker;
+use crate::engine::types::borrows;
 use crate::engine::{source::syntax, types::short_names, types::type_probe, types::unnameable};
 
 type EvalResult = Result<evcxr::EvalOutputs, evcxr::Error>;
@@ -19,6 +21,23 @@ fn refused(result: &EvalResult) -> Option<unnameable::Unpersistable> {
         Err(evcxr::Error::Message(message)) => unnameable::unpersistable(message),
         _ => None,
     }
+}
+
+/// The variable evcxr refused to store because its value borrows, if that
+/// is why `result` failed.
+fn borrowing(result: &EvalResult) -> Option<String> {
+    let message = match result {
+        Err(evcxr::Error::Message(message)) => message.clone(),
+        // evcxr gives a reference's refusal as an error at the `let`.
+        Err(evcxr::Error::CompilationErrors(errors)) => {
+            return errors.iter().find_map(|e| borrows::borrowing(&e.message()));
+        }
+        _ => return None,
+    };
+    borrows::borrowing(&message).or_else(|| {
+        let what = unnameable::unpersistable(&message)?;
+        what.shown_type?.contains("'_").then_some(what.variable)
+    })
 }
 
 /// evcxr's refusal to store a variable, after every box was tried, said
@@ -118,10 +137,42 @@ impl Worker {
     ) -> (Cow<'a, str>, EvalResult) {
         let (code, result) = self.typed(code, result, callbacks);
         let mut tries = BOXING_TRIES;
-        match self.boxed(&code, &result, callbacks, &mut tries) {
+        let (code, result) = match self.boxed(&code, &result, callbacks, &mut tries) {
             Some((boxed, result)) => (Cow::Owned(boxed), result),
-            None => (code, with_unboxable_explained(result)),
+            None => (code, result),
+        };
+        let (code, result) = self.scoped(code, result, callbacks);
+        (code, with_unboxable_explained(result))
+    }
+
+    /// The cell run again with its borrowing variables kept inside it, where
+    /// evcxr refused to keep them for later cells (see `borrows`).
+    fn scoped<'a>(
+        &mut self,
+        code: Cow<'a, str>,
+        mut result: EvalResult,
+        callbacks: &mut EvalCallbacks,
+    ) -> (Cow<'a, str>, EvalResult) {
+        let mut names: Vec<String> = Vec::new();
+        let mut ran = code.clone();
+        for _ in 0..TYPING_TRIES {
+            let Some(name) = borrowing(&result) else {
+                break;
+            };
+            if names.contains(&name) {
+                break;
+            }
+            names.push(name);
+            let Some(candidate) = borrows::scoped(&code, &names) else {
+                break;
+            };
+            let attempt = self.context.execute_with_callbacks(&candidate, callbacks);
+            (ran, result) = self.typed(Cow::Owned(candidate), attempt, callbacks);
         }
+        if result.is_ok() && !names.is_empty() {
+            let _ = self.outputs.send(Output::Stderr(borrows::note(&names)));
+        }
+        (ran, result)
     }
 
     /// Writes the type rustc finds into the `let` of each variable evcxr

@@ -2,6 +2,7 @@
 //! types rustc tells where rust-analyzer cannot, values whose types have no
 //! name, and variables a cell moved away.
 
+pub(crate) mod borrows;
 pub(crate) mod keep_variables;
 pub(crate) mod moved;
 pub(crate) mod short_names;

@@ -32,7 +32,7 @@ use crate::lock::lock;
 pub(crate) struct Worker {
     pub(crate) context: CommandContext,
     shared: Arc<Shared>,
-    outputs: mpsc::UnboundedSender<Output>,
+    pub(crate) outputs: mpsc::UnboundedSender<Output>,
     inputs: mpsc::UnboundedSender<InputAsk>,
     setup: Setup,
     moved: Moved,
