@@ -2,7 +2,8 @@
 //! lists every chapter once, numbered as its file, and each chapter's last
 //! cell links back to the one before it and on to the one after it (the first
 //! back to the table of contents, the last on to it), with the number and
-//! title the table gives. No kernel is started.
+//! title the table gives; and no stored output names a source path. No kernel
+//! is started.
 
 use std::path::{Path, PathBuf};
 
@@ -88,6 +89,31 @@ fn every_chapter_links_to_its_neighbours_as_the_table_names_them() {
             assert_eq!(next.1, want_next.1, "chapter {number}: Next");
         } else {
             assert_eq!(next, want_next, "chapter {number}: Next");
+        }
+    }
+}
+
+/// No stored output names a place in the sources of std, a registry crate,
+/// the toolchain or the machine: such a place moves with each release and
+/// differs from machine to machine, and the reader on GitHub needs the item
+/// a message names, not its file.
+#[test]
+fn stored_outputs_name_no_source_paths() {
+    let path = Regex::new(
+        r"registry/src|/rustc/[0-9a-f]|rustlib|library/(std|core|alloc)/|tokio-\d+\.\d+\.\d+/|/root/|/home/|\.cargo/",
+    )
+    .unwrap();
+    for (_, _, file) in table_of_contents() {
+        let text = std::fs::read_to_string(notebooks().join(&file)).unwrap();
+        let notebook: Value = serde_json::from_str(&text).unwrap();
+        for (i, cell) in notebook["cells"].as_array().unwrap().iter().enumerate() {
+            let outputs = cell["outputs"].to_string();
+            if let Some(found) = path.find(&outputs) {
+                panic!(
+                    "{file}, cell {i}: a stored output names `{}`",
+                    found.as_str()
+                );
+            }
         }
     }
 }

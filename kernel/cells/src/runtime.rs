@@ -162,9 +162,13 @@ fn install_panic_hook() {
         let location = info
             .location()
             .and_then(|l| {
-                use crate::tasks::source::{site_here, Site};
+                use crate::tasks::source::{library_crate, site_here, Site};
                 match site_here(l.file(), l.line()) {
                     Site::Elsewhere(_) if l.file().ends_with("asyncbook_lib.rs") => None,
+                    // A library's line moves with each release: its crate is what tells.
+                    Site::Elsewhere(_) if library_crate(l.file()).is_some() => {
+                        library_crate(l.file()).map(|name| format!(" in {name}"))
+                    }
                     site => Some(format!(" at {site}")),
                 }
             })

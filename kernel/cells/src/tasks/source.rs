@@ -125,9 +125,45 @@ pub fn short_path(file: &str) -> &str {
     }
 }
 
+/// The crate a library's source file belongs to (`tokio` for a file of the
+/// registry's `tokio-1.54.1/`, `std` for the toolchain's `library/std/`):
+/// what a reader needs of a place in a library, the same on every machine.
+pub fn library_crate(file: &str) -> Option<&str> {
+    if let Some(at) = file.find("/registry/src/") {
+        let folder = file[at + "/registry/src/".len()..].split('/').nth(1)?;
+        let (name, version) = folder.rsplit_once('-')?;
+        return version
+            .starts_with(|c: char| c.is_ascii_digit())
+            .then_some(name);
+    }
+    let at = file.find("library/")?;
+    let before = &file[..at];
+    let toolchain =
+        before.is_empty() || before.starts_with("/rustc/") || before.ends_with("/rust/");
+    toolchain.then(|| file[at + "library/".len()..].split('/').next())?
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_library_file_is_told_by_its_crate() {
+        let tokio = "/root/.cargo/registry/src/index.crates.io-1949cf8c6b5b557f/tokio-1.54.1/src/runtime/mod.rs";
+        assert_eq!(library_crate(tokio), Some("tokio"));
+        assert_eq!(
+            library_crate("/rustc/0a1b2c/library/core/src/option.rs"),
+            Some("core")
+        );
+        assert_eq!(
+            library_crate(
+                "/root/.rustup/toolchains/x/lib/rustlib/src/rust/library/std/src/thread/mod.rs"
+            ),
+            Some("std")
+        );
+        assert_eq!(library_crate("/work/mylib/library/src/lib.rs"), None);
+        assert_eq!(library_crate("src/asyncbook_lib.rs"), None);
+    }
 
     #[test]
     fn a_generated_line_is_placed_by_its_text() {

@@ -166,7 +166,9 @@ fn notes_of(json: &Value, source: &str) -> (Vec<Note>, Vec<Labelled>) {
         let mut message = note["message"].as_str().unwrap_or_default().to_owned();
         let spans = labels_in(&note["spans"], &lines);
         if spans.is_empty() {
-            if let Some(place) = library_place(&note["spans"]) {
+            // A note that names its item (`tokio::spawn`) needs no line of
+            // the library's source, which moves with each release.
+            if let Some(place) = library_place(&note["spans"]).filter(|_| !message.contains('`')) {
                 message = format!("{message} ({place})");
             }
             placeless.push(Labelled {
