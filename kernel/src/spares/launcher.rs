@@ -25,11 +25,12 @@ const HANDOVER_LIMIT: Duration = Duration::from_secs(120);
 /// Runs the kernel of `connection_file` in a spare if one waits, and starts
 /// the next spare; `None`: no spare took it, run it here.
 pub fn launch(connection_file: &Path) -> Result<Option<ExitCode>> {
+    let started = std::time::Instant::now();
     let folder = super::folder()?;
     let key = super::key()?;
     let paths = Paths::new(&folder, &key);
     let handed = match UnixStream::connect(&paths.socket) {
-        Ok(stream) => hand_over(stream, connection_file)?,
+        Ok(stream) => hand_over(stream, connection_file, started)?,
         Err(_) => None,
     };
     if let Err(error) = start_spare(&folder, &paths, &key) {
@@ -40,7 +41,11 @@ pub fn launch(connection_file: &Path) -> Result<Option<ExitCode>> {
 
 /// Hands the kernel to the spare at the other end of `stream`; `None` if
 /// it did not take it (the spare is gone then).
-fn hand_over(stream: UnixStream, connection_file: &Path) -> Result<Option<(UnixStream, i32)>> {
+fn hand_over(
+    stream: UnixStream,
+    connection_file: &Path,
+    started: std::time::Instant,
+) -> Result<Option<(UnixStream, i32)>> {
     let connection = std::fs::read_to_string(connection_file)
         .with_context(|| format!("reading {}", connection_file.display()))?;
     let spare = peer_pid(&stream)?;
@@ -50,7 +55,7 @@ fn hand_over(stream: UnixStream, connection_file: &Path) -> Result<Option<(UnixS
     stream.set_read_timeout(None)?;
     match answer {
         Ok(Some(Notice::Serving { pid })) => {
-            tracing::info!("handed over to spare {pid}");
+            tracing::info!("handed over to spare {pid} in {:?}", started.elapsed());
             Ok(Some((stream, pid as i32)))
         }
         Ok(Some(Notice::Refused { why })) => {
