@@ -134,8 +134,8 @@ fn stand(stream: UnixStream, pid: i32) -> Result<ExitCode> {
         .await
     })?;
     let signal = forwarded.load(Ordering::SeqCst);
-    if code.is_none() && signal != 0 {
-        // Ends by the signal that ended the spare, as it would have ended us.
+    if signal != 0 {
+        // Ends by the signal it passed on, as a cold kernel would have ended.
         // SAFETY: restoring the default action, then raising it on ourselves.
         unsafe {
             libc::signal(signal, libc::SIG_DFL);

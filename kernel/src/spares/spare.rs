@@ -142,7 +142,10 @@ impl Spare {
         let exit = started.ender(Some(tell.clone()));
         *lock(&spare.exit) = Some(exit.clone());
         let pid = std::process::id();
-        handover::send(&stream, &Notice::Serving { pid })?;
+        if handover::send(&stream, &Notice::Serving { pid }).is_err() {
+            // The launcher went away while the spare warmed up.
+            exit();
+        }
         tracing::info!("spare {pid} handed over");
         end_with_launcher(stream, exit);
         protocol::serve_started(sockets, started, Some(tell)).await
