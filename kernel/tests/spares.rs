@@ -126,12 +126,12 @@ async fn gone(pids: &[u32], what: &str) {
     }
 }
 
-/// The cell's working directory, the variable `ASYNCBOOK_TEST_MARK`, and
+/// The cell's working directory, the variable `SPARES_TEST_MARK`, and
 /// the ids of its cell process and that process's parent (the kernel).
 async fn cell_view(kernel: &mut Kernel) -> (PathBuf, String, u32, u32) {
     let code = r#"println!("{}|{}|{}|{}",
     std::env::current_dir().unwrap().display(),
-    std::env::var("ASYNCBOOK_TEST_MARK").unwrap_or_default(),
+    std::env::var("SPARES_TEST_MARK").unwrap_or_default(),
     std::process::id(),
     std::os::unix::process::parent_id());"#;
     let shown = kernel.run(code).await.stdout();
@@ -166,7 +166,7 @@ async fn a_warm_spare_becomes_the_next_kernel() {
     let workdir = tempfile::tempdir().expect("a working directory");
     let options = spares.options(
         Some(workdir.path().into()),
-        &[("ASYNCBOOK_TEST_MARK", "launched here")],
+        &[("SPARES_TEST_MARK", "launched here")],
     );
     let mut kernel = Kernel::start_with(options).await;
     let (cwd, mark, cell_process, parent) = cell_view(&mut kernel).await;

@@ -97,7 +97,8 @@ pub fn folder() -> Result<PathBuf> {
 
 /// Names the spares that can stand in for this kernel: the kernel binary
 /// (path and modification time), the cell library (its folder and its
-/// artifacts manifest) and the toolchain (`rustc -vV`).
+/// artifacts manifest), the toolchain (`rustc -vV`) and the settings read
+/// before a spare is handed over ([`warm_up_settings`]).
 pub fn key() -> Result<String> {
     let exe = std::env::current_exe()?;
     let library = CellLibrary::locate()?;
@@ -116,7 +117,27 @@ pub fn key() -> Result<String> {
         bail!("rustc -vV failed");
     }
     rustc.stdout.hash(&mut hasher);
+    warm_up_settings(std::env::vars_os()).hash(&mut hasher);
     Ok(format!("{:016x}", hasher.finish()))
+}
+
+/// The variables of `env` that a spare has read before it is handed over
+/// (the build's, the cell runtime's and the kernel's own settings, as the
+/// allocator and the task hooks), sorted: a launcher whose settings differ
+/// gets a spare of its own. Logging and the spares' own settings are left out.
+pub fn warm_up_settings(
+    env: impl Iterator<Item = (std::ffi::OsString, std::ffi::OsString)>,
+) -> Vec<(std::ffi::OsString, std::ffi::OsString)> {
+    const READ: [&str; 6] = ["ASYNCBOOK_", "CARGO", "RUST", "EVCXR_", "TOKIO_", "LD_"];
+    const LEFT_OUT: [&str; 3] = ["ASYNCBOOK_SPARE", "ASYNCBOOK_LOG", "RUST_LOG"];
+    let mut settings: Vec<_> = env
+        .filter(|(key, _)| {
+            let key = key.to_string_lossy();
+            READ.iter().any(|p| key.starts_with(p)) && !LEFT_OUT.iter().any(|p| key.starts_with(p))
+        })
+        .collect();
+    settings.sort();
+    settings
 }
 
 /// The files of the spare of one key in the spares folder.
@@ -137,5 +158,30 @@ impl Paths {
             record: folder.join(format!("{key}.json")),
             log: folder.join(format!("{key}.log")),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::warm_up_settings;
+
+    #[test]
+    fn a_spare_is_keyed_by_the_settings_it_read_before_the_handover() {
+        let env = |pairs: &[(&str, &str)]| {
+            let pairs: Vec<_> = pairs.iter().map(|(k, v)| (k.into(), v.into())).collect();
+            warm_up_settings(pairs.into_iter())
+        };
+        let base = env(&[("HOME", "/h"), ("RUSTFLAGS", "-C x")]);
+        assert_eq!(base.len(), 1);
+        for unread in [
+            ("HOME", "/other"),
+            ("ASYNCBOOK_SPARE_IDLE", "5"),
+            ("RUST_LOG", "debug"),
+        ] {
+            assert_eq!(env(&[("HOME", "/h"), ("RUSTFLAGS", "-C x"), unread]), base);
+        }
+        let hooks_off = env(&[("RUSTFLAGS", "-C x"), ("ASYNCBOOK_TASK_HOOKS", "off")]);
+        assert_ne!(hooks_off, base);
+        assert_ne!(env(&[("RUSTFLAGS", "-C y")]), base);
     }
 }
