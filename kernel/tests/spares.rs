@@ -128,15 +128,18 @@ async fn gone(pids: &[u32], what: &str) {
 
 /// The cell's working directory, the variable `SPARES_TEST_MARK`, and
 /// the ids of its cell process and that process's parent (the kernel).
+/// Nothing of the spare's own shows in the cell's environment.
 async fn cell_view(kernel: &mut Kernel) -> (PathBuf, String, u32, u32) {
-    let code = r#"println!("{}|{}|{}|{}",
+    let code = r#"println!("{}|{}|{}|{}|{:?}",
     std::env::current_dir().unwrap().display(),
     std::env::var("SPARES_TEST_MARK").unwrap_or_default(),
     std::process::id(),
-    std::os::unix::process::parent_id());"#;
+    std::os::unix::process::parent_id(),
+    std::env::vars().filter(|(k, _)| k.contains("ADOPT")).collect::<Vec<_>>());"#;
     let shown = kernel.run(code).await.stdout();
     let parts: Vec<&str> = shown.trim().split('|').collect();
-    assert_eq!(parts.len(), 4, "{shown:?}");
+    assert_eq!(parts.len(), 5, "{shown:?}");
+    assert_eq!(parts[4], "[]", "the spare's own variables show: {shown:?}");
     (
         parts[0].into(),
         parts[1].to_owned(),

@@ -102,7 +102,6 @@ impl Spare {
             let spare = spare.clone();
             async move {
                 engine.warmed().await;
-                std::env::remove_var(adopt::SOCKET_ENV);
                 if spare.exit.lock().is_ok_and(|exit| exit.is_none()) {
                     let _ = Record::ready(&spare.paths.record).write(&spare.paths.record);
                 }

@@ -8,7 +8,10 @@
 //! [`SOCKET_ENV`], connects to the spare and waits for one [`Change`]: the
 //! spare sends what changed in its own environment, the cell process applies
 //! it and answers `ok`. Cell processes started later (`:clear`, a crash)
-//! inherit the kernel's environment as it is then, and need nothing.
+//! inherit the kernel's environment as it is then, and need nothing. Should
+//! evcxr start its cell process otherwise, a spare that finds no connection
+//! refuses the kernel (the launcher starts cold), and a cell that sees the
+//! spare's folder fails `a_warm_spare_becomes_the_next_kernel`.
 
 use std::collections::BTreeMap;
 use std::ffi::OsString;
