@@ -55,7 +55,7 @@ fn hand_over(
     stream.set_read_timeout(None)?;
     match answer {
         Ok(Some(Notice::Serving { pid })) => {
-            tracing::info!("handed over to spare {pid} in {:?}", started.elapsed());
+            tracing::debug!("handed over to spare {pid} in {:?}", started.elapsed());
             Ok(Some((stream, pid as i32)))
         }
         Ok(Some(Notice::Refused { why })) => {
