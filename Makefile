@@ -80,14 +80,16 @@ test-notebooks: build
 	$(CARGO) test --release --locked --test notebooks
 
 # jupyter_kernel_test, an install check and nbclient, against the installed kernelspec.
+# Kernels of test-clients and test-browser start no warm spare: `make test`
+# leaves no process behind (kernel/tests/spares.rs tests the spares).
 test-clients: install
-	cd tests/clients && ../../$(PY) -m pytest -q -p no:cacheprovider
+	cd tests/clients && ASYNCBOOK_SPARES=0 ../../$(PY) -m pytest -q -p no:cacheprovider
 
 # End to end in a real browser: JupyterLab driven by Playwright (playwright-core
 # from npm) in Debian's chromium, installed by the script if missing.
 # Screenshots go to target/browser/.
 test-browser: install
-	bash tests/browser/run.sh
+	ASYNCBOOK_SPARES=0 bash tests/browser/run.sh
 
 EVCXR := target/bench/evcxr/bin/evcxr_jupyter
 

@@ -7,8 +7,19 @@ use clap::Args;
 use serde_json::json;
 
 #[derive(Args)]
-#[group(multiple = false)]
 pub struct InstallArgs {
+    #[command(flatten)]
+    place: Place,
+    /// Kernels started from this kernelspec use no warm spares (it sets
+    /// `ASYNCBOOK_SPARES=0` in the kernelspec's `env`).
+    #[arg(long)]
+    no_spares: bool,
+}
+
+/// Where the kernelspec goes.
+#[derive(Args)]
+#[group(multiple = false)]
+struct Place {
     /// Into the user's Jupyter data dir (`$JUPYTER_DATA_DIR` or `jupyter --data-dir`); the default.
     #[arg(long)]
     user: bool,
@@ -25,29 +36,32 @@ const LOGO_64: &[u8] = include_bytes!("../kernelspec/logo-64x64.png");
 const LOGO_SVG: &str = include_str!("../kernelspec/logo-svg.svg");
 
 pub fn run(args: InstallArgs) -> Result<()> {
-    let data_dir = if let Some(prefix) = args.prefix {
+    let data_dir = if let Some(prefix) = args.place.prefix {
         prefix.join("share/jupyter")
-    } else if args.sys_prefix {
+    } else if args.place.sys_prefix {
         python_prefix()?.join("share/jupyter")
     } else {
         user_data_dir()?
     };
     let dir = data_dir.join("kernels/asyncbook");
-    write_kernelspec(&dir)?;
+    write_kernelspec(&dir, args.no_spares)?;
     println!("Installed the asyncbook kernelspec in {}", dir.display());
     Ok(())
 }
 
-fn write_kernelspec(dir: &Path) -> Result<()> {
+fn write_kernelspec(dir: &Path, no_spares: bool) -> Result<()> {
     std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
     let exe = std::env::current_exe()?.canonicalize()?;
-    let spec = json!({
+    let mut spec = json!({
         "argv": [exe, "kernel", "--connection-file", "{connection_file}"],
         "display_name": "Rust (async)",
         "language": "rust",
         "interrupt_mode": "message",
         "metadata": {"debugger": false},
     });
+    if no_spares {
+        spec["env"] = json!({ crate::spares::ENABLED_ENV: "0" });
+    }
     std::fs::write(
         dir.join("kernel.json"),
         serde_json::to_string_pretty(&spec)? + "\n",

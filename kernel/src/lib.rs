@@ -9,6 +9,7 @@ mod install;
 mod lock;
 mod protocol;
 pub mod runner;
+pub mod spares;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -42,6 +43,14 @@ enum Command {
     Test(runner::TestArgs),
     /// Turn a notebook into a Cargo project that builds and runs as a program.
     Export(export::ExportArgs),
+    /// List the warm spares waiting to become kernels, or stop them.
+    Spares(spares::listing::SparesArgs),
+    /// A warm spare (started by the kernel itself).
+    #[command(hide = true)]
+    Spare {
+        #[arg(long)]
+        key: String,
+    },
 }
 
 /// The `asyncbook` binary: kernel, installer, runner, and the helper roles
@@ -62,6 +71,7 @@ pub fn main() -> ExitCode {
         if let Err(error) = relay::install() {
             eprintln!("asyncbook: live output unavailable: {error:#}");
         }
+        engine::run::adopt::listen_in_cell_process();
         evcxr::runtime_hook();
     }
 
@@ -74,12 +84,12 @@ pub fn main() -> ExitCode {
         .init();
     let cli = Cli::parse();
     let result = match cli.command {
-        Command::Kernel { connection_file } => {
-            run_kernel(connection_file).map(|()| ExitCode::SUCCESS)
-        }
+        Command::Kernel { connection_file } => run_kernel(connection_file),
         Command::Install(args) => install::run(args).map(|()| ExitCode::SUCCESS),
         Command::Test(args) => runner::run(args),
         Command::Export(args) => export::run(args).map(|()| ExitCode::SUCCESS),
+        Command::Spares(args) => spares::listing::run(args).map(|()| ExitCode::SUCCESS),
+        Command::Spare { key } => spares::spare::run(&key).map(|()| ExitCode::SUCCESS),
     };
     match result {
         Ok(code) => code,
@@ -102,11 +112,21 @@ fn helper_exit(result: anyhow::Result<i32>, role: &str) -> ExitCode {
     }
 }
 
-fn run_kernel(connection_file: PathBuf) -> anyhow::Result<()> {
+/// Runs the kernel of `connection_file`: in a warm spare if one waits,
+/// else here.
+fn run_kernel(connection_file: PathBuf) -> anyhow::Result<ExitCode> {
+    if spares::enabled() {
+        match spares::launcher::launch(&connection_file) {
+            Ok(Some(code)) => return Ok(code),
+            Ok(None) => {}
+            Err(error) => tracing::warn!("no spare: {error:#}"),
+        }
+    }
     let info = protocol::connection_info(&connection_file)?;
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
         .build()?;
-    runtime.block_on(protocol::run(info))
+    runtime.block_on(protocol::run(info))?;
+    Ok(ExitCode::SUCCESS)
 }

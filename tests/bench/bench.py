@@ -44,6 +44,9 @@ import zmq
 from jupyter_client import KernelManager
 from jupyter_client.kernelspec import KernelSpec
 
+# spares.py imports this module by name: run as a script, it is that module too.
+sys.modules.setdefault("bench", sys.modules[__name__])
+
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 OUT_DIR = ROOT / "target" / "bench"
 ASYNCBOOK = ROOT / "target" / "release" / "asyncbook"
@@ -167,6 +170,8 @@ class Kernel:
         env = dict(os.environ)
         if kind == "asyncbook":
             env["ASYNCBOOK_LOG"] = "asyncbook=debug"
+            # Every kernel starts cold unless a scenario asks for spares (`spares.py`).
+            env["ASYNCBOOK_SPARES"] = "0"
         env.update(extra_env or {})
         self.km.start_kernel(stdout=self._log, stderr=self._log, cwd=str(ROOT), env=env)
         self.pid = self.km.provisioner.process.pid
@@ -695,6 +700,9 @@ def parse_args() -> argparse.Namespace:
                    help="seconds for a spawn cell; evcxr's spawn cells hang (default 30)")
     p.add_argument("--notebook-jobs", type=int, default=2,
                    help="notebooks run at once, as `make test` runs them (default 2)")
+    p.add_argument("--no-spares", action="store_true", help="skip the warm spares scenario (spares.py)")
+    p.add_argument("--only-spares", action="store_true",
+                   help="only the warm spares scenario: cold start, start and restart with a spare ready")
     p.add_argument("--task-cost", action="store_true",
                    help="only the cost of the task hooks: spawn 100k and yield 1M, hooks off / on / recording")
     p.add_argument("--task-cost-repeats", type=int, default=3, help="runs of each task-cost cell per kernel (default 3)")
@@ -706,6 +714,20 @@ def main() -> int:
     args = parse_args()
     if args.task_cost:
         return run_task_cost(args)
+    if args.only_spares:
+        from spares import render_spares, run_spares
+        OUT_DIR.mkdir(parents=True, exist_ok=True)
+        try:
+            results = run_spares(args)
+        except BenchError as exc:
+            print(f"\nbench failed: {exc}", file=sys.stderr)
+            return 1
+        table = render_spares(results)
+        path = OUT_DIR / f"spares-{datetime.datetime.now():%Y%m%d-%H%M%S}.json"
+        path.write_text(json.dumps({"machine": machine(), "spares": results, "table": table}, indent=1))
+        print(table)
+        print(f"\nwritten: {path.relative_to(ROOT)}")
+        return 0
     if args.only_dep_builds:
         OUT_DIR.mkdir(parents=True, exist_ok=True)
         try:
@@ -759,6 +781,9 @@ def main() -> int:
             report["notebooks"] = run_notebooks_cli(args)
         if "asyncbook" in kinds and not args.no_dep_builds:
             report["dep_builds"] = run_dep_builds(args)
+        if "asyncbook" in kinds and not args.no_spares:
+            from spares import run_spares
+            report["spares"] = run_spares(args)
     except BenchError as exc:
         print(f"\nbench failed: {exc}", file=sys.stderr)
         return 1
@@ -769,6 +794,9 @@ def main() -> int:
     table = render(report)
     if "dep_builds" in report:
         table += "\n" + render_dep_builds(report["dep_builds"])
+    if "spares" in report:
+        from spares import render_spares
+        table += "\n" + render_spares(report["spares"])
     report["table"] = table
     path = OUT_DIR / f"bench-{stamp:%Y%m%d-%H%M%S}.json"
     path.write_text(json.dumps(report, indent=1))

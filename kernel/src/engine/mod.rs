@@ -57,6 +57,7 @@ impl Engine {
             fence_signal: (Mutex::new(()), std::sync::Condvar::new()),
             running: AtomicBool::new(false),
             warnings: Warnings::new(session_dir.join("warnings.json")),
+            warm: tokio::sync::watch::Sender::new(false),
         });
         let socket_path = session_dir.join("output.sock");
         let listener = UnixListener::bind(&socket_path).context("binding the output socket")?;
@@ -81,6 +82,7 @@ impl Engine {
         cargo::install(&session_dir.join("bin"))?;
 
         let thread_shared = shared.clone();
+        let failed_shared = shared.clone();
         std::thread::Builder::new()
             .name("asyncbook-engine".into())
             .spawn(move || {
@@ -88,6 +90,7 @@ impl Engine {
                     Ok(worker) => worker,
                     Err(error) => {
                         tracing::error!("the Rust engine could not start: {error:#}");
+                        failed_shared.warm.send_replace(true);
                         return fail_all(req_rx, &format!("{error:#}"));
                     }
                 };
@@ -164,6 +167,12 @@ impl Engine {
             // cancels the cell instead of arriving before anyone listens.
             cell.interrupt_pending.store(true, Ordering::SeqCst);
         }
+    }
+
+    /// Resolves once the engine has set up and warmed up (or failed to).
+    pub async fn warmed(&self) {
+        let mut warm = self.shared.warm.subscribe();
+        let _ = warm.wait_for(|warm| *warm).await;
     }
 
     /// Ends the cell process now (kernel shutdown).

@@ -14,23 +14,77 @@ use super::wire::wire;
 use crate::engine::session::folder::SessionDir;
 use crate::engine::{Engine, EngineChannels};
 
-/// Runs a kernel on the given connection until shutdown.
-pub async fn run(info: jupyter_protocol::ConnectionInfo) -> Result<()> {
-    let session_id = uuid_like();
-    let sockets = Sockets::bind(&info, &session_id).await?;
-    let session_dir = Arc::new(SessionDir::create()?);
-    let (engine, EngineChannels { outputs, inputs }) = Engine::start(session_dir.path())?;
+/// A kernel's session folder and engine, started before its connection is
+/// known (a spare starts them long before).
+pub struct Started {
+    session_dir: Arc<SessionDir>,
+    engine: Engine,
+    channels: EngineChannels,
+}
 
-    let (wire, ends) = wire();
-    sockets.serve(ends);
-    let exit: Exit = {
-        let engine = engine.clone();
+impl Started {
+    /// Starts the engine in `session_dir`.
+    pub fn in_dir(session_dir: SessionDir) -> Result<Started> {
+        let (engine, channels) = Engine::start(session_dir.path())?;
+        Ok(Started {
+            session_dir: Arc::new(session_dir),
+            engine,
+            channels,
+        })
+    }
+
+    pub fn engine(&self) -> &Engine {
+        &self.engine
+    }
+
+    /// Drops the output of the warm-up, which no client asked for.
+    pub fn forget_output(&mut self) {
+        while self.channels.outputs.try_recv().is_ok() {}
+    }
+
+    /// Ends the kernel: the cell process, the session folder, then this
+    /// process, after `before` (a spare tells its launcher).
+    pub fn ender(&self, before: Option<Exit>) -> Exit {
+        let engine = self.engine.clone();
+        let session_dir = self.session_dir.clone();
         Arc::new(move || {
+            if let Some(before) = &before {
+                before();
+            }
             engine.kill_cell_process();
             session_dir.remove();
             std::process::exit(0);
         })
-    };
+    }
+}
+
+/// Runs a kernel on the given connection until shutdown.
+pub async fn run(info: jupyter_protocol::ConnectionInfo) -> Result<()> {
+    let session_id = uuid_like();
+    let sockets = Sockets::bind(&info, &session_id).await?;
+    let started = Started::in_dir(SessionDir::create()?)?;
+    serve_started(sockets, started, None).await
+}
+
+/// Binds the sockets of `info` for the kernel started as `started`.
+pub async fn bind(info: &jupyter_protocol::ConnectionInfo) -> Result<Sockets> {
+    Sockets::bind(info, &uuid_like()).await
+}
+
+/// Serves the Jupyter protocol on `sockets` with the started engine until
+/// shutdown; `before_exit` runs first when the kernel ends.
+pub async fn serve_started(
+    sockets: Sockets,
+    started: Started,
+    before_exit: Option<Exit>,
+) -> Result<()> {
+    let exit = started.ender(before_exit);
+    let Started {
+        engine, channels, ..
+    } = started;
+    let EngineChannels { outputs, inputs } = channels;
+    let (wire, ends) = wire();
+    sockets.serve(ends);
     watch_for_signals(engine.clone());
     watch_parent(exit.clone());
     serve(engine, wire, outputs, inputs, exit).await;

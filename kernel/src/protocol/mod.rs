@@ -16,4 +16,6 @@ mod tests;
 mod transport;
 mod wire;
 
-pub use lifecycle::{connection_info, run};
+pub use control::Exit;
+pub use lifecycle::{bind, connection_info, run, serve_started, Started};
+pub use transport::Sockets;

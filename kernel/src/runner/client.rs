@@ -91,6 +91,8 @@ impl Launch {
             .arg("-f")
             .arg(&connection_file)
             .env("JPY_PARENT_PID", std::process::id().to_string())
+            // Tests and `asyncbook test` leave no spare behind unless asked.
+            .env(crate::spares::ENABLED_ENV, "0")
             .envs(self.env)
             .stdin(Stdio::null())
             .stdout(log.try_clone()?)

@@ -48,6 +48,8 @@ pub struct Options {
     /// The connection key; `None` picks a random one.
     pub key: Option<String>,
     pub env: Vec<(String, String)>,
+    /// The kernel's working directory; the test's when `None`.
+    pub workdir: Option<PathBuf>,
 }
 
 /// A running kernel and a connected client; the kernel is killed on drop.
@@ -112,6 +114,7 @@ impl Kernel {
         env.extend(options.env.into_iter().map(|(k, v)| (k.into(), v.into())));
         let mut launch = Launch {
             env,
+            workdir: options.workdir,
             ..Launch::new(env!("CARGO_BIN_EXE_asyncbook"))
         };
         if let Some(key) = options.key {

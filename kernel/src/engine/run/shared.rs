@@ -20,6 +20,9 @@ pub(crate) struct Shared {
     pub(crate) fence_signal: (Mutex<()>, std::sync::Condvar),
     pub(crate) running: AtomicBool,
     pub(crate) warnings: Warnings,
+    /// True once the engine has set up and warmed rust-analyzer (or failed
+    /// to start): what a spare waits for before it hands itself over.
+    pub(crate) warm: tokio::sync::watch::Sender<bool>,
 }
 
 impl Shared {

@@ -166,6 +166,7 @@ impl Worker {
                         let _ = self.context.completions("tokio::spawn(async {}).", 23);
                         log_warm_up("rust-analyzer ready in", started, computed);
                         analyzer_warm = true;
+                        self.shared.warm.send_replace(true);
                         continue;
                     }
                     Err(std_mpsc::TryRecvError::Disconnected) => None,
