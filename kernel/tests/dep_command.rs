@@ -175,3 +175,43 @@ async fn a_crate_built_again_with_other_features_is_named() {
         "{said}"
     );
 }
+
+/// A crate one session built with `:dep` is not built again by a later
+/// session of the same kernel and library, which finds the kept build.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_later_session_finds_a_dep_built_before() {
+    let shared_tmp = tempfile::tempdir().unwrap();
+    let options = || common::Options {
+        env: vec![("TMPDIR".into(), shared_tmp.path().display().to_string())],
+        ..Default::default()
+    };
+    let source = tempfile::tempdir().unwrap();
+    let dir = source.path().join("kept");
+    std::fs::create_dir_all(dir.join("src")).unwrap();
+    std::fs::write(
+        dir.join("Cargo.toml"),
+        "[package]\nname = \"kept\"\nversion = \"0.3.1\"\nedition = \"2021\"\n",
+    )
+    .unwrap();
+    std::fs::write(dir.join("src/lib.rs"), "pub fn answer() -> u32 { 42 }\n").unwrap();
+    let declared = format!(":dep kept = {{ path = {:?} }}", dir.display().to_string());
+    let mut first = Kernel::start_with(options()).await;
+    let built = first.execute(&declared).await.ok();
+    assert!(
+        built.stderr().contains("Compiling kept v0.3.1"),
+        "{built:?}"
+    );
+    assert_eq!(
+        first.run("kept::answer()").await.result().as_deref(),
+        Some("42")
+    );
+    drop(first);
+
+    let mut later = Kernel::start_with(options()).await;
+    let found = later.execute(&declared).await.ok();
+    assert!(!found.stderr().contains("Compiling kept"), "{found:?}");
+    assert_eq!(
+        later.run("kept::answer()").await.result().as_deref(),
+        Some("42")
+    );
+}

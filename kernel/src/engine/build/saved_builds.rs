@@ -22,6 +22,14 @@
 //! the linker and the wrapper replace, never write into) and copies of the
 //! small ones (fingerprints, dep-info, build script outputs, which cargo
 //! rewrites in place).
+//!
+//! The crates a cell declares with `:dep` are kept the same way, beside the
+//! set-up's builds (`...-kept`): after a cell with a `:dep` line ran, the
+//! session adds the dependency files the kept builds lack; before such a
+//! cell, it puts the kept ones into its build folder. So a crate built once,
+//! with these features, for this kernel and library, is not built again by a
+//! later session. They go when the set-up's builds go (a new kernel binary
+//! or cell library); deleting the folders clears them.
 
 use std::hash::{DefaultHasher, Hash, Hasher};
 use std::path::{Path, PathBuf};
@@ -117,11 +125,55 @@ impl SavedBuilds {
         for entry in std::fs::read_dir(base)?.flatten() {
             let name = entry.file_name();
             let name = name.to_string_lossy();
-            if name.starts_with(&self.family) && entry.path() != self.dir {
+            let ours = entry.path() == self.dir || entry.path() == self.kept_dir();
+            if name.starts_with(&self.family) && !ours {
                 let _ = std::fs::remove_dir_all(entry.path());
             }
         }
         Ok(())
+    }
+}
+
+impl SavedBuilds {
+    /// Where the builds of `:dep` crates are kept for later sessions of this
+    /// binary and library: beside the set-up's, removed with them.
+    fn kept_dir(&self) -> PathBuf {
+        let mut name = self.dir.clone().into_os_string();
+        name.push("-kept");
+        PathBuf::from(name)
+    }
+
+    /// Puts the `:dep` builds that earlier sessions kept into `build_dir`,
+    /// before a cell declares crates: cargo finds those of the same crate,
+    /// version and features fresh, and builds only the others.
+    pub(crate) fn restore_kept(&self, build_dir: &Path) {
+        let kept = self.kept_dir();
+        if !kept.is_dir() {
+            return;
+        }
+        let target = build_dir.join("target");
+        let whole = |name: &str| !name.ends_with(".partial");
+        match put_tree(&kept, &target, &whole, Put::Restore) {
+            Ok(files) => tracing::debug!("{files} kept dependency files put in place"),
+            Err(error) => tracing::debug!("kept builds in {}: {error:#}", kept.display()),
+        }
+    }
+
+    /// Adds to the kept builds the dependency files of `build_dir` that they
+    /// and the set-up's builds lack, after a cell declared crates. Each file is written under a
+    /// name of its own and renamed into place, so a session that reads the
+    /// kept builds meanwhile sees whole files only.
+    pub(crate) fn keep(&self, build_dir: &Path) {
+        let saved_at = Put::Save(SystemTime::now());
+        if let Err(error) = put_tree_beside(
+            &build_dir.join("target"),
+            &self.kept_dir(),
+            Some(&self.dir),
+            &is_dependency_file,
+            saved_at,
+        ) {
+            tracing::debug!("keeping the dependency builds: {error:#}");
+        }
     }
 }
 
@@ -150,6 +202,18 @@ enum Put {
 /// level) at the same places under `to`, where `to` has none yet; the number
 /// put.
 fn put_tree(from: &Path, to: &Path, keep: &dyn Fn(&str) -> bool, how: Put) -> Result<usize> {
+    put_tree_beside(from, to, None, keep, how)
+}
+
+/// As `put_tree`, but leaves out too the files that `beside` has at the
+/// same place.
+fn put_tree_beside(
+    from: &Path,
+    to: &Path,
+    beside: Option<&Path>,
+    keep: &dyn Fn(&str) -> bool,
+    how: Put,
+) -> Result<usize> {
     std::fs::create_dir_all(to)?;
     let mut count = 0;
     for entry in std::fs::read_dir(from)? {
@@ -159,9 +223,10 @@ fn put_tree(from: &Path, to: &Path, keep: &dyn Fn(&str) -> bool, how: Put) -> Re
             continue;
         }
         let (source, target) = (entry.path(), to.join(&name));
+        let beside = beside.map(|dir| dir.join(&name));
         if entry.file_type()?.is_dir() {
-            count += put_tree(&source, &target, keep, how)?;
-        } else if !target.exists() {
+            count += put_tree_beside(&source, &target, beside.as_deref(), keep, how)?;
+        } else if !target.exists() && !beside.is_some_and(|file| file.exists()) {
             put(&source, &target, how)?;
             count += 1;
         }
@@ -178,12 +243,16 @@ fn put(source: &Path, target: &Path, how: Put) -> Result<()> {
         }
         Put::Restore => meta.modified()?,
     };
-    std::fs::copy(source, target)
+    let mut partial = target.as_os_str().to_owned();
+    partial.push(format!(".{}.partial", std::process::id()));
+    let partial = PathBuf::from(partial);
+    std::fs::copy(source, &partial)
         .with_context(|| format!("copying {} to {}", source.display(), target.display()))?;
     std::fs::File::options()
         .append(true)
-        .open(target)?
+        .open(&partial)?
         .set_modified(modified)?;
+    std::fs::rename(&partial, target)?;
     Ok(())
 }
 

@@ -36,6 +36,9 @@ pub(crate) struct Worker {
     inputs: mpsc::UnboundedSender<InputAsk>,
     setup: Setup,
     moved: Moved,
+    /// The set-up's saved builds, and the `:dep` builds kept beside them.
+    saved: Option<SavedBuilds>,
+    build_dir: PathBuf,
 }
 
 mod outcome;
@@ -71,13 +74,16 @@ impl Worker {
             inputs,
             setup,
             moved: Moved::default(),
+            saved: None,
+            build_dir: build_dir.to_owned(),
         };
         worker.set_up(started)?;
-        if let Some(saved) = saved.filter(|_| !restored) {
+        if let Some(saved) = saved.as_ref().filter(|_| !restored) {
             if let Err(error) = saved.save(build_dir) {
                 tracing::debug!("saving the dependency builds: {error:#}");
             }
         }
+        worker.saved = saved;
         Ok(worker)
     }
 
@@ -254,7 +260,17 @@ impl Worker {
             .variables_and_types()
             .map(|(name, ty)| (name.to_owned(), ty.to_owned()))
             .collect();
+        let declares = code
+            .lines()
+            .any(|line| line.trim_start().starts_with(":dep"));
+        let saved = self.saved.as_ref().filter(|_| declares);
+        if let Some(saved) = saved {
+            saved.restore_kept(&self.build_dir);
+        }
         let result = self.context.execute_with_callbacks(&code, &mut callbacks);
+        if let (Some(saved), Ok(_)) = (saved, &result) {
+            saved.keep(&self.build_dir);
+        }
         let (code, result) = self.kept(code.into(), result, &mut callbacks);
         if *code != as_written {
             crate::engine::session::cell_sources::keep_ran(cell, &code);
