@@ -1,0 +1,172 @@
+//! Where each task waits (the `:where` command): for every live task of the
+//! shared runtime, the chain of `.await`s it is parked on, from its
+//! outermost future to the leaf, read from tokio's task dump (`dump`) and
+//! told in the notebook's terms (`frames`), with the task's id, name and
+//! spawn site as `:tasks` shows them.
+
+mod dump;
+pub mod frames;
+mod view;
+
+use std::time::Duration;
+
+use crate::display::{self, Bundle};
+use crate::tasks::{TaskInfo, TaskKind, TaskState};
+use dump::Taken;
+use frames::Node;
+
+/// How long `:where` waits for the runtime's workers to pause.
+const LIMIT: Duration = Duration::from_secs(1);
+
+/// A task in one poll this long holds its worker: tokio's workers give up
+/// waiting for each other after 250 ms, and a dump asked for then may
+/// leave a worker waiting for the next one, so none is asked for.
+const HELD: Duration = Duration::from_millis(250);
+
+/// Where one task was found.
+#[derive(Clone, Debug)]
+pub enum Wait {
+    /// Parked: its await chains, outermost first (more than one root or a
+    /// branch where it awaits several futures at once).
+    Parked(Vec<Node>),
+    /// Not traced: being polled, or queued to be, when the dump was taken.
+    Running,
+    /// A `spawn_blocking` closure: it runs on a thread and awaits nothing.
+    Blocking,
+    /// On a `LocalSet`, which tokio's dumps do not reach.
+    Local,
+    /// The dump did not come (see [`Where::timed_out`]).
+    Unknown,
+}
+
+/// One task and where it waits.
+#[derive(Clone, Debug)]
+pub struct TaskWait {
+    /// As `:tasks` lists it; `None` for a task the hooks do not follow.
+    pub task: Option<TaskInfo>,
+    pub id: String,
+    pub wait: Wait,
+}
+
+/// Every live task and where it waits: shown as a tree per task (HTML) or
+/// as text; `println!("{}", ..)` prints the text.
+#[derive(Clone, Debug)]
+pub struct Where {
+    pub tasks: Vec<TaskWait>,
+    /// No dump: a worker is held by synchronous code (none was asked for,
+    /// or it did not come within a second).
+    pub timed_out: bool,
+    /// tokio offers no task dumps on this platform.
+    pub unsupported: bool,
+}
+
+/// Where every live task of the shared runtime waits, now. Waits a second
+/// at most for the runtime's workers; in a task, the task's worker is
+/// handed over while it waits (the task itself is listed as running).
+pub fn where_now() -> Where {
+    let asking = tokio::task::try_id().map(|id| id.to_string());
+    let holding = crate::tasks::live().into_iter().any(|task| {
+        task.kind == TaskKind::Async
+            && task.polled_for.is_some_and(|polled| polled >= HELD)
+            && Some(&task.id) != asking.as_ref()
+    });
+    let taken = if holding {
+        Taken::TimedOut
+    } else {
+        dump::take(LIMIT)
+    };
+    let alive = crate::tasks::live();
+    let (mut traced, timed_out, unsupported) = match taken {
+        Taken::Traced(traced) => (traced, false, false),
+        Taken::TimedOut => (Default::default(), true, false),
+        Taken::Unsupported => (Default::default(), false, true),
+    };
+    let mut tasks: Vec<TaskWait> = alive
+        .into_iter()
+        .map(|task| {
+            let chains = traced.remove(&task.id);
+            let wait = match (task.kind, chains) {
+                (TaskKind::Blocking, _) => Wait::Blocking,
+                (TaskKind::Local, _) => Wait::Local,
+                (_, Some(chains)) => Wait::Parked(nodes(&chains, task.cell)),
+                (_, None) if task.state == TaskState::Running => Wait::Running,
+                (_, None) if timed_out || unsupported => Wait::Unknown,
+                (_, None) => Wait::Running,
+            };
+            TaskWait {
+                id: task.id.clone(),
+                task: Some(task),
+                wait,
+            }
+        })
+        .collect();
+    // Traced tasks the hooks do not list: those of the kernel itself (no
+    // step in a cell: left out) or all of them when the hooks are off.
+    let mut others: Vec<TaskWait> = traced
+        .into_iter()
+        .map(|(id, chains)| TaskWait {
+            id,
+            task: None,
+            wait: Wait::Parked(nodes(&chains, None)),
+        })
+        .filter(|task| matches!(&task.wait, Wait::Parked(roots) if roots.iter().any(in_notebook)))
+        .collect();
+    others.sort_by(|a, b| a.id.cmp(&b.id));
+    tasks.extend(others);
+    Where {
+        tasks,
+        timed_out,
+        unsupported,
+    }
+}
+
+fn nodes(chains: &[Vec<frames::RawFrame>], cell: Option<u64>) -> Vec<Node> {
+    frames::tree(
+        chains
+            .iter()
+            .map(|frames| frames::steps(frames, cell))
+            .filter(|steps| !steps.is_empty())
+            .collect(),
+    )
+}
+
+fn in_notebook(node: &Node) -> bool {
+    matches!(node.step, frames::Step::Notebook { .. }) || node.children.iter().any(in_notebook)
+}
+
+impl Where {
+    pub fn bundle(&self) -> Bundle {
+        Bundle::new()
+            .with("text/html", view::html(self))
+            .with("text/plain", view::text(self))
+    }
+
+    /// Shows it in the notebook (what the `:where` command does).
+    pub fn show(&self) -> display::DisplayHandle {
+        display::show(self.bundle())
+    }
+
+    /// Called by the kernel when it is a cell's last expression.
+    pub fn evcxr_display(&self) {
+        self.show();
+    }
+
+    /// The tasks being polled when the dump was given up, longest first:
+    /// those that hold a worker.
+    pub fn holding_workers(&self) -> Vec<&TaskInfo> {
+        let mut running: Vec<&TaskInfo> = self
+            .tasks
+            .iter()
+            .filter_map(|task| task.task.as_ref())
+            .filter(|task| task.state == TaskState::Running && task.kind == TaskKind::Async)
+            .collect();
+        running.sort_by_key(|task| std::cmp::Reverse(task.busy));
+        running
+    }
+}
+
+impl std::fmt::Display for Where {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&view::text(self))
+    }
+}
