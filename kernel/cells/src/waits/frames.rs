@@ -81,20 +81,15 @@ pub fn steps(frames: &[RawFrame], cell: Option<u64>) -> Vec<Step> {
     out
 }
 
-/// Whether library step `inner`, right under `outer`, is a detail of it:
-/// in the same area of the same crate (`tokio::sync::oneshot::Inner` under
-/// `tokio::sync::oneshot::Receiver`, `tokio::sync::mpsc::chan::Rx` under
-/// `tokio::sync::mpsc::bounded::Receiver::recv`), not another future it
-/// awaits (`tokio::time::sleep::Sleep` under `tokio::time::timeout::Timeout`).
+/// Whether library step `inner`, right under `outer`, is a detail of it: in
+/// the same part of the same crate (`tokio::sync::batch_semaphore::Acquire`
+/// under `tokio::sync::mpsc::bounded::Sender::send`, the `Sleep` of a
+/// `tokio::time::timeout::Timeout`), not another future it awaits (a
+/// `tokio::sync::oneshot::Receiver` under that `Timeout`).
 fn internal(outer: &str, inner: &str) -> bool {
-    let area = |path: &str| -> Vec<String> {
-        path.split("::")
-            .take_while(|part| !part.starts_with(|c: char| c.is_ascii_uppercase()))
-            .take(3)
-            .map(str::to_owned)
-            .collect()
-    };
-    area(outer) == area(inner)
+    let part =
+        |path: &str| -> Vec<String> { path.split("::").take(2).map(str::to_owned).collect() };
+    part(outer) == part(inner)
 }
 
 fn step(frame: &RawFrame, cell: Option<u64>) -> Option<Step> {

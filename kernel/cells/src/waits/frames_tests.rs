@@ -152,9 +152,29 @@ fn a_library_future_hides_its_own_insides_but_not_what_it_awaits() {
     );
     assert_eq!(
         chain(&[
+            "tokio::sync::mpsc::bounded::Sender<T>::send::{{closure}}",
+            "<tokio::sync::batch_semaphore::Acquire as core::future::future::Future>::poll",
+        ]),
+        ["tokio::sync::mpsc::bounded::Sender::send"]
+    );
+    assert_eq!(
+        chain(&[
             "<tokio::time::timeout::Timeout<T> as core::future::future::Future>::poll",
+            "<tokio::sync::oneshot::Receiver<T> as core::future::future::Future>::poll",
+        ]),
+        [
+            "tokio::time::timeout::Timeout",
+            "tokio::sync::oneshot::Receiver"
+        ]
+    );
+    assert_eq!(
+        chain(&[
+            "<futures_util::future::select::Select<A,B> as core::future::future::Future>::poll",
             "<tokio::time::sleep::Sleep as core::future::future::Future>::poll",
         ]),
-        ["tokio::time::timeout::Timeout", "tokio::time::sleep::Sleep"]
+        [
+            "futures_util::future::select::Select",
+            "tokio::time::sleep::Sleep"
+        ]
     );
 }

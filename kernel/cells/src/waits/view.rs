@@ -3,8 +3,8 @@
 
 use std::fmt::Write as _;
 
+use super::found::{TaskWait, Wait, Where, LIMIT};
 use super::frames::{Node, Step};
-use super::{TaskWait, Wait, Where};
 use crate::display::escape;
 use crate::tasks::view::{called, spawned_by};
 use crate::tasks::{human, TaskState};
@@ -38,7 +38,7 @@ fn summary(found: &Where) -> String {
         let _ = write!(
             out,
             "; a worker is held by synchronous code{which}: tokio's task dump waits for every worker (at most {} here), so no await chain is known",
-            human(super::LIMIT)
+            human(LIMIT)
         );
     }
     out
