@@ -7,7 +7,9 @@ mod common;
 
 use std::time::Duration;
 
+use asyncbook_kernel::runner::client::Execution;
 use common::runner::{run, shown, start};
+use jupyter_protocol::{JupyterMessageContent, Stdio};
 
 /// Two async fns, one awaiting the other, which awaits a oneshot (line 2).
 const FNS: &str = "async fn inner(rx: tokio::sync::oneshot::Receiver<u32>) -> u32 {\n    \
@@ -53,6 +55,21 @@ fn steps<'a>(block: &[&'a str]) -> Vec<&'a str> {
     block[1..]
         .iter()
         .map(|line| line.trim_start_matches([' ', '│', '├', '└', '─']))
+        .collect()
+}
+
+/// What a cell printed to stdout.
+fn stdout(run: &Execution) -> String {
+    run.messages
+        .iter()
+        .filter_map(|message| match message {
+            JupyterMessageContent::StreamContent(stream)
+                if matches!(stream.name, Stdio::Stdout) =>
+            {
+                Some(stream.text.as_str())
+            }
+            _ => None,
+        })
         .collect()
 }
 
@@ -138,6 +155,27 @@ async fn where_tells_each_task_by_its_awaits_in_the_notebook() {
         );
         assert_no_machine_path(&html);
 
+        // Asked from a task: its worker is handed over while it waits, and
+        // it lists itself as running, the others as before.
+        let asked = run(
+            &mut kernel,
+            "let from_task = tokio::spawn(async { asyncbook::where_now().to_string() }).await.unwrap();\n\
+             println!(\"{from_task}\");",
+        )
+        .await;
+        let text = stdout(&asked);
+        assert!(text.starts_with("5 live tasks"), "{text}");
+        let asking = block(&text, "spawned at [6] line 1");
+        assert!(
+            asking[0].ends_with(": running: being polled while the dump was taken, not traced"),
+            "{text}"
+        );
+        assert_eq!(
+            steps(&block(&text, "spawned at [3] line 6")),
+            ["[3] line 6, in async block", "tokio::time::sleep::Sleep"],
+            "{text}"
+        );
+
         // Woken, the tasks end and `:where` lists nothing.
         run(
             &mut kernel,
@@ -167,7 +205,10 @@ async fn a_blocked_worker_does_not_hang_where() {
             &mut kernel,
             "let quiet = tokio::spawn(async { tokio::time::sleep(std::time::Duration::from_secs(3600)).await });\n\
              let (release, wait) = std::sync::mpsc::channel::<()>();\n\
-             let blocking = tokio::task::spawn_blocking(move || wait.recv().is_ok());",
+             let blocking = tokio::task::spawn_blocking(move || wait.recv().is_ok());\n\
+             let local = tokio::task::LocalSet::new();\n\
+             let on_set = local.spawn_local(std::future::pending::<()>());\n\
+             local.run_until(tokio::task::yield_now()).await;",
         )
         .await;
         // A task that holds its worker in synchronous code until released.
@@ -207,6 +248,11 @@ async fn a_blocked_worker_does_not_hang_where() {
         );
         assert!(
             block(&text, "spawned at [1] line 1")[0].ends_with(": await chain unknown"),
+            "{text}"
+        );
+        let on_set = block(&text, "(local) spawned at [1] line 5");
+        assert!(
+            on_set[0].ends_with(": on a LocalSet: tokio's dumps do not reach it"),
             "{text}"
         );
 

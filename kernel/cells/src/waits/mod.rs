@@ -10,7 +10,7 @@ pub mod frames;
 mod view;
 
 use crate::display::{self, Bundle};
-use crate::tasks::{TaskKind, TaskState};
+use crate::tasks::{Site, TaskKind, TaskState};
 use dump::Taken;
 pub use found::{TaskWait, Wait, Where};
 use found::{HELD, LIMIT};
@@ -39,6 +39,7 @@ pub fn where_now() -> Where {
     };
     let mut tasks: Vec<TaskWait> = alive
         .into_iter()
+        .filter(|task| !handed_over(task))
         .map(|task| {
             let chains = traced.remove(&task.id);
             let wait = match (task.kind, chains) {
@@ -74,6 +75,15 @@ pub fn where_now() -> Where {
         timed_out,
         unsupported,
     }
+}
+
+/// The blocking task by which tokio hands a worker over to another thread
+/// (`block_in_place`, as `where_now` does in a task): the runtime's, not
+/// the notebook's.
+fn handed_over(task: &crate::tasks::TaskInfo) -> bool {
+    task.kind == TaskKind::Blocking
+        && matches!(&task.site, Site::Elsewhere(place)
+            if place.starts_with("tokio-") && place.contains("/src/runtime/scheduler/"))
 }
 
 fn nodes(chains: &[Vec<frames::RawFrame>], cell: Option<u64>) -> Vec<Node> {
