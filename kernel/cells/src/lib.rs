@@ -21,9 +21,11 @@ pub mod timeline;
 #[doc(hidden)]
 pub mod variables;
 pub mod virtual_time;
+pub mod waits;
 
 pub use tasks::spawn_named;
 pub use timeline::Timeline;
+pub use waits::{where_now, Where};
 
 #[doc(hidden)]
 pub use runtime::CellRuntime as __CellRuntime;

@@ -50,6 +50,8 @@ pub struct TaskInfo {
     pub polls: u64,
     /// Time spent being polled.
     pub busy: Duration,
+    /// How long the poll under way has lasted, while it is polled.
+    pub polled_for: Option<Duration>,
 }
 
 impl TaskInfo {
@@ -79,6 +81,7 @@ fn info(task: Snapshot, now: u64) -> TaskInfo {
         age: clock::duration(now.saturating_sub(task.spawned)),
         polls: task.polls,
         busy: clock::duration(task.busy + running.unwrap_or_default()),
+        polled_for: running.map(clock::duration),
     }
 }
 

@@ -20,7 +20,7 @@ pub mod source;
 pub(crate) mod spans;
 #[cfg(test)]
 mod tests;
-mod view;
+pub(crate) mod view;
 
 pub use follow::Follow;
 pub use list::{live, take_panicked, TaskInfo, TaskState};

@@ -139,7 +139,7 @@ fn summary(facts: &RuntimeFacts, alive: &[TaskInfo]) -> String {
 
 /// The task's name, and its kind where it is not a plain async task:
 /// `ticker`, `(blocking)`, `reader (local)`.
-fn called(task: &TaskInfo) -> String {
+pub(crate) fn called(task: &TaskInfo) -> String {
     let kind = task.kind.label().map(|kind| format!("({kind})"));
     [task.name.clone(), kind]
         .into_iter()
@@ -148,7 +148,7 @@ fn called(task: &TaskInfo) -> String {
         .join(" ")
 }
 
-fn spawned_by(task: &TaskInfo) -> String {
+pub(crate) fn spawned_by(task: &TaskInfo) -> String {
     match &task.parent {
         Some(parent) => format!("{} (task {parent})", task.site),
         None => task.site.to_string(),
@@ -263,6 +263,7 @@ mod tests {
             age: Duration::from_millis(1500),
             polls: 3,
             busy: Duration::from_millis(500),
+            polled_for: None,
         }
     }
 

@@ -226,6 +226,9 @@ pub fn cell_args(
             args.next();
             out.push(arg.clone());
             out.push(CELL_METADATA.into());
+        } else if codegen("strip=") {
+            // evcxr strips debug info; the line tables below must stay.
+            args.next();
         } else if arg == "--extern" {
             // cargo's copy of the cell library is replaced by the canonical path below.
             let value = args.next().context("--extern without a value")?;
@@ -245,5 +248,7 @@ pub fn cell_args(
     out.push(format!("asyncbook={}", library.dylib().display()).into());
     // A cell is small: one codegen unit compiles it faster than sixteen.
     out.push("-Ccodegen-units=1".into());
+    // Line tables place a task's `.await`s in the notebook (`:where`).
+    out.push("-Cdebuginfo=limited".into());
     Ok(out)
 }

@@ -4,7 +4,7 @@
 use std::borrow::Cow;
 
 /// `(command, code it runs, help)`.
-const COMMANDS: [(&str, &str, &str); 6] = [
+const COMMANDS: [(&str, &str, &str); 7] = [
     (
         ":clear",
         "",
@@ -29,6 +29,11 @@ const COMMANDS: [(&str, &str, &str); 6] = [
         ":timeline",
         "asyncbook::timeline::auto::record_cell();",
         "Record the cell's tasks and polls from here on; the timeline is drawn when the cell ends",
+    ),
+    (
+        ":where",
+        "asyncbook::where_now().show();",
+        "Where each live task waits: its chain of `.await`s, from the task's future to the leaf it is parked on",
     ),
     (
         ":warnings",
@@ -132,6 +137,7 @@ mod tests {
         assert!(expanded.contains("asyncbook::runtime::report()"));
         assert_eq!(expand("// :runtime").code, "// :runtime");
         assert_eq!(expand("  :tasks  ").code, "asyncbook::tasks::show();");
+        assert_eq!(expand(":where").code, "asyncbook::where_now().show();");
     }
 
     #[test]
@@ -164,6 +170,7 @@ mod tests {
         assert_eq!(command, ":help");
         assert!(print.contains(":tasks           List every task alive"));
         assert!(print.contains(":timeline        Record the cell's tasks"));
+        assert!(print.contains(":where           Where each live task waits"));
         assert!(print.contains(":runtime"));
     }
 }
