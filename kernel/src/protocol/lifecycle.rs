@@ -116,28 +116,35 @@ fn watch_for_signals(engine: Engine) {
 
 /// Exits when the process that started the kernel is gone, as ipykernel does.
 fn watch_parent(exit: Exit) {
+    tokio::spawn(async move {
+        parent_gone().await;
+        exit();
+    });
+}
+
+/// Resolves once the process that started this one (Jupyter's
+/// `JPY_PARENT_PID`, else the parent) is gone; never if there is none.
+pub(crate) async fn parent_gone() {
     let parent = std::env::var("JPY_PARENT_PID")
         .ok()
         .and_then(|pid| pid.parse::<i32>().ok())
         // SAFETY: getppid has no preconditions.
         .unwrap_or_else(|| unsafe { libc::getppid() });
     if parent <= 1 {
-        return;
+        return std::future::pending().await;
     }
-    tokio::spawn(async move {
-        loop {
-            tokio::time::sleep(std::time::Duration::from_millis(500)).await;
-            // SAFETY: signal 0 only checks that the process exists.
-            let alive = unsafe { libc::kill(parent, 0) } == 0
-                || std::io::Error::last_os_error().raw_os_error() == Some(libc::EPERM);
-            // SAFETY: as above.
-            let orphaned =
-                unsafe { libc::getppid() } != parent && std::env::var("JPY_PARENT_PID").is_err();
-            if !alive || orphaned {
-                exit();
-            }
+    loop {
+        tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+        // SAFETY: signal 0 only checks that the process exists.
+        let alive = unsafe { libc::kill(parent, 0) } == 0
+            || std::io::Error::last_os_error().raw_os_error() == Some(libc::EPERM);
+        // SAFETY: as above.
+        let orphaned =
+            unsafe { libc::getppid() } != parent && std::env::var("JPY_PARENT_PID").is_err();
+        if !alive || orphaned {
+            return;
         }
-    });
+    }
 }
 
 pub fn connection_info(path: &PathBuf) -> Result<jupyter_protocol::ConnectionInfo> {

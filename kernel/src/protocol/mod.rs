@@ -17,5 +17,6 @@ mod transport;
 mod wire;
 
 pub use control::Exit;
+pub(crate) use lifecycle::parent_gone;
 pub use lifecycle::{bind, connection_info, run, serve_started, Started};
 pub use transport::Sockets;

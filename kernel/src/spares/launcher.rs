@@ -119,7 +119,12 @@ fn stand(stream: UnixStream, pid: i32) -> Result<ExitCode> {
             }
         });
     }
-    runtime.spawn(watch_parent());
+    // Exits when the process that started us is gone, as a cold kernel
+    // does; the spare then sees its socket close.
+    runtime.spawn(async {
+        crate::protocol::parent_gone().await;
+        std::process::exit(0)
+    });
     let mut reader = BufReader::new(stream);
     let code = runtime.block_on(async move {
         tokio::task::spawn_blocking(move || {
@@ -143,28 +148,6 @@ fn stand(stream: UnixStream, pid: i32) -> Result<ExitCode> {
         }
     }
     Ok(ExitCode::from(code.unwrap_or(1).clamp(0, 255) as u8))
-}
-
-/// Exits when the process that started us is gone, as a cold kernel does;
-/// the spare then sees its socket close.
-async fn watch_parent() {
-    let parent = std::env::var("JPY_PARENT_PID")
-        .ok()
-        .and_then(|pid| pid.parse::<i32>().ok())
-        // SAFETY: getppid has no preconditions.
-        .unwrap_or_else(|| unsafe { libc::getppid() });
-    if parent <= 1 {
-        return;
-    }
-    loop {
-        tokio::time::sleep(Duration::from_millis(500)).await;
-        // SAFETY: signal 0 only checks that the process exists.
-        let alive = unsafe { libc::kill(parent, 0) } == 0
-            || std::io::Error::last_os_error().raw_os_error() == Some(libc::EPERM);
-        if !alive {
-            std::process::exit(0);
-        }
-    }
 }
 
 /// Starts a spare of `key` unless one is there, detached: a session of its
