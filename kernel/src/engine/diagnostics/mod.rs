@@ -3,7 +3,7 @@
 //! warnings the cell compiler keeps.
 
 mod diagnostic;
-mod rustc_json;
+pub(crate) mod rustc_json;
 mod titles;
 pub(crate) mod warnings;
 

@@ -224,16 +224,10 @@ fn labels_in(spans: &Value, lines: &[&str]) -> Vec<Labelled> {
         .collect()
 }
 
-/// A diagnostic of rustc's JSON with its spans placed in `source`, if its
-/// primary span is there.
-pub fn from_json(json: &Value, source: &str) -> Option<Diagnostic> {
-    let lines: Vec<&str> = source.lines().collect();
-    let spans = labels_in(&json["spans"], &lines);
-    if !spans.iter().any(|s| s.primary) {
-        return None;
-    }
-    // As evcxr writes a help: its suggested code after a blank line.
-    let help = json["children"]
+/// The helps of a diagnostic of rustc's JSON, as evcxr writes a help: its
+/// suggested code, if any, after a blank line.
+pub fn helps(json: &Value) -> Vec<String> {
+    json["children"]
         .as_array()
         .into_iter()
         .flatten()
@@ -247,7 +241,18 @@ pub fn from_json(json: &Value, source: &str) -> Option<Diagnostic> {
                 _ => message.to_owned(),
             }
         })
-        .collect();
+        .collect()
+}
+
+/// A diagnostic of rustc's JSON with its spans placed in `source`, if its
+/// primary span is there.
+pub fn from_json(json: &Value, source: &str) -> Option<Diagnostic> {
+    let lines: Vec<&str> = source.lines().collect();
+    let spans = labels_in(&json["spans"], &lines);
+    if !spans.iter().any(|s| s.primary) {
+        return None;
+    }
+    let help = helps(json);
     let (notes, placeless) = notes_of(json, source);
     Some(Diagnostic {
         level: json["level"].as_str()?.to_owned(),

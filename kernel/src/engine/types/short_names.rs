@@ -20,6 +20,7 @@
 use serde_json::Value;
 
 use crate::engine::build::generated::StoredType;
+use crate::engine::diagnostics::rustc_json;
 use crate::engine::types::type_probe;
 
 /// The variable whose stored type names something rustc cannot find, with
@@ -49,19 +50,8 @@ pub fn stored_type(rustc: &[Value]) -> Option<(String, String)> {
 /// An error's message with its helps and their suggested code, as
 /// `type_probe::qualified` reads them.
 fn said(error: &Value) -> (String, Vec<String>) {
-    let helps = error["children"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .filter(|child| child["level"] == "help")
-        .map(|child| {
-            let message = child["message"].as_str().unwrap_or_default();
-            let code = child["spans"][0]["suggested_replacement"].as_str();
-            format!("{message}\n\n{}", code.unwrap_or_default())
-        })
-        .collect();
     let message = error["message"].as_str().unwrap_or_default().to_owned();
-    (message, helps)
+    (message, rustc_json::helps(error))
 }
 
 #[cfg(test)]
