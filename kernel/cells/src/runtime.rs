@@ -166,10 +166,10 @@ fn install_panic_hook() {
                 match site_here(l.file(), l.line()) {
                     Site::Elsewhere(_) if l.file().ends_with("asyncbook_lib.rs") => None,
                     // A library's line moves with each release: its crate is what tells.
-                    Site::Elsewhere(_) if library_crate(l.file()).is_some() => {
-                        library_crate(l.file()).map(|name| format!(" in {name}"))
-                    }
-                    site => Some(format!(" at {site}")),
+                    site => Some(match library_crate(l.file()) {
+                        Some(name) => format!(" in {name}"),
+                        None => format!(" at {site}"),
+                    }),
                 }
             })
             .unwrap_or_default();

@@ -78,7 +78,7 @@ pub fn scoped(code: &str, borrowing: &[String]) -> Option<String> {
     let start = cell_range(part[0].text_range()).start;
     let edits = match (&value, handed.is_empty(), statements.last()) {
         // The block is the cell's value, or its last statement.
-        (Some(_), true, _) | (None, true, _) => vec![
+        (_, true, _) => vec![
             (start..start, "{ ".to_owned()),
             (
                 cell_range(last.text_range()).end..cell_range(last.text_range()).end,
@@ -117,16 +117,15 @@ fn bindings(pat: &SyntaxNode) -> impl Iterator<Item = (String, bool)> + '_ {
 /// What the cell says of the variables it kept inside: they end with it.
 pub fn note(borrowing: &[String]) -> String {
     let names: Vec<String> = borrowing.iter().map(|name| format!("`{name}`")).collect();
-    let (them, verb) = if names.len() == 1 {
-        ("it", "borrows")
+    let (verb, them, object) = if names.len() == 1 {
+        ("borrows", "it", "it")
     } else {
-        ("they", "borrow")
+        ("borrow", "they", "them")
     };
     format!(
         "note: {} {verb} from another value, so {them} lasted until the end of this cell \
-         (later cells do not see {}).\n",
-        names.join(", "),
-        if them == "it" { "it" } else { "them" }
+         (later cells do not see {object}).\n",
+        names.join(", ")
     )
 }
 
