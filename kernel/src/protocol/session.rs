@@ -37,10 +37,6 @@ pub struct Session<I> {
     history: History,
     /// Requests read while aborting, to be handled in order afterwards.
     deferred: VecDeque<JupyterMessage>,
-    /// Set when a cell failed with `stop_on_error`: execute requests already
-    /// queued behind it (a "Run All") are aborted before the failed cell's
-    /// idle status, as ipykernel does.
-    abort_queued: bool,
 }
 
 /// Serves a kernel on `wire` until the shell channel closes: the iopub
@@ -71,7 +67,6 @@ pub async fn serve<I: Interpreter>(
         execution_count: ExecutionCount::default(),
         history: History::default(),
         deferred: VecDeque::new(),
-        abort_queued: false,
     };
     loop {
         let message = match session.deferred.pop_front() {
@@ -174,9 +169,6 @@ impl<I: Interpreter> Session<I> {
                 tracing::warn!("shell: ignoring {}", other.message_type());
             }
         }
-        if std::mem::take(&mut self.abort_queued) {
-            self.abort_queue().await;
-        }
         self.flush().await;
         self.status(Status::idle(), &message);
     }
@@ -277,12 +269,15 @@ impl<I: Interpreter> Session<I> {
             }
         };
         self.flush().await;
+        // A failed cell with `stop_on_error` aborts the execute requests queued
+        // behind it (a "Run All"). They are taken before its reply goes out, so
+        // a request a client sends on reading that reply is never among them.
+        if reply_failed && request.stop_on_error {
+            self.abort_queue().await;
+        }
         self.reply(reply, message).await;
         if cleared {
             self.execution_count = ExecutionCount::default();
-        }
-        if reply_failed && request.stop_on_error {
-            self.abort_queued = true;
         }
     }
 

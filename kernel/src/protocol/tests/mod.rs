@@ -121,15 +121,16 @@ async fn a_failed_cell_aborts_the_execute_requests_queued_behind_it() {
         assert_eq!(find(&sent, "execute_reply").content["status"], "aborted");
         assert_eq!(find(&sent, "execute_reply").content["execution_count"], 1);
     }
-    // The aborts come before the failed cell's idle; kernel_info keeps its
-    // turn after them, and its busy follows the failed cell's idle.
+    // The aborts come before the failed cell's reply, so no request sent on
+    // reading that reply can be among them; kernel_info keeps its turn after
+    // them, and its busy follows the failed cell's idle.
     let log = kernel.log.lock().unwrap().clone();
     let replies: Vec<&String> = log
         .iter()
         .filter(|s| s.channel == "shell")
         .map(|s| &s.parent)
         .collect();
-    assert_eq!(replies, [&failing, &second, &third, &info]);
+    assert_eq!(replies, [&second, &third, &failing, &info]);
     let position = |id: &str, pick: fn(&Sent) -> bool| {
         log.iter().position(|s| s.parent == id && pick(s)).unwrap()
     };
