@@ -229,3 +229,66 @@ async fn a_killed_launcher_ends_its_spare_and_stop_leaves_none() {
     assert!(spares.listed().is_empty());
     gone(&[next[0].0], "the stopped spare").await;
 }
+
+/// Another user cannot take a spare: even with its folder and socket opened
+/// to everyone, the spare refuses a connection whose peer is not its owner
+/// (`SO_PEERCRED`) and stays ready for its own user.
+#[tokio::test(flavor = "multi_thread")]
+async fn another_user_cannot_take_a_spare() {
+    use std::os::unix::fs::PermissionsExt;
+    // SAFETY: getuid has no preconditions.
+    if unsafe { libc::getuid() } != 0 {
+        // Only root can act as another user here; CI runs as root.
+        eprintln!("skipped: acting as another user needs root");
+        return;
+    }
+    let spares = Spares::new();
+    drop(Kernel::start_with(spares.options(None, &[])).await);
+    let spare = spares.ready().await;
+    let socket = std::fs::read_dir(spares.folder.path())
+        .expect("the spares folder")
+        .flatten()
+        .map(|e| e.path())
+        .find(|p| p.extension().is_some_and(|x| x == "sock"))
+        .expect("the spare's socket");
+    let open = |path: &Path, mode| {
+        std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode)).expect("chmod")
+    };
+    open(spares.folder.path(), 0o777);
+    open(&socket, 0o777);
+    let tried = Command::new("setpriv")
+        .args([
+            "--reuid=65534",
+            "--regid=65534",
+            "--clear-groups",
+            "/usr/bin/python3",
+            "-c",
+        ])
+        .arg(
+            "import socket, sys\n\
+             s = socket.socket(socket.AF_UNIX)\n\
+             s.connect(sys.argv[1])\n\
+             s.sendall(b'{}\\n')\n\
+             s.settimeout(20)\n\
+             try:\n    print(s.recv(4096) or 'closed')\n\
+             except ConnectionResetError:\n    print('closed')",
+        )
+        .arg(&socket)
+        .output()
+        .expect("running python3 as another user");
+    open(spares.folder.path(), 0o700);
+    open(&socket, 0o600);
+    assert!(tried.status.success(), "{tried:?}");
+    assert_eq!(
+        String::from_utf8_lossy(&tried.stdout).trim(),
+        "closed",
+        "the spare answered another user"
+    );
+    assert!(alive(spare), "the spare ended on a stranger's connection");
+    assert_eq!(spares.listed(), [(spare, "ready".to_owned())]);
+    assert!(
+        spares.log().contains("refused a connection from uid 65534"),
+        "{}",
+        spares.log()
+    );
+}
