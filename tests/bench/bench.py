@@ -700,14 +700,26 @@ def parse_args() -> argparse.Namespace:
                    help="seconds for a spawn cell; evcxr's spawn cells hang (default 30)")
     p.add_argument("--notebook-jobs", type=int, default=2,
                    help="notebooks run at once, as `make test` runs them (default 2)")
-    p.add_argument("--no-spares", action="store_true", help="skip the warm spares scenario (spares.py)")
+    p.add_argument("--no-spares", action="store_true", help="skip the starts scenario: paused, spare, restart (spares.py)")
     p.add_argument("--only-spares", action="store_true",
-                   help="only the warm spares scenario: cold start, start and restart with a spare ready")
+                   help="only the starts scenario (spares.py): cold, after a 10 s pause, with a spare ready, restart")
     p.add_argument("--task-cost", action="store_true",
                    help="only the cost of the task hooks: spawn 100k and yield 1M, hooks off / on / recording")
     p.add_argument("--task-cost-repeats", type=int, default=3, help="runs of each task-cost cell per kernel (default 3)")
     p.add_argument("--notebooks-timeout", type=float, default=900, help="seconds for one notebooks run (default 900)")
     return p.parse_args()
+
+
+def kernel_kinds(args) -> list[str]:
+    """The kernels asked for, each built."""
+    kinds = [k.strip() for k in args.kernels.split(",") if k.strip()]
+    for kind in kinds:
+        binary = {"asyncbook": ASYNCBOOK, "evcxr": EVCXR}.get(kind)
+        if binary is None:
+            sys.exit(f"unknown kernel {kind!r}")
+        if not binary.exists():
+            sys.exit(f"{binary} missing: run `make bench` (it builds and installs both kernels)")
+    return kinds
 
 
 def main() -> int:
@@ -718,7 +730,7 @@ def main() -> int:
         from spares import render_spares, run_spares
         OUT_DIR.mkdir(parents=True, exist_ok=True)
         try:
-            results = run_spares(args)
+            results = run_spares(args, kernel_kinds(args))
         except BenchError as exc:
             print(f"\nbench failed: {exc}", file=sys.stderr)
             return 1
@@ -742,13 +754,7 @@ def main() -> int:
         print(table)
         print(f"\nwritten: {path.relative_to(ROOT)}")
         return 0
-    kinds = [k.strip() for k in args.kernels.split(",") if k.strip()]
-    for kind in kinds:
-        binary = {"asyncbook": ASYNCBOOK, "evcxr": EVCXR}.get(kind)
-        if binary is None:
-            sys.exit(f"unknown kernel {kind!r}")
-        if not binary.exists():
-            sys.exit(f"{binary} missing: run `make bench` (it builds and installs both kernels)")
+    kinds = kernel_kinds(args)
     cycles = max(1, -(-args.samples // args.rounds))
     stamp = datetime.datetime.now()
     report: dict = {
@@ -781,9 +787,9 @@ def main() -> int:
             report["notebooks"] = run_notebooks_cli(args)
         if "asyncbook" in kinds and not args.no_dep_builds:
             report["dep_builds"] = run_dep_builds(args)
-        if "asyncbook" in kinds and not args.no_spares:
+        if not args.no_spares:
             from spares import run_spares
-            report["spares"] = run_spares(args)
+            report["spares"] = run_spares(args, kinds)
     except BenchError as exc:
         print(f"\nbench failed: {exc}", file=sys.stderr)
         return 1

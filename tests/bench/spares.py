@@ -1,10 +1,13 @@
-"""Warm spares in `make bench` (Asyncbook only): a start and a restart with a spare ready,
-against a cold start (spares off) in the same run.
+"""Starts and restarts in `make bench`: Asyncbook with a spare ready, against cold starts of
+Asyncbook and evcxr_jupyter in the same run.
 
-Each round: a cold kernel (ASYNCBOOK_SPARES=0); then, in a private spares folder, a kernel
-started once a spare is ready, and its `restart_kernel` once the next spare is ready. Each
-figure is from the launch (or the restart call) to the answers of the first `.await` cell
-and of the tokio-typed `let` sent with it ("time to warm"). The spares are stopped at the end.
+Each round, per kernel: a cold start; a cold start left alone for 10 s before its first cell
+(a user reading), timed from the moment the cells are sent; for Asyncbook, in a private spares
+folder, a kernel started once a spare is ready and its `restart_kernel` once the next spare is
+ready; for evcxr_jupyter, `restart_kernel` of a warmed kernel. Each figure is from the launch
+(or the restart call, or the end of the pause) to the answers of the first `.await` cell and of
+the tokio-typed `let` sent with it ("time to warm"); evcxr's `:dep tokio` cell is sent first
+and counted in. The spares are stopped at the end.
 """
 
 from __future__ import annotations
@@ -15,13 +18,15 @@ import subprocess
 import tempfile
 import time
 
-from bench import ASYNCBOOK, AWAIT_CELL, OUT_DIR, WARM_LET, BenchError, Kernel, percentile
+from bench import ASYNCBOOK, AWAIT_CELL, EVCXR_TOKIO, OUT_DIR, WARM_LET, BenchError, Kernel, percentile
 
 SCENARIOS = [
     ("cold", "cold start (spares off)"),
+    ("paused", "cold start, first cell after 10 s"),
     ("spare", "start with a spare ready"),
-    ("restart", "restart_kernel with a spare ready"),
+    ("restart", "restart_kernel (Asyncbook: spare ready)"),
 ]
+PAUSE_S = 10.0
 
 
 def listed(env: dict) -> list[tuple[int, str]]:
@@ -37,12 +42,31 @@ def wait_ready(env: dict, timeout: float = 300) -> None:
         time.sleep(0.2)
 
 
-def first_answers(kernel: Kernel, since: float, args) -> tuple[float, float]:
+def first_answers(kernel: Kernel, since: float, args) -> dict:
     """The first await's and the tokio let's answers, in seconds since `since`, excluding
     the client's own wait for its iopub subscription."""
+    first = [EVCXR_TOKIO, AWAIT_CELL] if kernel.kind == "evcxr" else [AWAIT_CELL]
     sent = time.perf_counter()
-    (awaited, _), (warm, _) = kernel.execute_together([AWAIT_CELL, WARM_LET], args.first_timeout)
-    return sent - since + awaited, sent - since + warm
+    answered = [t for t, _ in kernel.execute_together(first + [WARM_LET], args.first_timeout)]
+    return {"first_await_s": sent - since + answered[-2], "warm_s": sent - since + answered[-1]}
+
+
+def cold_rounds(kind: str, number: int, results: dict, logs, args) -> None:
+    """A cold start; a cold start paused before its first cell; for evcxr, a restart."""
+    launched = time.perf_counter()
+    cold = Kernel(kind, logs / f"spares-{kind}-cold{number}.log", args.start_timeout)
+    try:
+        results["cold"].append(first_answers(cold, launched, args))
+        if kind == "evcxr":
+            results["restart"].append(first_answers(cold, restart(cold, args), args))
+    finally:
+        cold.close()
+    paused = Kernel(kind, logs / f"spares-{kind}-paused{number}.log", args.start_timeout)
+    try:
+        time.sleep(PAUSE_S)
+        results["paused"].append(first_answers(paused, time.perf_counter(), args))
+    finally:
+        paused.close()
 
 
 def restart(kernel: Kernel, args) -> float:
@@ -56,52 +80,53 @@ def restart(kernel: Kernel, args) -> float:
     return started
 
 
-def run_spares(args) -> dict:
+def run_spares(args, kinds: list[str]) -> dict:
+    """{kind: {scenario: [round figures]}}."""
     folder = tempfile.mkdtemp(prefix="asyncbook-bench-spares-")  # mode 0700
     env = {"ASYNCBOOK_SPARES": "1", "ASYNCBOOK_SPARES_DIR": folder}
     full_env = {**os.environ, **env}
-    results: dict[str, list[dict]] = {name: [] for name, _ in SCENARIOS}
+    every: dict[str, dict[str, list[dict]]] = {k: {name: [] for name, _ in SCENARIOS} for k in kinds}
     logs = OUT_DIR / "logs"
     logs.mkdir(parents=True, exist_ok=True)
     try:
         for number in range(1, args.rounds + 1):
-            launched = time.perf_counter()
-            cold = Kernel("asyncbook", logs / f"spares-cold{number}.log", args.start_timeout)
-            try:
-                awaited, warm = first_answers(cold, launched, args)
-                results["cold"].append({"first_await_s": awaited, "warm_s": warm})
-            finally:
-                cold.close()
+            for kind in kinds:
+                cold_rounds(kind, number, every[kind], logs, args)
+            if "asyncbook" not in kinds:
+                continue
+            results = every["asyncbook"]
             if number == 1:  # the first spare, from a kernel of its own
                 Kernel("asyncbook", logs / "spares-first.log", args.start_timeout, env).close()
             wait_ready(full_env)
             launched = time.perf_counter()
             kernel = Kernel("asyncbook", logs / f"spares-spare{number}.log", args.start_timeout, env)
             try:
-                awaited, warm = first_answers(kernel, launched, args)
-                results["spare"].append({"first_await_s": awaited, "warm_s": warm})
+                results["spare"].append(first_answers(kernel, launched, args))
                 wait_ready(full_env)
-                since = restart(kernel, args)
-                awaited, warm = first_answers(kernel, since, args)
-                results["restart"].append({"first_await_s": awaited, "warm_s": warm})
+                results["restart"].append(first_answers(kernel, restart(kernel, args), args))
             finally:
                 kernel.close()
-            print(f"spares round {number}: " + ", ".join(
-                f"{name} {results[name][-1]['warm_s']:.2f} s" for name, _ in SCENARIOS), flush=True)
+            print(f"starts round {number}: " + "; ".join(
+                f"{kind} " + ", ".join(f"{name} {rows[-1]['warm_s']:.2f} s" for name, rows in every[kind].items() if rows)
+                for kind in kinds), flush=True)
     finally:
         subprocess.run([str(ASYNCBOOK), "spares", "stop"], env=full_env, capture_output=True)
         shutil.rmtree(folder, ignore_errors=True)
-    return results
+    return every
 
 
-def render_spares(results: dict) -> str:
-    lines = ["", "Warm spares (seconds from launch or restart to the answer; p50 of "
-                 f"{len(results['cold'])} rounds):",
-             f"  {'':40} {'first .await':>12} {'time to warm':>12}"]
+def render_spares(every: dict) -> str:
+    kinds = list(every)
+    rounds = max(len(rows["cold"]) for rows in every.values())
+    lines = ["", "Starts and restarts (seconds from launch, restart or the end of the pause to the "
+                 f"answer; p50 of {rounds} rounds; first .await / time to warm):",
+             f"  {'':42}" + "".join(f" {kind:>22}" for kind in kinds)]
     for name, label in SCENARIOS:
-        row = results.get(name, [])
-        awaited = percentile([r["first_await_s"] for r in row], 0.5)
-        warm = percentile([r["warm_s"] for r in row], 0.5)
-        cells = [f"{v:.2f} s" if v is not None else "-" for v in (awaited, warm)]
-        lines.append(f"  {label:40} {cells[0]:>12} {cells[1]:>12}")
+        cells = []
+        for kind in kinds:
+            row = every[kind].get(name, [])
+            awaited = percentile([r["first_await_s"] for r in row], 0.5)
+            warm = percentile([r["warm_s"] for r in row], 0.5)
+            cells.append(f"{awaited:.2f} / {warm:.2f} s" if awaited is not None else "-")
+        lines.append(f"  {label:42}" + "".join(f" {c:>22}" for c in cells))
     return "\n".join(lines)
