@@ -30,8 +30,10 @@ pub fn edits(cell: &CellSyntax) -> Vec<Edit> {
             run_start = None;
             continue;
         }
-        // The first line of code: the doc lines just above it are its own.
+        // The first line of code: the doc lines just above it are its own,
+        // if it starts an item (a doc on an expression is refused by rustc).
         return run_start
+            .filter(|_| starts_item(text))
             .map(|(start, first)| {
                 let attribute = format!("#[doc = {:?}]", &first[3..]);
                 vec![(start..start + first.len(), attribute)]
@@ -39,6 +41,21 @@ pub fn edits(cell: &CellSyntax) -> Vec<Edit> {
             .unwrap_or_default();
     }
     Vec::new()
+}
+
+/// Whether `line` starts an item (or the attributes before one).
+fn starts_item(line: &str) -> bool {
+    const ITEM_WORDS: [&str; 15] = [
+        "fn", "pub", "struct", "enum", "union", "trait", "type", "const", "static", "impl", "mod",
+        "async", "unsafe", "extern", "use",
+    ];
+    let line = line.trim_start();
+    line.starts_with("#[")
+        || line.starts_with("macro_rules!")
+        || line
+            .split(|c: char| !(c.is_alphanumeric() || c == '_'))
+            .next()
+            .is_some_and(|word| ITEM_WORDS.contains(&word))
 }
 
 /// A line evcxr passes over before a cell's code: blank, a comment at the
@@ -63,9 +80,10 @@ mod tests {
             "#[doc = \" Adds \\\"one\\\".\"]\n///\n/// Really.\nfn add_one() {}"
         );
         assert_eq!(
-            rewritten(":dep serde\n// a note\n\n/// Doc.\nstruct S;"),
-            ":dep serde\n// a note\n\n#[doc = \" Doc.\"]\nstruct S;"
+            rewritten(":dep serde\n// a note\n\n/// Doc.\n#[derive(Debug)]\nstruct S;"),
+            ":dep serde\n// a note\n\n#[doc = \" Doc.\"]\n#[derive(Debug)]\nstruct S;"
         );
+        assert!(rewritten("/// Doc.\npub async fn f() {}").starts_with("#[doc"));
     }
 
     #[test]
@@ -75,6 +93,8 @@ mod tests {
             "/// Doc.\n// not a doc\nfn f() {}",
             "//// A line of slashes.\nfn f() {}",
             "/// Nothing follows.\n",
+            "/// A doc on an expression.\n40 + 2",
+            "/// On a statement.\nlet a = 1;",
         ] {
             assert_eq!(rewritten(code), code);
         }
