@@ -162,22 +162,87 @@ pub trait DebugDisplay {
 
 impl<T: std::fmt::Debug + ?Sized> DebugDisplay for T {
     fn evcxr_display(&self) {
-        show_debug(&self);
+        show_debug(&self, None);
     }
 }
 
-/// The non-generic part of [`DebugDisplay`], compiled once here rather than
-/// in every cell that shows a value.
-fn show_debug(value: &dyn std::fmt::Debug) {
+/// [`DebugDisplay`] with the value's type before it, as evcxr shows a
+/// result after `:types` (`: i32 = 42`). The kernel brings this trait into
+/// scope in place of [`DebugDisplay`] while `:types` is on.
+pub trait TypedDisplay {
+    fn evcxr_display(&self);
+}
+
+impl<T: std::fmt::Debug + ?Sized> TypedDisplay for T {
+    fn evcxr_display(&self) {
+        show_debug(&self, Some(std::any::type_name::<T>()));
+    }
+}
+
+/// The non-generic part of [`DebugDisplay`] and [`TypedDisplay`], compiled
+/// once here rather than in every cell that shows a value.
+fn show_debug(value: &dyn std::fmt::Debug, type_name: Option<&str>) {
+    let text = format!("{value:?}");
+    // The kernel shows no result for `()`; neither does a program.
+    let text = match type_name {
+        Some(full) if text != "()" => format!(": {} = {text}", short_type_name(full)),
+        _ => text,
+    };
     if crate::kernel_io::in_kernel() {
         crate::kernel_io::tell_kernel(format_args!(
-            "EVCXR_BEGIN_CONTENT text/plain\n{value:?}\nEVCXR_END_CONTENT"
+            "EVCXR_BEGIN_CONTENT text/plain\n{text}\nEVCXR_END_CONTENT"
         ));
-        return;
-    }
-    // The kernel shows no result for `()`; neither does a program.
-    let text = format!("{value:?}");
-    if text != "()" {
+    } else if text != "()" {
         crate::kernel_io::print_line(&text);
+    }
+}
+
+/// A type as a Rust programmer writes it with its names imported: every
+/// path cut to its last segment (`core::option::Option<alloc::string::String>`
+/// is `Option<String>`), as evcxr shortens the types it shows.
+pub fn short_type_name(full: &str) -> String {
+    let mut short = String::with_capacity(full.len());
+    // Where the word being read (a path segment, so far) starts in `short`.
+    let mut word = 0;
+    let mut chars = full.chars().peekable();
+    while let Some(c) = chars.next() {
+        if c == ':' && chars.peek() == Some(&':') {
+            chars.next();
+            short.truncate(word);
+            continue;
+        }
+        short.push(c);
+        if !(c.is_alphanumeric() || c == '_') {
+            word = short.len();
+        }
+    }
+    short
+}
+
+#[cfg(test)]
+mod tests {
+    use super::short_type_name;
+
+    #[test]
+    fn types_are_shown_with_their_last_path_segments() {
+        let short = |t: &str| short_type_name(t);
+        assert_eq!(short("i32"), "i32");
+        assert_eq!(
+            short("core::option::Option<alloc::string::String>"),
+            "Option<String>"
+        );
+        assert_eq!(
+            short("tokio::runtime::task::join::JoinHandle<i32>"),
+            "JoinHandle<i32>"
+        );
+        assert_eq!(
+            short("std::collections::hash::map::HashMap<u32, alloc::vec::Vec<&str>>"),
+            "HashMap<u32, Vec<&str>>"
+        );
+        assert_eq!(
+            short("(u8, [ctx::Point; 2], &mut dyn core::any::Any)"),
+            "(u8, [Point; 2], &mut dyn Any)"
+        );
+        assert_eq!(short("ctx::run::{{closure}}"), "{{closure}}");
     }
 }

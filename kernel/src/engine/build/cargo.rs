@@ -43,9 +43,9 @@ const PENDING_FILE: &str = "target/asyncbook-cell-command.pending.json";
 const REFUSAL_FILE: &str = "target/asyncbook-refusal";
 
 /// Environment variables the kernel changes between builds that do not
-/// change what cargo does: the cell's number, and the flag that keeps the
-/// warm-up's dependency builds out of the notebook.
-const PER_CELL_ENV: &[&str] = &[generated::CELL_ENV, link::SETUP_ENV];
+/// change what cargo does: the cell's number, the flag that keeps the
+/// warm-up's dependency builds out of the notebook, and `:types`.
+const PER_CELL_ENV: &[&str] = &[generated::CELL_ENV, link::SETUP_ENV, generated::TYPES_ENV];
 
 /// The package evcxr writes to check a dependency with `cargo metadata`.
 const DEPENDENCY_CHECK_PACKAGE: &str = "evcxr_dummy_validate_dep";

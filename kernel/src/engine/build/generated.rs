@@ -21,12 +21,16 @@ pub const CELL_ENV: &str = "ASYNCBOOK_CELL";
 /// The rewritten source's file name, beside evcxr's `src/lib.rs`.
 pub const COMPILED_FILE: &str = "asyncbook_lib.rs";
 
+/// Set to `1` while `:types` is on: results are shown with their type.
+pub const TYPES_ENV: &str = "ASYNCBOOK_TYPES";
+
 /// Writes beside evcxr's generated cell source at `path` (its text:
 /// `source`) a copy that runs on the cell library (see
 /// [`rewrite_cell_source`]).
 pub fn rewrite_source(path: &Path, source: &str, never: &BTreeSet<String>) -> Result<PathBuf> {
     let cell = std::env::var(CELL_ENV).ok().and_then(|n| n.parse().ok());
-    let rewritten = rewrite_cell_source(source, cell, never);
+    let typed = std::env::var(TYPES_ENV).is_ok_and(|on| on == "1");
+    let rewritten = rewrite_cell_source(source, cell, never, typed);
     let target = path.with_file_name(COMPILED_FILE);
     std::fs::write(&target, rewritten)?;
     Ok(target)
@@ -36,13 +40,19 @@ pub fn rewrite_source(path: &Path, source: &str, never: &BTreeSet<String>) -> Re
 /// - the variable store comes from `asyncbook::variables`, and the runtime
 ///   is `asyncbook::runtime::shared()` instead of one kept in that store;
 /// - the async body runs through `asyncbook::__CellRuntime` (interruptible,
-///   told the cell's number `cell`).
+///   told the cell's number `cell`);
+/// - the final value is shown with `Debug`, after its type when `typed`.
 ///
 /// Both keep generic code (hash maps, tokio's `block_on`, the runtime's drop
 /// glue) out of the cell: it is compiled once in the cell library rather than
 /// at every cell. Lines keep their numbers, so evcxr maps diagnostics back to
 /// the user's code.
-pub fn rewrite_cell_source(source: &str, cell: Option<u64>, never: &BTreeSet<String>) -> String {
+pub fn rewrite_cell_source(
+    source: &str,
+    cell: Option<u64>,
+    never: &BTreeSet<String>,
+    typed: bool,
+) -> String {
     let source = crate::engine::build::item_carriers::for_rustc(source);
     let mut lines: Vec<String> = source.lines().map(str::to_owned).collect();
     replace_variable_store(&mut lines);
@@ -61,7 +71,14 @@ pub fn rewrite_cell_source(source: &str, cell: Option<u64>, never: &BTreeSet<Str
     lines
         .push("#[allow(unused_imports)] #[macro_use(dbg)] extern crate asyncbook as _;".to_owned());
     // A cell's final value is shown with `Debug` on the first compilation.
-    lines.push("#[allow(unused_imports)] use asyncbook::display::DebugDisplay as _;".to_owned());
+    let display = if typed {
+        "TypedDisplay"
+    } else {
+        "DebugDisplay"
+    };
+    lines.push(format!(
+        "#[allow(unused_imports)] use asyncbook::display::{display} as _;"
+    ));
     lines.push("#[allow(unused_imports)] use asyncbook::__CellRuntime as _;".to_owned());
     // Names evcxr's `src/lib.rs` in rustc's dep-info, so cargo rebuilds the
     // cell whenever evcxr writes new code there.
@@ -296,7 +313,7 @@ evcxr_variable_store
 
     #[test]
     fn cell_body_runtime_and_store_come_from_the_cell_library() {
-        let rewritten = rewrite_cell_source(GENERATED, Some(7), &BTreeSet::new());
+        let rewritten = rewrite_cell_source(GENERATED, Some(7), &BTreeSet::new(), false);
         let lines: Vec<&str> = rewritten.lines().collect();
         let original: Vec<&str> = GENERATED.lines().collect();
         assert_eq!(
@@ -336,7 +353,7 @@ evcxr_variable_store.put_variable::<tokio::task::JoinHandle<!>>(stringify!(ticke
 vars_ok &= evcxr_variable_store.check_variable::<Result<(!, i32), fn() -> !>>(stringify!(r));
 let mut t = evcxr_variable_store.take_variable::<Vec<[!; 0]>>(stringify!(t));
 println!(\"{}\", !done);";
-        let rewritten = rewrite_cell_source(generated, None, &BTreeSet::new());
+        let rewritten = rewrite_cell_source(generated, None, &BTreeSet::new(), false);
         let lines: Vec<&str> = rewritten.lines().collect();
         assert_eq!(
             lines[0],
@@ -360,7 +377,7 @@ println!(\"{}\", !done);";
 evcxr_variable_store.put_variable::<tokio::task::JoinHandle<!>>(stringify!(server), server);
 evcxr_variable_store.put_variable::<tokio::task::JoinHandle<!>>(stringify!(ticker), ticker);";
         let never = BTreeSet::from(["server".to_owned()]);
-        let rewritten = rewrite_cell_source(generated, None, &never);
+        let rewritten = rewrite_cell_source(generated, None, &never, false);
         let lines: Vec<&str> = rewritten.lines().collect();
         assert_eq!(
             lines[0],
@@ -387,7 +404,7 @@ mut table: &mut std::collections::HashMap<&'_ str, u8>,
 f: fn(&str) -> &str,
 ) -> Result<(), EvcxrUserCodeError> {
 let x: &str = word;";
-        let rewritten = rewrite_cell_source(generated, None, &BTreeSet::new());
+        let rewritten = rewrite_cell_source(generated, None, &BTreeSet::new(), false);
         let lines: Vec<&str> = rewritten.lines().collect();
         assert_eq!(lines[3], "word: &'static str,");
         assert_eq!(
@@ -405,7 +422,17 @@ let x: &str = word;";
     #[test]
     fn unexpected_shapes_are_left_alone() {
         let plain = "fn run_user_code_2() {\nlet x = 1;\n}";
-        let rewritten = rewrite_cell_source(plain, None, &BTreeSet::new());
+        let rewritten = rewrite_cell_source(plain, None, &BTreeSet::new(), false);
         assert!(rewritten.starts_with(plain), "{rewritten}");
+    }
+
+    #[test]
+    fn types_choose_the_display_trait() {
+        let display = |typed| {
+            let rewritten = rewrite_cell_source("", None, &BTreeSet::new(), typed);
+            ["DebugDisplay", "TypedDisplay"].map(|name| rewritten.contains(name))
+        };
+        assert_eq!(display(false), [true, false]);
+        assert_eq!(display(true), [false, true]);
     }
 }

@@ -1,5 +1,13 @@
 //! Asyncbook's own `:` commands, expanded into cell code before evcxr sees
 //! the cell (evcxr's commands, such as `:dep`, pass through unchanged).
+//!
+//! `:types` is evcxr's, but taken here: evcxr shows a result's type only in
+//! the fallback it compiles when the value has no `evcxr_display`, and the
+//! kernel gives every `Debug` value one (`asyncbook::display`), so evcxr's
+//! switch would change nothing. The engine switches the kernel's display
+//! instead. Should evcxr come to show types another way, a `:types` result
+//! would still carry its type once; `types_are_shown_the_evcxr_way` in
+//! `evcxr_commands.rs` checks the form.
 
 use std::borrow::Cow;
 
@@ -57,6 +65,8 @@ pub struct Expanded<'a> {
     pub code: Cow<'a, str>,
     /// Set by `:warnings on` or `:warnings off`.
     pub show_warnings: Option<bool>,
+    /// Whether the cell's `:types` lines switch types over (an odd count).
+    pub toggle_types: bool,
     pub clear: Clear,
 }
 
@@ -65,6 +75,7 @@ const HELP: &str = ":help";
 
 pub fn expand(code: &str) -> Expanded<'_> {
     let mut show_warnings = None;
+    let mut toggle_types = false;
     let (mut clear, mut other_code) = (false, false);
     let mut changed = false;
     let lines: Vec<Cow<'_, str>> = code
@@ -79,6 +90,10 @@ pub fn expand(code: &str) -> Expanded<'_> {
             let found = match trimmed.strip_prefix(":warnings") {
                 Some(" on") => Some(Cow::Borrowed("")).inspect(|_| show_warnings = Some(true)),
                 Some(" off") => Some(Cow::Borrowed("")).inspect(|_| show_warnings = Some(false)),
+                _ if trimmed == ":types" => {
+                    toggle_types = !toggle_types;
+                    Some(Cow::Borrowed(""))
+                }
                 _ => lookup(line),
             };
             changed |= found.is_some();
@@ -98,6 +113,7 @@ pub fn expand(code: &str) -> Expanded<'_> {
     Expanded {
         code,
         show_warnings,
+        toggle_types,
         clear,
     }
 }
@@ -161,6 +177,14 @@ mod tests {
         let neither = expand(":warnings\n// :warnings off");
         assert_eq!(neither.show_warnings, None);
         assert_eq!(neither.code, ":warnings\n// :warnings off");
+    }
+
+    #[test]
+    fn types_lines_toggle_and_leave_the_cell() {
+        let once = expand(":types\n42");
+        assert_eq!((once.code.as_ref(), once.toggle_types), ("\n42", true));
+        assert!(!expand(":types\n:types").toggle_types);
+        assert!(!expand("// :types\n:types_x").toggle_types);
     }
 
     #[test]

@@ -12,6 +12,7 @@ pub(crate) mod commands;
 pub mod completeness;
 pub(crate) mod impls;
 pub(crate) mod item_macros;
+pub(crate) mod leading_docs;
 pub(crate) mod pinned;
 pub(crate) mod static_muts;
 pub(crate) mod statics;
@@ -27,11 +28,14 @@ pub(crate) struct Prepared<'a> {
     pub(crate) code: String,
     /// Set by `:warnings on` or `:warnings off`.
     pub(crate) show_warnings: Option<bool>,
+    /// Set by `:types`: results show their type from now on, or no longer.
+    pub(crate) toggle_types: bool,
     pub(crate) clear: Clear,
 }
 
 /// Cell `cell`, as the user wrote it, made ready for evcxr. The passes, in
 /// order:
+/// - `leading_docs`: a doc comment at the cell's top documents its item;
 /// - `tokio_main`: a pasted `#[tokio::main]` function runs on the shared
 ///   runtime;
 /// - `pinned`: a top-level `pin!` pins in a box, so the future outlives
@@ -44,18 +48,20 @@ pub(crate) struct Prepared<'a> {
 /// - `static_muts`: a `static mut` is one place in the session, and its uses
 ///   reach it.
 ///
-/// Each finds its own shape (an attributed function, a top-level `pin!`, a
-/// top-level item macro call, an `impl` item, a `static` item, a `static mut`
-/// and its uses), so their edits never meet; where two
-/// would, the first pass's edit is kept.
+/// Each finds its own shape (a doc comment's first line, an attributed
+/// function, a top-level `pin!`, a top-level item macro call, an `impl` item,
+/// a `static` item, a `static mut` and its uses), so their edits never meet;
+/// where two would, the first pass's edit is kept.
 pub(crate) fn prepare(written: &str, cell: usize) -> Prepared<'_> {
     let commands::Expanded {
         code: expanded,
         show_warnings,
+        toggle_types,
         clear,
     } = commands::expand(written);
     let syntax = CellSyntax::parse(&expanded);
     let passes = [
+        leading_docs::edits(&syntax),
         tokio_main::edits(&syntax),
         pinned::edits(&syntax),
         item_macros::edits(&syntax, cell),
@@ -68,6 +74,7 @@ pub(crate) fn prepare(written: &str, cell: usize) -> Prepared<'_> {
         expanded,
         code,
         show_warnings,
+        toggle_types,
         clear,
     }
 }

@@ -39,8 +39,11 @@ pub(crate) struct Worker {
     /// The set-up's saved builds, and the `:dep` builds kept beside them.
     saved: Option<SavedBuilds>,
     build_dir: PathBuf,
+    /// Whether `:types` is on: results are shown after their type.
+    show_types: bool,
 }
 
+mod hover;
 mod outcome;
 
 impl Worker {
@@ -76,6 +79,7 @@ impl Worker {
             moved: Moved::default(),
             saved: None,
             build_dir: build_dir.to_owned(),
+            show_types: false,
         };
         worker.set_up(started)?;
         if let Some(saved) = saved.as_ref().filter(|_| !restored) {
@@ -124,6 +128,8 @@ impl Worker {
         source::static_muts::forget();
         self.moved = Moved::default();
         self.shared.warnings.show(true);
+        // evcxr's `:clear` drops the build environment, `:types` among it.
+        self.show_types = false;
         let cleared = self
             .context
             .execute(":clear")
@@ -220,7 +226,7 @@ impl Worker {
                         .context
                         .hover_at(&code, cursor)
                         .ok()
-                        .map(|(text, _)| text)
+                        .map(|(text, _)| hover::plain(&text))
                         // evcxr answers Ok with this text when hover finds nothing.
                         .filter(|text| !text.trim().is_empty() && text != "No documentation found");
                     let _ = reply.send(found);
@@ -244,6 +250,13 @@ impl Worker {
         }
         if let Some(on) = prepared.show_warnings {
             self.shared.warnings.show(on);
+        }
+        if prepared.toggle_types {
+            self.show_types = !self.show_types;
+            let on = if self.show_types { "1" } else { "" };
+            set_build_env(&mut self.context, generated::TYPES_ENV, on);
+            let shown = format!("Types: {}\n", self.show_types);
+            let _ = self.outputs.send(Output::Stdout(shown));
         }
         let as_written = prepared.expanded;
         let code = prepared.code;
@@ -297,6 +310,12 @@ impl Worker {
         let moved_in = self.note_moved(&state, cell, &before, &code, result.is_ok());
         let mut outcome = self.outcome(&state, &code, written, result, &moved_in);
         outcome.pages = std::mem::take(&mut *lock(&state.pages));
+        if written
+            .lines()
+            .any(|line| line.trim_start().starts_with(":doc "))
+        {
+            hover::tidy(&mut outcome.result);
+        }
         self.record_child_pid();
         outcome
     }
