@@ -1,10 +1,13 @@
-//! `asyncbook install`: writes the kernelspec Jupyter uses to start us.
+//! `asyncbook install`: writes the kernelspec Jupyter uses to start us, and
+//! builds the cell library first when the kernel finds none.
 
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result};
 use clap::Args;
 use serde_json::json;
+
+use crate::engine::build::{library::CellLibrary, library_install};
 
 #[derive(Args)]
 pub struct InstallArgs {
@@ -36,6 +39,12 @@ const LOGO_64: &[u8] = include_bytes!("../kernelspec/logo-64x64.png");
 const LOGO_SVG: &str = include_str!("../kernelspec/logo-svg.svg");
 
 pub fn run(args: InstallArgs) -> Result<()> {
+    // A clone's kernel finds its library beside it (`make build`); a kernel
+    // installed with `cargo install` has it built in the user's data folder.
+    if CellLibrary::locate().is_err() {
+        library_install::build()?;
+        CellLibrary::locate()?;
+    }
     let data_dir = if let Some(prefix) = args.place.prefix {
         prefix.join("share/jupyter")
     } else if args.place.sys_prefix {
