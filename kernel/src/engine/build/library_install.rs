@@ -32,8 +32,10 @@ mod sources {
 pub fn home() -> Result<PathBuf> {
     let data = match std::env::var_os("XDG_DATA_HOME").map(PathBuf::from) {
         Some(dir) if dir.is_absolute() => dir,
-        _ => PathBuf::from(std::env::var_os("HOME").context("neither XDG_DATA_HOME nor HOME is set")?)
-            .join(".local/share"),
+        _ => PathBuf::from(
+            std::env::var_os("HOME").context("neither XDG_DATA_HOME nor HOME is set")?,
+        )
+        .join(".local/share"),
     };
     Ok(data.join("asyncbook/cells").join(sources::KEY))
 }
@@ -57,7 +59,10 @@ pub fn build() -> Result<PathBuf> {
     }
     let workspace = home.join("source");
     write_sources(&workspace)?;
-    eprintln!("Building the cell library in {} (a few minutes, once)", home.display());
+    eprintln!(
+        "Building the cell library in {} (a few minutes, once)",
+        home.display()
+    );
     let target = home.join("target");
     std::fs::create_dir_all(&target)?;
     let messages = tempfile::NamedTempFile::new_in(&target)?;
