@@ -53,7 +53,12 @@ pub fn build() -> Result<PathBuf> {
     let built = CellLibrary {
         dir: release.clone(),
     };
-    if built.dylib().is_file() && release.join(ARTIFACTS_FILE).is_file() {
+    let needed = [
+        built.dylib(),
+        built.lock_file(),
+        release.join(ARTIFACTS_FILE),
+    ];
+    if needed.iter().all(|file| file.is_file()) {
         println!("The cell library is already built in {}", release.display());
         return Ok(release);
     }
