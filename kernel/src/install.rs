@@ -1,10 +1,15 @@
-//! `asyncbook install`: writes the kernelspec Jupyter uses to start us.
+//! `asyncbook install`: writes the kernelspec Jupyter uses to start us, and
+//! builds the cell library first when the kernel finds none.
 
 use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
 
-use anyhow::{Context, Result};
+use anyhow::{bail, Context, Result};
 use clap::Args;
 use serde_json::json;
+
+use crate::engine::build::library::{CellLibrary, ARTIFACTS_FILE, CELLS_PACKAGE};
+use crate::engine::build::library_install;
 
 #[derive(Args)]
 pub struct InstallArgs {
@@ -36,6 +41,12 @@ const LOGO_64: &[u8] = include_bytes!("../kernelspec/logo-64x64.png");
 const LOGO_SVG: &str = include_str!("../kernelspec/logo-svg.svg");
 
 pub fn run(args: InstallArgs) -> Result<()> {
+    // A clone's kernel finds its library beside it (`make build`); a kernel
+    // installed with `cargo install` has it built in the user's data folder.
+    if CellLibrary::locate().is_err() {
+        build_library()?;
+        CellLibrary::locate()?;
+    }
     let data_dir = if let Some(prefix) = args.place.prefix {
         prefix.join("share/jupyter")
     } else if args.place.sys_prefix {
@@ -46,6 +57,41 @@ pub fn run(args: InstallArgs) -> Result<()> {
     let dir = data_dir.join("kernels/asyncbook");
     write_kernelspec(&dir, args.no_spares)?;
     println!("Installed the asyncbook kernelspec in {}", dir.display());
+    Ok(())
+}
+
+/// Builds the cell library in the user's data folder as `make build` does
+/// (`engine/build/library_install.rs` says why there).
+fn build_library() -> Result<()> {
+    let home = library_install::home()?;
+    let workspace = home.join("source");
+    library_install::write_sources(&workspace)?;
+    eprintln!(
+        "Building the cell library in {} (a few minutes, once)",
+        home.display()
+    );
+    let target = home.join("target");
+    std::fs::create_dir_all(&target)?;
+    let messages = tempfile::NamedTempFile::new_in(&target)?;
+    let status = Command::new("cargo")
+        .args(["build", "--release", "--locked", "-p", CELLS_PACKAGE])
+        .arg("--message-format=json-render-diagnostics")
+        .current_dir(&workspace)
+        .env("CARGO_TARGET_DIR", &target)
+        .env("RUSTFLAGS", "-C prefer-dynamic --cfg tokio_unstable")
+        // It would stand in for RUSTFLAGS.
+        .env_remove("CARGO_ENCODED_RUSTFLAGS")
+        .stdout(Stdio::from(messages.reopen()?))
+        .status()
+        .context("running cargo (is Rust installed?)")?;
+    if !status.success() {
+        bail!("building the cell library failed ({status})");
+    }
+    let release = library_install::library_dir(&home);
+    std::fs::copy(workspace.join("Cargo.lock"), release.join("Cargo.lock"))?;
+    // Written last: it marks the library complete.
+    messages.persist(release.join(ARTIFACTS_FILE))?;
+    println!("Built the cell library in {}", release.display());
     Ok(())
 }
 

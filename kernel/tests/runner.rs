@@ -5,6 +5,8 @@ use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
+mod common;
+
 fn repo() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
         .parent()
@@ -310,27 +312,7 @@ fn a_kernel_that_cannot_start_is_reported_with_its_reason() {
 /// `cargo test --test notebooks`, built with this test's profile, run from
 /// the repository.
 fn cargo_test_notebooks(args: &[&str], env: &[(&str, std::ffi::OsString)]) -> Run {
-    let mut command = Command::new(env!("CARGO"));
-    // What cargo told this test about its package: build scripts that watch
-    // these variables (ring's) would see them changed and rebuild.
-    for (name, _) in std::env::vars_os() {
-        let name = name.to_string_lossy();
-        let about_package = [
-            "CARGO_PKG_",
-            "CARGO_MANIFEST_",
-            "CARGO_CRATE_",
-            "CARGO_BIN_",
-            "CARGO_PRIMARY_PACKAGE",
-            "CARGO_TARGET_TMPDIR",
-            "CARGO_RUSTC_CURRENT_DIR",
-            "OUT_DIR",
-        ]
-        .iter()
-        .any(|prefix| name.starts_with(prefix));
-        if about_package {
-            command.env_remove(&*name);
-        }
-    }
+    let mut command = common::cargo();
     command.args(["test", "--locked", "--test", "notebooks"]);
     if !cfg!(debug_assertions) {
         command.arg("--release");

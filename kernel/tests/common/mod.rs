@@ -10,6 +10,7 @@
 
 #![allow(dead_code)] // each test binary uses a different part of the client
 
+mod cargo;
 mod message;
 mod order;
 mod process;
@@ -31,6 +32,7 @@ use tokio::time::timeout;
 
 #[allow(unused_imports)] // each test binary uses a different part of the client
 pub use self::{
+    cargo::cargo,
     message::{ExecResult, Msg},
     order::{assert_execute_order, live_tasks},
     process::{alive, descendants},
@@ -50,6 +52,8 @@ pub struct Options {
     pub env: Vec<(String, String)>,
     /// The kernel's working directory; the test's when `None`.
     pub workdir: Option<PathBuf>,
+    /// The kernel binary; this build's when `None`.
+    pub program: Option<PathBuf>,
 }
 
 /// A running kernel and a connected client; the kernel is killed on drop.
@@ -115,7 +119,11 @@ impl Kernel {
         let mut launch = Launch {
             env,
             workdir: options.workdir,
-            ..Launch::new(env!("CARGO_BIN_EXE_asyncbook"))
+            ..Launch::new(
+                options
+                    .program
+                    .unwrap_or_else(|| env!("CARGO_BIN_EXE_asyncbook").into()),
+            )
         };
         if let Some(key) = options.key {
             launch.key = key;

@@ -1,4 +1,5 @@
-//! The prebuilt cell library (`libasyncbook.so`, built by `make build`):
+//! The prebuilt cell library (`libasyncbook.so`, built by `make build` or
+//! `asyncbook install`):
 //! where it is, what cargo built for it (its artifacts, their crates,
 //! versions and features) and what a cell process needs to load it.
 
@@ -9,6 +10,8 @@ use std::process::Command;
 
 use anyhow::{bail, Context, Result};
 use serde_json::Value;
+
+use super::library_install;
 
 /// Set (to the cell library folder) when the kernel binary runs as rustc wrapper.
 pub const WRAPPER_ENV: &str = "ASYNCBOOK_RUSTC_WRAPPER";
@@ -49,25 +52,40 @@ impl CellLibrary {
         Self::locate_for(&std::env::current_exe()?)
     }
 
-    /// Finds the library the kernel binary `kernel` uses: the one next to it
-    /// (`target/cells/release` beside `target/release`) unless
-    /// `ASYNCBOOK_CELLS_DIR` names one.
+    /// Finds the library the kernel binary `kernel` uses: the one
+    /// `ASYNCBOOK_CELLS_DIR` names, else the one next to it (a clone's
+    /// `target/cells/release` beside `target/release`), else the one
+    /// `asyncbook install` built in the user's data folder.
     pub fn locate_for(kernel: &Path) -> Result<Self> {
-        let dir = match std::env::var_os("ASYNCBOOK_CELLS_DIR") {
-            Some(dir) => PathBuf::from(dir),
-            None => {
-                let exe = kernel.canonicalize()?;
-                let bin_dir = exe.parent().context("kernel binary has no folder")?;
-                bin_dir.join("../cells/release")
-            }
-        };
+        if let Some(dir) = std::env::var_os("ASYNCBOOK_CELLS_DIR") {
+            return Self::complete(dir.into(), "make build");
+        }
+        let exe = kernel.canonicalize()?;
+        let bin_dir = exe.parent().context("kernel binary has no folder")?;
+        let beside = bin_dir.join("../cells/release");
+        if beside.is_dir() {
+            return Self::complete(beside, "make build");
+        }
+        let installed = library_install::library_dir(&library_install::home()?);
+        if !installed.is_dir() {
+            bail!(
+                "the cell library is not installed: {} is missing (run `asyncbook install`)",
+                installed.display()
+            );
+        }
+        Self::complete(installed, "asyncbook install")
+    }
+
+    /// The library in `dir`, if the library and cargo's messages about it
+    /// are there; else an error that says to run `remedy`.
+    fn complete(dir: PathBuf, remedy: &str) -> Result<Self> {
         let library = Self {
             dir: dir.canonicalize().unwrap_or(dir),
         };
         for needed in [library.dylib(), library.dir.join(ARTIFACTS_FILE)] {
             if !needed.is_file() {
                 bail!(
-                    "the prebuilt cell library is incomplete: {} is missing (run `make build`)",
+                    "the prebuilt cell library is incomplete: {} is missing (run `{remedy}`)",
                     needed.display()
                 );
             }

@@ -47,7 +47,8 @@ pub fn pin(library: &CellLibrary, crate_dir: &Path) -> Result<bool> {
     let source = library.lock_file();
     std::fs::copy(&source, &lock_path).with_context(|| {
         format!(
-            "the cell library's lock file {} is missing (run `make build`)",
+            "the cell library's lock file {} is missing (run `make build`, or \
+             `asyncbook install` outside a clone)",
             source.display()
         )
     })?;

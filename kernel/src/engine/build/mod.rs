@@ -9,6 +9,7 @@ pub(crate) mod generated;
 pub(crate) mod item_carriers;
 pub mod library;
 mod library_crates;
+pub mod library_install;
 mod library_lock;
 pub mod link;
 mod rustc_command;

@@ -59,7 +59,8 @@ pub(crate) fn setup_failure(error: evcxr::Error) -> anyhow::Error {
     anyhow::anyhow!(
         "The kernel could not set up its cell library (tokio, futures and `asyncbook`), so no \
          cell can run:\n\n{}\n\nWhat to do: rebuild the cell library with `make build` in the \
-         Asyncbook folder, then restart the kernel.",
+         Asyncbook folder (`asyncbook install` for a kernel installed with `cargo install`), then \
+         restart the kernel.",
         details.trim_end()
     )
 }
