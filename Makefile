@@ -27,7 +27,8 @@ target/.rust-src:
 	rustup component add rust-src || echo "warning: rust-src unavailable: variables may need explicit types"
 	@touch $@
 
-$(KERNEL): target/.rust-src Cargo.toml Cargo.lock $(shell find kernel/src kernel/build.rs kernel/Cargo.toml kernel/kernelspec -type f)
+# The kernel embeds the cell library's sources (for `asyncbook install` outside a clone).
+$(KERNEL): target/.rust-src Cargo.toml Cargo.lock $(shell find kernel/src kernel/build.rs kernel/Cargo.toml kernel/kernelspec kernel/cells -type f)
 	$(CARGO) build --release --locked -p asyncbook
 	@touch $@
 
