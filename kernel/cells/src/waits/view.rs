@@ -104,12 +104,14 @@ fn branches(out: &mut String, children: &[Node], indent: &str) {
     }
 }
 
+// Inline styles and plain tags only: JupyterLab's sanitizer (used when a
+// saved notebook is opened untrusted) keeps them, and no stylesheet is needed.
 const NOTEBOOK_STYLE: &str = "background:rgba(255,200,0,0.25);font-weight:600";
 
 fn html_step(step: &Step) -> String {
     match step {
         Step::Notebook { .. } => format!(
-            "<span style=\"{NOTEBOOK_STYLE}\">{}</span>",
+            "<span class=\"asyncbook-where-notebook\" style=\"{NOTEBOOK_STYLE}\">{}</span>",
             escape(&step.to_string())
         ),
         Step::Library(_) => format!("<code>{}</code>", escape(&step.to_string())),
@@ -117,12 +119,13 @@ fn html_step(step: &Step) -> String {
 }
 
 fn html_nodes(out: &mut String, nodes: &[Node]) {
+    if nodes.is_empty() {
+        return;
+    }
     out.push_str("<ul style=\"margin:0;padding-left:1.2em;list-style:'└ '\">");
     for node in nodes {
         let _ = write!(out, "<li>{}", html_step(&node.step));
-        if !node.children.is_empty() {
-            html_nodes(out, &node.children);
-        }
+        html_nodes(out, &node.children);
         out.push_str("</li>");
     }
     out.push_str("</ul>");
@@ -136,7 +139,7 @@ pub fn html(found: &Where) -> String {
     for task in &found.tasks {
         let _ = write!(
             out,
-            "<details open><summary><b>{}</b>: {}</summary>",
+            "<details class=\"asyncbook-where-task\" open><summary><b>{}</b>: {}</summary>",
             escape(&title(task)),
             escape(state(task, found.timed_out))
         );
