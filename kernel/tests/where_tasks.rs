@@ -359,6 +359,7 @@ async fn where_names_the_cells_of_async_fns_parked_on_a_channel_a_notify_and_a_s
             "{text}"
         );
         assert_no_machine_path(&text);
+        assert!(!text.contains('/'), "no path of any kind: {text}");
 
         run(
             &mut kernel,
