@@ -162,7 +162,7 @@ async fn where_tells_each_task_by_its_awaits_in_the_notebook() {
         assert_no_machine_path(&html);
 
         // Asked from a task: its worker is handed over while it waits, and
-        // it lists itself as running, the others as before.
+        // it lists itself as the one asking, the others as before.
         let asked = run(
             &mut kernel,
             "let from_task = tokio::spawn(async { asyncbook::where_now().to_string() }).await.unwrap();\n\
@@ -173,7 +173,7 @@ async fn where_tells_each_task_by_its_awaits_in_the_notebook() {
         assert!(text.starts_with("5 live tasks"), "{text}");
         let asking = block(&text, "spawned at [6] line 1");
         assert!(
-            asking[0].ends_with(": running: being polled while the dump was taken, not traced"),
+            asking[0].ends_with(": running: it asked for this, its worker handed over meanwhile"),
             "{text}"
         );
         assert_eq!(

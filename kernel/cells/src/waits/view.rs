@@ -30,16 +30,22 @@ fn summary(found: &Where) -> String {
                 )
             })
             .collect();
-        let which = if holding.is_empty() {
-            String::new()
+        // Named only when known: a dump asked from a task may not come
+        // either (the worker it hands over), with no task holding one.
+        if holding.is_empty() {
+            let _ = write!(
+                out,
+                "; tokio's task dump, which waits for every worker, did not come within {}, so no await chain is known",
+                human(LIMIT)
+            );
         } else {
-            format!(" ({})", holding.join("; "))
-        };
-        let _ = write!(
-            out,
-            "; a worker is held by synchronous code{which}: tokio's task dump waits for every worker (at most {} here), so no await chain is known",
-            human(LIMIT)
-        );
+            let _ = write!(
+                out,
+                "; a worker is held by synchronous code ({}): tokio's task dump waits for every worker (at most {} here), so no await chain is known",
+                holding.join("; "),
+                human(LIMIT)
+            );
+        }
     }
     out
 }
@@ -70,6 +76,7 @@ fn state(task: &TaskWait, timed_out: bool) -> &'static str {
             }
             _ => "queued to run while the dump was taken, not traced",
         },
+        Wait::Asking => "running: it asked for this, its worker handed over meanwhile",
         Wait::Blocking => "blocking: a closure on a thread of its own, no await chain",
         Wait::Local => "on a LocalSet: tokio's dumps do not reach it",
         Wait::Unknown => "await chain unknown",
