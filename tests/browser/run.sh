@@ -64,14 +64,15 @@ URL="http://127.0.0.1:$PORT"
 # A private config, runtime, settings and workspace dir: the user's own
 # JupyterLab setup neither leaks into the test nor gets changed by it. News
 # and update checks and the PyPI extension manager are off, so the server
-# only talks to this machine. --allow-root: CI and containers run as root.
+# only talks to this machine. The app is exposed as window.jupyterapp, so the
+# test can reach the notebook's sanitizer. --allow-root: CI and containers run as root.
 JUPYTER_CONFIG_DIR="$WORK/config" \
 JUPYTER_RUNTIME_DIR="$WORK/runtime" \
 JUPYTERLAB_SETTINGS_DIR="$WORK/lab-settings" \
 JUPYTERLAB_WORKSPACES_DIR="$WORK/lab-workspaces" \
     "$VENV/bin/jupyter" lab --no-browser --ip=127.0.0.1 --port="$PORT" --port-retries=0 \
     --IdentityProvider.token="$TOKEN" --ServerApp.root_dir="$WORK/notebooks" --allow-root \
-    --LabApp.news_url=None --LabApp.extension_manager=readonly \
+    --LabApp.news_url=None --LabApp.extension_manager=readonly --LabApp.expose_app_in_browser=True \
     --LabApp.check_for_updates_class=jupyterlab.handlers.announcements.NeverCheckForUpdate \
     >"$OUT/jupyter.log" 2>&1 &
 SERVER_PID=$!

@@ -21,6 +21,9 @@ pub enum Wait {
     Parked(Vec<Node>),
     /// Not traced: being polled, or queued to be, when the dump was taken.
     Running,
+    /// The task that asked (`where_now` in a task): it waits for the dump
+    /// with its worker handed over, so it holds none.
+    Asking,
     /// A `spawn_blocking` closure: it runs on a thread and awaits nothing.
     Blocking,
     /// On a `LocalSet`, which tokio's dumps do not reach.
@@ -43,8 +46,8 @@ pub struct TaskWait {
 #[derive(Clone, Debug)]
 pub struct Where {
     pub tasks: Vec<TaskWait>,
-    /// No dump: a worker is held by synchronous code (none was asked for,
-    /// or it did not come within a second).
+    /// No dump: none was asked for (a worker is held by synchronous code),
+    /// or it did not come within a second.
     pub timed_out: bool,
     /// tokio offers no task dumps on this platform.
     pub unsupported: bool,
@@ -57,6 +60,7 @@ impl Where {
         let mut running: Vec<&TaskInfo> = self
             .tasks
             .iter()
+            .filter(|task| !matches!(task.wait, Wait::Asking))
             .filter_map(|task| task.task.as_ref())
             .filter(|task| task.state == TaskState::Running && task.kind == TaskKind::Async)
             .collect();

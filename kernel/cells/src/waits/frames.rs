@@ -46,7 +46,7 @@ const CELL_CRATE: &str = "ctx";
 const GENERATED: &str = "asyncbook_lib.rs";
 
 /// Paths whose frames are machinery, not places a task waits at.
-const LEFT_OUT: [&str; 12] = [
+const LEFT_OUT: [&str; 13] = [
     "core::",
     "std::",
     "alloc::",
@@ -54,6 +54,7 @@ const LEFT_OUT: [&str; 12] = [
     "backtrace::",
     "tracing::instrument::",
     "tokio::runtime::",
+    "tokio::task::coop::",
     "tokio::util::",
     "tokio::loom::",
     "tokio::macros::",
@@ -117,11 +118,19 @@ fn step(frame: &RawFrame, cell: Option<u64>) -> Option<Step> {
                 )
             });
     }
+    // A task awaiting another's `JoinHandle` is parked on it, though the
+    // type lives in tokio's runtime, which is left out.
+    if path == JOIN_HANDLE {
+        return Some(Step::Library("tokio::task::JoinHandle".to_owned()));
+    }
     if path.is_empty() || LEFT_OUT.iter().any(|left| path.starts_with(left)) {
         return None;
     }
     Some(Step::Library(path))
 }
+
+/// Where `tokio::task::JoinHandle` is defined.
+const JOIN_HANDLE: &str = "tokio::runtime::task::join::JoinHandle";
 
 /// `foo::bar::h0123456789abcdef` without its `::h…` hash.
 fn without_hash(symbol: &str) -> &str {

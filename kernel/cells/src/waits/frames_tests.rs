@@ -177,4 +177,21 @@ fn a_library_future_hides_its_own_insides_but_not_what_it_awaits() {
             "tokio::time::sleep::Sleep"
         ]
     );
+    // tokio's cooperative budget wraps some futures: machinery, left out.
+    assert_eq!(
+        chain(&[
+            "tokio::sync::broadcast::Receiver<T>::recv::{{closure}}",
+            "<tokio::task::coop::Coop<F> as core::future::future::Future>::poll",
+            "<tokio::sync::broadcast::Recv<T> as core::future::future::Future>::poll",
+        ]),
+        ["tokio::sync::broadcast::Receiver::recv"]
+    );
+    // A `JoinHandle` is a leaf, though tokio's runtime defines it.
+    assert_eq!(
+        chain(&[
+            "<tokio::runtime::task::join::JoinHandle<T> as core::future::future::Future>::poll",
+            "tokio::runtime::task::trace::trace_leaf",
+        ]),
+        ["tokio::task::JoinHandle"]
+    );
 }

@@ -43,6 +43,7 @@ pub fn where_now() -> Where {
         .map(|task| {
             let chains = traced.remove(&task.id);
             let wait = match (task.kind, chains) {
+                _ if Some(&task.id) == asking.as_ref() => Wait::Asking,
                 (TaskKind::Blocking, _) => Wait::Blocking,
                 (TaskKind::Local, _) => Wait::Local,
                 (_, Some(chains)) => Wait::Parked(nodes(&chains, task.cell)),

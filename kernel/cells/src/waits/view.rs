@@ -30,16 +30,22 @@ fn summary(found: &Where) -> String {
                 )
             })
             .collect();
-        let which = if holding.is_empty() {
-            String::new()
+        // Named only when known: a dump asked from a task may not come
+        // either (the worker it hands over), with no task holding one.
+        if holding.is_empty() {
+            let _ = write!(
+                out,
+                "; tokio's task dump, which waits for every worker, did not come within {}, so no await chain is known",
+                human(LIMIT)
+            );
         } else {
-            format!(" ({})", holding.join("; "))
-        };
-        let _ = write!(
-            out,
-            "; a worker is held by synchronous code{which}: tokio's task dump waits for every worker (at most {} here), so no await chain is known",
-            human(LIMIT)
-        );
+            let _ = write!(
+                out,
+                "; a worker is held by synchronous code ({}): tokio's task dump waits for every worker (at most {} here), so no await chain is known",
+                holding.join("; "),
+                human(LIMIT)
+            );
+        }
     }
     out
 }
@@ -70,6 +76,7 @@ fn state(task: &TaskWait, timed_out: bool) -> &'static str {
             }
             _ => "queued to run while the dump was taken, not traced",
         },
+        Wait::Asking => "running: it asked for this, its worker handed over meanwhile",
         Wait::Blocking => "blocking: a closure on a thread of its own, no await chain",
         Wait::Local => "on a LocalSet: tokio's dumps do not reach it",
         Wait::Unknown => "await chain unknown",
@@ -104,12 +111,14 @@ fn branches(out: &mut String, children: &[Node], indent: &str) {
     }
 }
 
+// Inline styles and plain tags only: JupyterLab's sanitizer (used when a
+// saved notebook is opened untrusted) keeps them, and no stylesheet is needed.
 const NOTEBOOK_STYLE: &str = "background:rgba(255,200,0,0.25);font-weight:600";
 
 fn html_step(step: &Step) -> String {
     match step {
         Step::Notebook { .. } => format!(
-            "<span style=\"{NOTEBOOK_STYLE}\">{}</span>",
+            "<span class=\"asyncbook-where-notebook\" style=\"{NOTEBOOK_STYLE}\">{}</span>",
             escape(&step.to_string())
         ),
         Step::Library(_) => format!("<code>{}</code>", escape(&step.to_string())),
@@ -117,12 +126,13 @@ fn html_step(step: &Step) -> String {
 }
 
 fn html_nodes(out: &mut String, nodes: &[Node]) {
+    if nodes.is_empty() {
+        return;
+    }
     out.push_str("<ul style=\"margin:0;padding-left:1.2em;list-style:'└ '\">");
     for node in nodes {
         let _ = write!(out, "<li>{}", html_step(&node.step));
-        if !node.children.is_empty() {
-            html_nodes(out, &node.children);
-        }
+        html_nodes(out, &node.children);
         out.push_str("</li>");
     }
     out.push_str("</ul>");
@@ -136,7 +146,7 @@ pub fn html(found: &Where) -> String {
     for task in &found.tasks {
         let _ = write!(
             out,
-            "<details open><summary><b>{}</b>: {}</summary>",
+            "<details class=\"asyncbook-where-task\" open><summary><b>{}</b>: {}</summary>",
             escape(&title(task)),
             escape(state(task, found.timed_out))
         );
