@@ -251,7 +251,6 @@ class Kernel:
             ready = dict(poller.poll(min(left, 1.0) * 1000))
             if not ready and not self.km.is_alive():
                 raise self._fail(f"kernel died while running {codes!r}")
-            parent = None
             if shell.socket in ready:
                 msg = shell.get_msg(timeout=0)
                 parent = msg.get("parent_header", {}).get("msg_id")
@@ -266,8 +265,11 @@ class Kernel:
                             idle.add(parent)
                     elif msg["msg_type"] != "execute_input":
                         outputs[parent].append(msg)
-            if parent in replies and parent in idle and parent not in done:
-                done[parent] = time.perf_counter() - started
+            # A reply and an idle can come in either order, each with another cell's message
+            # in the same poll: every cell is looked at, not only the last message's.
+            for msg_id in ids:
+                if msg_id in replies and msg_id in idle and msg_id not in done:
+                    done[msg_id] = time.perf_counter() - started
         for code, msg_id in zip(codes, ids):
             errors = [m["content"] for m in outputs[msg_id] if m["msg_type"] == "error"]
             if replies[msg_id]["content"]["status"] != "ok" or errors:
